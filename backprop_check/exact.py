@@ -1,0 +1,63 @@
+"""Parse numbers written by people into exact fractions, with bounds.
+
+`0.6` is 3/5, `"1/3"` is 1/3, `1e-3` is 1/1000. Nothing is left to float
+rounding or to YAML's type guessing, and nothing is evaluated: a number is
+matched by a regular expression, then built from its digits.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+MAX_NUMBER_CHARS = 80
+MAX_EXPONENT = 400  # 1e400 is still a fine exact rational; 1e99999999 is an attack
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_FRACTION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*/\s*(\d+(?:\.\d*)?|\.\d+)")
+
+
+class NumberError(ValueError):
+    """The text is not a number bpcheck accepts; the message says why."""
+
+
+def parse_number(text: object) -> Fraction:
+    """Parse a decimal, scientific or fraction string into a Fraction."""
+    if not isinstance(text, str):
+        raise NumberError(f"expected a number, got {_describe(text)}")
+    s = text.strip().replace("_", "") if len(text) <= MAX_NUMBER_CHARS else None
+    if s is None:
+        raise NumberError(f"a number of more than {MAX_NUMBER_CHARS} characters")
+    if s.lower().lstrip("+-.") in ("nan", "inf", "infinity"):
+        raise NumberError(f"{s!r} is not a finite number")
+    if _DECIMAL.fullmatch(s):
+        return _decimal(s)
+    m = _FRACTION.fullmatch(s)
+    if m:
+        denominator = _decimal(m.group(2))
+        if denominator == 0:
+            raise NumberError(f"{s!r} divides by zero")
+        return _decimal(m.group(1)) / denominator
+    raise NumberError(f"{_short(s)!r} is not a number (write e.g. 0.25, -1e-3 or 3/4)")
+
+
+def _decimal(s: str) -> Fraction:
+    mantissa, _, exponent = s.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_EXPONENT:
+        raise NumberError(f"exponent {exponent} is out of range (|e| <= {MAX_EXPONENT})")
+    value = Fraction(mantissa)
+    return value * Fraction(10) ** int(exponent) if exponent else value
+
+
+def _short(s: str) -> str:
+    return s if len(s) <= 30 else s[:27] + "..."
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)

@@ -1,0 +1,363 @@
+"""Matrix formulas as small immutable trees: build, render, evaluate.
+
+Solve writes every quantity's formula the way a solution sheet does
+(dl/dW1 = ((W2ᵀ dl/dz3) ⊙ f′(z1)) xᵀ); the grader parses students' formulas
+into the same trees. A tree renders three ways: `text` (Unicode, for people),
+`latex` (for solution sheets) and `code` (the answer syntax: numpy-like, `@`
+for the matrix product, `*` elementwise, `.T` for the transpose). `evaluate`
+computes a tree with numpy from bound names; solve uses it to check every
+formula against the engines' values.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Mapping, Union
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Neg:
+    arg: "Node"
+
+
+@dataclass(frozen=True)
+class Bin:
+    op: str  # one of + - * / @ **
+    left: "Node"
+    right: "Node"
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class T:
+    arg: "Node"
+
+
+Node = Union[Name, Num, Neg, Bin, Call, T]
+
+
+def num(value) -> Num:
+    return Num(Fraction(value))
+
+
+def add(a: Node, b: Node) -> Node:
+    return Bin("+", a, b)
+
+
+def sub(a: Node, b: Node) -> Node:
+    return Bin("-", a, b)
+
+
+def mul(a: Node, b: Node) -> Node:
+    """Elementwise (or scalar) product, dropping a factor of exactly 1."""
+    if a == Num(Fraction(1)):
+        return b
+    if b == Num(Fraction(1)):
+        return a
+    return Bin("*", a, b)
+
+
+def div(a: Node, b: Node) -> Node:
+    return Bin("/", a, b)
+
+
+def matmul(a: Node, b: Node) -> Node:
+    return Bin("@", a, b)
+
+
+def call(fn: str, *args: Node) -> Call:
+    return Call(fn, tuple(args))
+
+
+def substitute(node: Node, bindings: Mapping[str, Node]) -> Node:
+    """Replace names by trees (used to expand a formula down to dl/dy_hat)."""
+    if isinstance(node, Name):
+        return bindings.get(node.id, node)
+    if isinstance(node, Neg):
+        return Neg(substitute(node.arg, bindings))
+    if isinstance(node, T):
+        return T(substitute(node.arg, bindings))
+    if isinstance(node, Bin):
+        return Bin(node.op, substitute(node.left, bindings), substitute(node.right, bindings))
+    if isinstance(node, Call):
+        return Call(node.fn, tuple(substitute(a, bindings) for a in node.args))
+    return node
+
+
+def names_in(node: Node) -> set[str]:
+    """Every name a formula refers to."""
+    if isinstance(node, Name):
+        return {node.id}
+    children = {Neg: lambda n: (n.arg,), T: lambda n: (n.arg,),
+                Bin: lambda n: (n.left, n.right), Call: lambda n: n.args}
+    out: set[str] = set()
+    for child in children.get(type(node), lambda n: ())(node):
+        out |= names_in(child)
+    return out
+
+
+# ---------------------------------------------------------------- rendering
+
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 4}
+_ATOM = 9
+
+
+def _prec(node: Node) -> int:
+    if isinstance(node, Bin):
+        return _PREC[node.op]
+    if isinstance(node, Neg):
+        return 3
+    if isinstance(node, Num) and (node.value < 0 or node.value.denominator != 1):
+        return 2  # "-3" and "1/2" need brackets as a factor
+    return _ATOM
+
+
+class _Style:
+    """How one output syntax spells each piece of a formula."""
+
+    def name(self, ident: str) -> str:
+        return ident
+
+    def number(self, value: Fraction) -> str:
+        return str(value)
+
+    def paren(self, s: str) -> str:
+        return f"({s})"
+
+    def binary(self, op: str, a: str, b: str) -> str:
+        return f"{a} {op} {b}"
+
+    def transpose(self, s: str) -> str:
+        return f"{s}.T"
+
+    def call(self, fn: str, args: list[str]) -> str:
+        return f"{fn}({', '.join(args)})"
+
+
+class _Text(_Style):
+    _GREEK = {"y_hat": "ŷ"}
+    _OPS = {"*": "⊙", "@": " ", "/": "/", "+": "+", "-": "−"}
+    _FN = {"sigmoid": "σ", "step": "H"}
+
+    def name(self, ident: str) -> str:
+        if ident.startswith("d") and "/d" in ident:
+            top, bottom = ident[1:].split("/d", 1)
+            top = "ℓ" if top == "l" else self.name(top)
+            return f"∂{top}/∂{self.name(bottom)}"
+        return self._GREEK.get(ident, ident)
+
+    def binary(self, op: str, a: str, b: str) -> str:
+        if op == "@":
+            return f"{a} {b}"
+        if op == "**":
+            return f"{a}^{b}"
+        return f"{a} {self._OPS[op]} {b}"
+
+    def transpose(self, s: str) -> str:
+        return f"{s}ᵀ"
+
+    def call(self, fn: str, args: list[str]) -> str:
+        return f"{self._FN.get(fn, fn)}({', '.join(args)})"
+
+
+class _Latex(_Style):
+    _FN = {"sigmoid": r"\sigma", "tanh": r"\tanh", "exp": r"\exp", "log": r"\log",
+           "step": r"H", "sum": r"\sum", "max": r"\max"}
+
+    def name(self, ident: str) -> str:
+        if ident.startswith("d") and "/d" in ident:
+            top, bottom = ident[1:].split("/d", 1)
+            top = r"\ell" if top == "l" else self.name(top)
+            return rf"\frac{{\partial {top}}}{{\partial {self.name(bottom)}}}"
+        if ident == "y_hat":
+            return r"\hat{y}"
+        m = re.fullmatch(r"([A-Za-z]+)(\d+)", ident)
+        if m:
+            return f"{m.group(1)}_{{{m.group(2)}}}"
+        return ident.replace("_", r"\_")
+
+    def number(self, value: Fraction) -> str:
+        if value.denominator == 1:
+            return str(value)
+        sign = "-" if value < 0 else ""
+        return rf"{sign}\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+    def paren(self, s: str) -> str:
+        return rf"\left({s}\right)"
+
+    def binary(self, op: str, a: str, b: str) -> str:
+        if op == "@":
+            return f"{a} {b}"
+        if op == "*":
+            return rf"{a} \odot {b}"
+        if op == "/":
+            return rf"{a} \oslash {b}"
+        if op == "**":
+            return f"{{{a}}}^{{{b}}}"
+        return f"{a} {op} {b}"
+
+    def transpose(self, s: str) -> str:
+        return rf"{s}^{{\top}}"
+
+    def call(self, fn: str, args: list[str]) -> str:
+        escaped = fn.replace("_", "\\_")
+        head = self._FN.get(fn, rf"\operatorname{{{escaped}}}")
+        return rf"{head}\left({', '.join(args)}\right)"
+
+
+def _render(node: Node, style: _Style) -> str:
+    if isinstance(node, Name):
+        return style.name(node.id)
+    if isinstance(node, Num):
+        return style.number(node.value)
+    if isinstance(node, Neg):
+        inner = _render(node.arg, style)
+        return "-" + (style.paren(inner) if _prec(node.arg) <= 3 else inner)
+    if isinstance(node, T):
+        inner = _render(node.arg, style)
+        return style.transpose(style.paren(inner) if _prec(node.arg) < _ATOM else inner)
+    if isinstance(node, Call):
+        return style.call(node.fn, [_render(a, style) for a in node.args])
+    p = _PREC[node.op]
+    left, right = _render(node.left, style), _render(node.right, style)
+    # Mixed products (A @ B * C) get brackets although Python would not need
+    # them: a reader should not have to know that @ and * bind alike.
+    mixed = isinstance(node.left, Bin) and node.left.op != node.op and p == 2
+    if _prec(node.left) < p or (node.op == "**" and _prec(node.left) <= p) or mixed:
+        left = style.paren(left)
+    if _prec(node.right) < p or (_prec(node.right) == p and node.op in "-/@*"):
+        right = style.paren(right)
+    return style.binary(node.op, left, right)
+
+
+def to_code(node: Node) -> str:
+    """The answer syntax: `W2.T @ (dl/dz3 * step(z1))`."""
+    return _render(node, _Style())
+
+
+def to_text(node: Node) -> str:
+    """Unicode for people: `W2ᵀ (∂ℓ/∂z3 ⊙ H(z1))`."""
+    return _render(node, _Text())
+
+
+def to_latex(node: Node) -> str:
+    """LaTeX for solution sheets."""
+    return _render(node, _Latex())
+
+
+# ---------------------------------------------------------------- evaluation
+
+class FormulaError(ValueError):
+    """A formula cannot be evaluated (unknown name, shapes that do not fit)."""
+
+
+def _sum(a, axis=None):
+    if axis is None:
+        return np.sum(a)
+    return np.sum(a, axis=int(axis), keepdims=True)
+
+
+def _mean(a, axis=None):
+    if axis is None:
+        return np.mean(a)
+    return np.mean(a, axis=int(axis), keepdims=True)
+
+
+def _step(a, at_zero=0.0):
+    return np.where(a > 0, 1.0, np.where(a == 0, float(at_zero), 0.0))
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=float)))
+
+
+def _softmax(a, axis=0):
+    shifted = np.exp(a - np.max(a, axis=int(axis), keepdims=True))
+    return shifted / np.sum(shifted, axis=int(axis), keepdims=True)
+
+
+def _diag(a):
+    a = np.asarray(a)
+    if a.ndim == 2 and 1 in a.shape:
+        a = a.reshape(-1)
+    return np.diag(a)
+
+
+def _max(a, b):
+    return np.maximum(a, b)
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+FUNCTIONS: dict[str, Callable] = {
+    "relu": lambda a: np.maximum(a, 0.0),
+    "step": _step,
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "erf": _erf,
+    "softplus": lambda a, beta=1.0: np.logaddexp(0.0, float(beta) * a) / float(beta),
+    "leaky_relu": lambda a, slope=0.01: np.where(a > 0, a, float(slope) * a),
+    "elu": lambda a, alpha=1.0: np.where(a > 0, a, float(alpha) * np.expm1(np.minimum(a, 0.0))),
+    "gelu": lambda a: 0.5 * a * (1.0 + _erf(a / math.sqrt(2.0))),
+    "softmax": _softmax,
+    "diag": _diag,
+    "sum": _sum,
+    "mean": _mean,
+    "max": _max,
+}
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+def evaluate(node: Node, env: Mapping[str, np.ndarray]):
+    """Evaluate a formula with numpy, names bound by `env` (float64)."""
+    if isinstance(node, Name):
+        if node.id in env:
+            return np.asarray(env[node.id], dtype=float)
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        raise FormulaError(f"unknown name {node.id!r}")
+    if isinstance(node, Num):
+        return float(node.value)
+    if isinstance(node, Neg):
+        return -evaluate(node.arg, env)
+    if isinstance(node, T):
+        return np.asarray(evaluate(node.arg, env)).T
+    if isinstance(node, Call):
+        return FUNCTIONS[node.fn](*(evaluate(a, env) for a in node.args))
+    a, b = evaluate(node.left, env), evaluate(node.right, env)
+    try:
+        with np.errstate(all="ignore"):
+            return _BINARY[node.op](a, b)
+    except ValueError as exc:
+        raise FormulaError(f"shapes do not fit for {node.op!r}: {np.shape(a)} and {np.shape(b)}") from exc
+
+
+_BINARY = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+    "@": np.matmul, "**": np.power,
+}

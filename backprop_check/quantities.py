@@ -1,0 +1,156 @@
+"""The names of the quantities a problem defines, their groups and aliases.
+
+For L layers, layer l gives z{2l-1} = W_l a + b_l and z{2l} = f_l(z{2l-1});
+z{2L} is also y_hat. This module lists every quantity a problem defines in
+solution-sheet order, and turns any accepted spelling (`z4`, `dl/dz4`,
+`dl/dS1` via a display alias, `Y_out`) into its canonical name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+GROUPS = ("forward", "loss", "backward", "local", "update", "sample")
+
+_PREFIX = re.compile(r"(step|sample)([1-9]\d{0,4})\.(.+)")
+_GRAD = re.compile(r"dl/d(.+)")
+_JAC = re.compile(r"d([^/]+)/d(.+)")
+_Z = re.compile(r"z([1-9]\d{0,3})")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What decides which quantities exist: layers, sizes, training."""
+
+    weights: tuple  # W names in layer order
+    biases: tuple  # b name or None per layer
+    n_samples: int
+    train_steps: int = 0
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+    @property
+    def out_name(self) -> str:
+        return f"z{2 * self.n_layers}"
+
+
+def forward_names(s: Structure) -> list[str]:
+    names = [f"z{i}" for i in range(1, 2 * s.n_layers + 1)]
+    return names + ["y_hat"]
+
+
+def backward_names(s: Structure) -> list[str]:
+    """dl/dy_hat, dl/dz{2L-1}, …, dl/dz1, then parameter gradients, last layer first."""
+    names = ["dl/dy_hat"] + [f"dl/dz{i}" for i in range(2 * s.n_layers - 1, 0, -1)]
+    for l in range(s.n_layers, 0, -1):
+        names.append(f"dl/d{s.weights[l - 1]}")
+        if s.biases[l - 1]:
+            names.append(f"dl/d{s.biases[l - 1]}")
+    return names
+
+
+def local_names(s: Structure) -> list[str]:
+    """Local Jacobians, defined for single-sample problems only."""
+    names = []
+    for i in range(1, 2 * s.n_layers):
+        top = "y_hat" if i + 1 == 2 * s.n_layers else f"z{i + 1}"
+        names.append(f"d{top}/dz{i}")
+    return names
+
+
+def param_names(s: Structure) -> list[str]:
+    out = []
+    for w, b in zip(s.weights, s.biases):
+        out += [w] + ([b] if b else [])
+    return out
+
+
+def base_names(s: Structure, per_sample: bool = False) -> list[str]:
+    """Every quantity of one forward/backward pass, in sheet order."""
+    names = forward_names(s) + ["loss"] + backward_names(s)
+    if s.n_samples == 1 or per_sample:
+        names += local_names(s)
+    return names
+
+
+def all_names(s: Structure) -> list[str]:
+    """What `solve` reports: one pass plus the training steps."""
+    names = base_names(s)
+    for k in range(1, s.train_steps + 1):
+        names += [f"step{k}.{p}" for p in param_names(s)] + [f"step{k}.loss"]
+    return names
+
+
+def group_of(name: str) -> str:
+    if name.startswith("sample"):
+        return "sample"
+    if name.startswith("step"):
+        return "update"
+    if name == "loss":
+        return "loss"
+    if name.startswith("dl/d"):
+        return "backward"
+    if _JAC.fullmatch(name):
+        return "local"
+    return "forward"
+
+
+class UnknownQuantity(KeyError):
+    """A name no quantity answers to; `suggestion` is the closest real one."""
+
+    def __init__(self, name: str, suggestion: str | None):
+        super().__init__(name)
+        self.name = name
+        self.suggestion = suggestion
+
+    def __str__(self) -> str:
+        hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else ""
+        return f"unknown quantity {self.name!r}{hint}"
+
+
+def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) -> str:
+    """The canonical spelling of `name`, or UnknownQuantity."""
+    aliases = aliases or {}
+    raw = str(name).strip().replace(" ", "")
+    m = _PREFIX.fullmatch(raw)
+    prefix, rest = (f"{m.group(1)}{m.group(2)}.", m.group(3)) if m else ("", raw)
+    base = _canonical_base(rest, s, aliases)
+    full = prefix + base if base else None
+    if full and _exists(full, s):
+        return full
+    known = all_names(s) + [f"sample1.{n}" for n in base_names(s, True)]
+    close = difflib.get_close_matches(raw, known + list(aliases.values()), n=1, cutoff=0.6)
+    raise UnknownQuantity(str(name), close[0] if close else None)
+
+
+def _value(name: str, s: Structure, aliases: dict[str, str]) -> str:
+    name = aliases.get(name, name)
+    if name in ("y_hat", "ŷ", "yhat", s.out_name):
+        return "y_hat"
+    return name
+
+
+def _canonical_base(rest: str, s: Structure, aliases: dict[str, str]) -> str | None:
+    if rest == "loss":
+        return rest
+    m = _GRAD.fullmatch(rest)
+    if m:
+        return "dl/d" + _value(m.group(1), s, aliases)
+    m = _JAC.fullmatch(rest)
+    if m and not rest.startswith("dl/"):
+        return f"d{_value(m.group(1), s, aliases)}/d{_value(m.group(2), s, aliases)}"
+    return _value(rest, s, aliases)
+
+
+def _exists(name: str, s: Structure) -> bool:
+    m = _PREFIX.fullmatch(name)
+    if not m:
+        return name in base_names(s) or name == s.out_name
+    kind, k, rest = m.group(1), int(m.group(2)), m.group(3)
+    if kind == "step":
+        return k <= s.train_steps and (rest == "loss" or rest in param_names(s))
+    return k <= s.n_samples and s.n_samples > 1 and rest in base_names(s, per_sample=True)

@@ -1,0 +1,107 @@
+"""Load YAML safely, keeping every scalar as text and remembering positions.
+
+PyYAML's YAML 1.1 resolver reads `1e-3` as a string and `no` as False; we
+sidestep the guessing entirely: every scalar stays the text the user wrote
+(null becomes None) and the validators parse it. Each node's line and column
+are kept in `Document.positions`, keyed by its path, so that every message can
+point at the exact place in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+MAX_FILE_BYTES = 2_000_000
+MAX_NODES = 200_000  # guards against alias ("billion laughs") expansion
+
+NULL_TAG = "tag:yaml.org,2002:null"
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: plain data (dict/list/str/None) plus positions."""
+
+    file: str
+    data: Any
+    positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: tuple) -> tuple[int | None, int | None]:
+        """The (line, column) of `path`, or of its nearest recorded parent."""
+        path = tuple(path)
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, (None, None))
+
+    def error(self, path: tuple, message: str) -> InputError:
+        """An InputError pointing at `path` in this file."""
+        line, column = self.where(path)
+        return InputError(message, self.file, line, column)
+
+
+def read_text(path: str | Path) -> str:
+    """Read a file as UTF-8 text with a size bound, or raise InputError."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError("is a directory, not a YAML file", str(path))
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", str(path))
+        return p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", str(path)) from None
+
+
+def load(path: str | Path) -> Document:
+    """Read and parse a YAML file into a Document."""
+    return parse(read_text(path), str(path))
+
+
+def parse(text: str, file: str = "<string>") -> Document:
+    """Parse YAML text into a Document; every YAML error becomes an InputError."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise InputError(f"broken YAML: {exc.problem or exc.context}", file, line, col) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"broken YAML: {exc}", file) from None
+    doc = Document(file, None)
+    if node is None:
+        raise InputError("the file is empty", file, 1, 1)
+    counter = [0]
+    doc.data = _convert(node, (), doc, counter)
+    return doc
+
+
+def _convert(node: yaml.Node, path: tuple, doc: Document, counter: list) -> Any:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise InputError(f"more than {MAX_NODES} YAML nodes (aliases expanded)", doc.file)
+    doc.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.ScalarNode):
+        return None if node.tag == NULL_TAG else node.value
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, path + (i,), doc, counter) for i, item in enumerate(node.value)]
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            raise InputError("a mapping key must be a plain name", doc.file, line, col)
+        key = key_node.value
+        if key in result:
+            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            raise InputError(f"duplicate key {key!r}", doc.file, line, col)
+        result[key] = _convert(value_node, path + (key,), doc, counter)
+    return result
