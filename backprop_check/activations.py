@@ -26,7 +26,7 @@ from . import formulas as F
 Z = sp.Symbol("z", real=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class Kind:
     name: str
     sympy_form: Callable

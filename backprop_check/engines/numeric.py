@@ -1,0 +1,86 @@
+"""The numpy engine: vectorised float64 backpropagation, written independently.
+
+It shares the problem definition with the sympy engine and nothing else: the
+derivatives here are the hand-written `numpy_derivative`/`numpy_dterm` of the
+activation and loss registries, never sympy's. Columns are samples.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from . import Case
+
+
+def array(rows) -> np.ndarray:
+    return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
+
+
+def forward(case: Case, params: dict[str, np.ndarray]) -> tuple[list, list, np.ndarray, float]:
+    """Pre-activations, layer inputs, output and loss (used by finite differences)."""
+    a = array(case.x)
+    inputs, pre = [], []
+    for layer in case.layers:
+        z = params[layer.weight] @ a
+        if layer.bias:
+            z = z + params[layer.bias]  # (out, 1) broadcasts over the samples
+        inputs.append(a)
+        pre.append(z)
+        a = layer.activation.numpy(z)
+    y = array(case.y)
+    scale = float(case.loss.factor) / case.loss.divisor(case.n_samples, len(case.y))
+    loss = scale * float(np.sum(case.loss.kind.numpy_term(a, y)))
+    return pre, inputs, a, loss
+
+
+def params_of(case: Case) -> dict[str, np.ndarray]:
+    return {name: array(value) for name, value in case.params.items()}
+
+
+def run(case: Case, jacobians: bool = False, params: dict | None = None) -> dict:
+    params = params if params is not None else params_of(case)
+    pre, inputs, y_hat, loss = forward(case, params)
+    n, n_layers = case.n_samples, len(case.layers)
+    out: dict = {"y_hat": y_hat, "loss": loss}
+    for l in range(1, n_layers + 1):
+        out[f"z{2 * l - 1}"] = pre[l - 1]
+        out[f"z{2 * l}"] = inputs[l] if l < n_layers else y_hat
+    scale = float(case.loss.factor) / case.loss.divisor(n, len(case.y))
+    g = scale * case.loss.kind.numpy_dterm(y_hat, array(case.y))
+    out["dl/dy_hat"] = g
+    for l in range(n_layers, 0, -1):
+        layer, z, s = case.layers[l - 1], pre[l - 1], out[f"z{2 * l}"]
+        top = "y_hat" if l == n_layers else f"z{2 * l}"
+        if layer.activation.kind.elementwise:
+            slope = layer.activation.numpy_derivative(z)
+            delta = g * slope
+            jac = np.diag(slope[:, 0]) if jacobians else None
+        else:  # softmax: per column, (diag(s) - s sᵀ) g
+            delta = s * (g - np.sum(s * g, axis=0, keepdims=True))
+            jac = np.diag(s[:, 0]) - s @ s.T if jacobians else None
+        if jacobians:
+            out[f"d{top}/dz{2 * l - 1}"] = jac
+        out[f"dl/dz{2 * l - 1}"] = delta
+        out[f"dl/d{layer.weight}"] = delta @ inputs[l - 1].T
+        if layer.bias:
+            out[f"dl/d{layer.bias}"] = np.sum(delta, axis=1, keepdims=True)
+        if l > 1:
+            g = params[layer.weight].T @ delta
+            out[f"dl/dz{2 * l - 2}"] = g
+            if jacobians:
+                out[f"dz{2 * l - 1}/dz{2 * l - 2}"] = params[layer.weight]
+    return out
+
+
+def train(case: Case, lr: Fraction, steps: int) -> dict:
+    out: dict = {}
+    params = params_of(case)
+    for k in range(1, steps + 1):
+        grads = run(case, params=params)
+        params = {name: value - float(lr) * grads[f"dl/d{name}"] for name, value in params.items()}
+        for name, value in params.items():
+            out[f"step{k}.{name}"] = value
+        out[f"step{k}.loss"] = forward(case, params)[3]
+    return out

@@ -1,0 +1,260 @@
+"""The sympy engine: exact where the numbers allow, 45 digits otherwise.
+
+Matrices are sympy `DomainMatrix` objects over QQ, so every matrix product,
+sum and update is exact rational arithmetic (fast with gmpy2). Activations
+and losses are evaluated elementwise from their sympy definitions
+(`activations`, `losses`), differentiated with `sympy.diff`. A function whose
+value at a rational point is rational (ReLU, leaky ReLU, identity, squared
+error) keeps the result exact; a transcendental one (tanh, exp, log, erf) is
+evaluated with mpmath at `DPS` digits and the result is stored as the exact
+rational of that binary float, so later products lose nothing more.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from typing import Callable
+
+import mpmath
+import sympy as sp
+from sympy import QQ
+from sympy.polys.matrices import DomainMatrix
+
+from .. import activations, losses
+from . import Case
+
+DPS = 45  # working digits for transcendental functions (>= 30 are promised)
+
+
+# --------------------------------------------------------- scalar evaluation
+
+def _is_mpf(v) -> bool:
+    return isinstance(v, mpmath.mpf)
+
+
+def _to_mpf(v):
+    if _is_mpf(v):
+        return v
+    return mpmath.mpf(int(v.numerator)) / int(v.denominator)
+
+
+def to_rational(v):
+    """An mpf (a binary fraction) or rational as an exact QQ element."""
+    if not _is_mpf(v):
+        return QQ(int(v.numerator), int(v.denominator))
+    if not mpmath.isfinite(v):
+        raise ArithmeticError("a value overflowed to infinity or NaN")
+    p, q = mpmath.libmp.to_rational(v._mpf_)
+    return QQ(int(p), int(q))
+
+
+def _arith(op: Callable) -> Callable:
+    """Lift a binary operation: stay rational unless one side is an mpf."""
+    def apply(a, b):
+        if _is_mpf(a) or _is_mpf(b):
+            return op(_to_mpf(a), _to_mpf(b))
+        return op(a, b)
+    return apply
+
+
+_add = _arith(lambda a, b: a + b)
+_mul = _arith(lambda a, b: a * b)
+
+_TRANSCENDENTAL = {
+    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.tanh: mpmath.tanh, sp.erf: mpmath.erf,
+}
+
+
+def _pow(base, exponent):
+    if exponent.denominator == 1 and not _is_mpf(base):
+        return base ** int(exponent)
+    return mpmath.power(_to_mpf(base), _to_mpf(exponent))
+
+
+def _compare(rel, a, b) -> bool:
+    a, b = (_to_mpf(a), _to_mpf(b)) if (_is_mpf(a) or _is_mpf(b)) else (a, b)
+    return {sp.StrictGreaterThan: a > b, sp.GreaterThan: a >= b, sp.StrictLessThan: a < b,
+            sp.LessThan: a <= b, sp.Equality: a == b}[rel]
+
+
+def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
+    """Turn a sympy expression into a fast closure over QQ/mpf values.
+
+    Only the node types our own definitions use are accepted; this is not a
+    general evaluator and never sees user text.
+    """
+    if expr in symbols:
+        index = symbols.index(expr)
+        return lambda env: env[index]
+    if expr.is_Rational:
+        q = QQ(int(expr.p), int(expr.q))
+        return lambda env: q
+    if expr.is_Number or expr in (sp.pi, sp.E):
+        value = mpmath.mpf(sp.N(expr, DPS + 10))
+        return lambda env: value
+    if expr is sp.true:
+        return lambda env: True
+    args = [compile_expr(a, symbols) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
+    if isinstance(expr, sp.Add):
+        return lambda env: _fold(_add, args, env)
+    if isinstance(expr, sp.Mul):
+        return lambda env: _fold(_mul, args, env)
+    if isinstance(expr, sp.Pow):
+        exponent = expr.args[1]
+        if not exponent.is_Rational:
+            raise TypeError(f"unsupported exponent {exponent}")
+        e = Fraction(int(exponent.p), int(exponent.q))
+        return lambda env: _pow(args[0](env), e)
+    if type(expr) in _TRANSCENDENTAL:
+        fn = _TRANSCENDENTAL[type(expr)]
+        return lambda env: fn(_to_mpf(args[0](env)))
+    if isinstance(expr, (sp.Max, sp.Min)):
+        pick = max if isinstance(expr, sp.Max) else min
+        return lambda env: pick((f(env) for f in args), key=lambda v: _to_mpf(v) if _is_mpf(v) else v)
+    if isinstance(expr, sp.Piecewise):
+        branches = [(compile_expr(e, symbols), compile_expr(c, symbols)) for e, c in expr.args]
+        return lambda env: next(value(env) for value, cond in branches if cond(env))
+    if isinstance(expr, sp.core.relational.Relational):
+        return lambda env: _compare(type(expr), args[0](env), args[1](env))
+    raise TypeError(f"the symbolic engine cannot evaluate {type(expr).__name__}")
+
+
+def _fold(op, fns, env):
+    value = fns[0](env)
+    for f in fns[1:]:
+        value = op(value, f(env))
+    return value
+
+
+@lru_cache(maxsize=None)
+def _activation_fns(act: activations.Activation):
+    z = (activations.Z,)
+    return compile_expr(act.sympy_expr(), z), compile_expr(act.sympy_derivative(), z)
+
+
+@lru_cache(maxsize=None)
+def _loss_fns(kind: losses.LossKind):
+    sym = (losses.YH, losses.Y)
+    return compile_expr(kind.sympy_term, sym), compile_expr(sp.diff(kind.sympy_term, losses.YH), sym)
+
+
+# --------------------------------------------------------- matrices
+
+def matrix(rows) -> DomainMatrix:
+    """Nested rows of Fractions/QQ as a DomainMatrix over QQ."""
+    return DomainMatrix([[QQ(int(v.numerator), int(v.denominator)) for v in row] for row in rows],
+                        (len(rows), len(rows[0])), QQ)
+
+
+def _map(fn: Callable, *ms: DomainMatrix) -> DomainMatrix:
+    with mpmath.workdps(DPS):
+        lists = [m.to_list() for m in ms]
+        rows = [[to_rational(fn(tuple(vals))) for vals in zip(*row_group)] for row_group in zip(*lists)]
+    return DomainMatrix(rows, ms[0].shape, QQ)
+
+
+def _ones(n: int) -> DomainMatrix:
+    return DomainMatrix.ones((n, 1), QQ)
+
+
+def _column_sum(m: DomainMatrix) -> DomainMatrix:
+    return DomainMatrix.ones((1, m.shape[0]), QQ).matmul(m)
+
+
+def _softmax(z: DomainMatrix) -> DomainMatrix:
+    with mpmath.workdps(DPS + 5):
+        cols = list(zip(*z.to_list()))
+        out = []
+        for col in cols:
+            e = [mpmath.exp(_to_mpf(v)) for v in col]
+            total = mpmath.fsum(e)
+            out.append([to_rational(v / total) for v in e])
+    return DomainMatrix([list(r) for r in zip(*out)], z.shape, QQ)
+
+
+def _softmax_backward(s: DomainMatrix, g: DomainMatrix) -> DomainMatrix:
+    """Columnwise Jᵀg with J = diag(s) − s sᵀ: s ⊙ (g − 1 (sᵀg))."""
+    inner = _column_sum(s.mul_elementwise(g))  # 1 × N
+    return s.mul_elementwise(g.sub(_ones(s.shape[0]).matmul(inner)))
+
+
+def _softmax_jacobian(s: DomainMatrix) -> DomainMatrix:
+    return DomainMatrix.diag(s.to_list_flat(), QQ).sub(s.matmul(s.transpose()))
+
+
+# --------------------------------------------------------- the passes
+
+def run(case: Case, jacobians: bool = False) -> dict:
+    """Forward values, loss, gradients (and local Jacobians) of one case."""
+    out: dict = {}
+    a = matrix(case.x)
+    n = case.n_samples
+    inputs, pre = [], []
+    for l, layer in enumerate(case.layers, start=1):
+        z = matrix(case.params[layer.weight]).matmul(a)
+        if layer.bias:
+            z = z.add(matrix(case.params[layer.bias]).matmul(DomainMatrix.ones((1, n), QQ)))
+        inputs.append(a)
+        pre.append(z)
+        if layer.activation.kind.elementwise:
+            f, _ = _activation_fns(layer.activation)
+            a = _map(f, z)
+        else:
+            a = _softmax(z)
+        out[f"z{2 * l - 1}"], out[f"z{2 * l}"] = z, a
+    out["y_hat"] = a
+    y = matrix(case.y)
+    term, dterm = _loss_fns(case.loss.kind)
+    scale = QQ(case.loss.factor.numerator, case.loss.factor.denominator) / case.loss.divisor(n, len(case.y))
+    with mpmath.workdps(DPS):
+        total = sum(_map(term, a, y).to_list_flat(), QQ(0))
+    out["loss"] = scale * total
+    g = _map(dterm, a, y).mul(scale)
+    out["dl/dy_hat"] = g
+    for l in range(len(case.layers), 0, -1):
+        layer, z = case.layers[l - 1], pre[l - 1]
+        if layer.activation.kind.elementwise:
+            _, df = _activation_fns(layer.activation)
+            slope = _map(df, z)
+            delta = g.mul_elementwise(slope)
+            if jacobians:
+                out[_jac_name(l, len(case.layers))] = DomainMatrix.diag(slope.to_list_flat(), QQ)
+        else:
+            delta = _softmax_backward(out[f"z{2 * l}"], g)
+            if jacobians:
+                out[_jac_name(l, len(case.layers))] = _softmax_jacobian(out[f"z{2 * l}"])
+        out[f"dl/dz{2 * l - 1}"] = delta
+        out[f"dl/d{layer.weight}"] = delta.matmul(inputs[l - 1].transpose())
+        if layer.bias:
+            out[f"dl/d{layer.bias}"] = delta.matmul(_ones(n))
+        w = matrix(case.params[layer.weight])
+        if l > 1:
+            g = w.transpose().matmul(delta)
+            out[f"dl/dz{2 * l - 2}"] = g
+            if jacobians:
+                out[f"dz{2 * l - 1}/dz{2 * l - 2}"] = w
+    return out
+
+
+def _jac_name(l: int, n_layers: int) -> str:
+    top = "y_hat" if l == n_layers else f"z{2 * l}"
+    return f"d{top}/dz{2 * l - 1}"
+
+
+def train(case: Case, lr: Fraction, steps: int) -> dict:
+    """Parameters and loss after each of `steps` gradient-descent steps."""
+    out: dict = {}
+    rate = QQ(lr.numerator, lr.denominator)
+    params = dict(case.params)
+    for k in range(1, steps + 1):
+        grads = run(Case(case.layers, params, case.x, case.y, case.loss))
+        new = {}
+        for name, value in params.items():
+            updated = matrix(value).sub(grads[f"dl/d{name}"].mul(rate))
+            out[f"step{k}.{name}"] = updated
+            new[name] = tuple(tuple(Fraction(int(v.numerator), int(v.denominator)) for v in row)
+                              for row in updated.to_list())
+        params = new
+        out[f"step{k}.loss"] = run(Case(case.layers, params, case.x, case.y, case.loss))["loss"]
+    return out
