@@ -74,6 +74,8 @@ def mul(a: Node, b: Node) -> Node:
         return b
     if b == Num(Fraction(1)):
         return a
+    if isinstance(a, Num) and isinstance(b, Bin) and b.op == "*" and isinstance(b.left, Num):
+        return mul(Num(a.value * b.left.value), b.right)  # 1/2 * (2 * e) -> e
     return Bin("*", a, b)
 
 
@@ -325,6 +327,7 @@ FUNCTIONS: dict[str, Callable] = {
     "gelu": lambda a: 0.5 * a * (1.0 + _erf(a / math.sqrt(2.0))),
     "softmax": _softmax,
     "diag": _diag,
+    "eye": lambda n: np.eye(int(n)),
     "sum": _sum,
     "mean": _mean,
     "max": _max,

@@ -1,0 +1,122 @@
+"""Hold the engines to each other, to finite differences and to the formulas.
+
+Three independent checks on every solve:
+1. the sympy and numpy engines agree on every entry of every quantity, to a
+   relative 1e-9 (with a floor of 1e-12 × the quantity's largest entry, so an
+   entry that cancels to ~0 in float64 is not a false alarm);
+2. central finite differences of the numpy loss agree with the parameter
+   gradients: every entry of a hand-sized parameter, an even sample of 128
+   entries of a large one; an entry whose perturbation moves a pre-activation
+   across a ReLU-like kink is skipped and counted;
+3. each quantity's solution-sheet formula, evaluated with numpy on the
+   engines' values, reproduces the quantity.
+Any disagreement raises EngineDisagreement: it is a bug in bpcheck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import formulas as F
+from .engines import Case, numeric
+from .errors import EngineDisagreement
+
+RTOL = 1e-9
+FLOOR = 1e-12
+FD_RTOL = 1e-5
+FD_MAX_ENTRIES = 128  # per parameter; hand-sized problems are checked entirely
+
+
+@dataclass
+class Report:
+    compared: int = 0  # entries compared between the engines
+    fd_checked: int = 0
+    fd_skipped: int = 0  # parameter entries next to a kink
+    formulas_checked: int = 0
+
+
+def close(a: np.ndarray, b: np.ndarray, rtol: float = RTOL) -> np.ndarray:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    floor = FLOOR * max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + floor
+
+
+def compare_engines(exact: dict, fast: dict, report: Report) -> None:
+    """`exact`: name -> float arrays from the sympy engine; `fast`: numpy's."""
+    for name, value in exact.items():
+        if name not in fast:
+            raise EngineDisagreement(f"{name}: the numpy engine did not compute it")
+        a, b = np.asarray(value, float), np.asarray(fast[name], float)
+        if a.shape != b.shape:
+            raise EngineDisagreement(f"{name}: sympy gives shape {a.shape}, numpy {b.shape}")
+        ok = close(a, b)
+        if not ok.all():
+            i = tuple(int(k) for k in np.argwhere(~ok)[0])
+            raise EngineDisagreement(
+                f"{name}{list(i)}: the sympy engine gives {a[i]!r}, the numpy engine {b[i]!r}")
+        report.compared += a.size
+
+
+def _kink_pattern(case: Case, pre: list) -> tuple:
+    """Which side of each kink every pre-activation lies on (0 means on it)."""
+    out = []
+    for layer, z in zip(case.layers, pre):
+        for k in layer.activation.kind.kinks:
+            out.append(np.sign(z - k))
+    return tuple(out)
+
+
+def _entries(shape: tuple, rng) -> list:
+    """Every entry of a hand-sized parameter; an even sample of a large one."""
+    entries = list(np.ndindex(shape))
+    if len(entries) <= FD_MAX_ENTRIES:
+        return entries
+    picks = rng.choice(len(entries), size=FD_MAX_ENTRIES, replace=False)
+    return [entries[i] for i in sorted(picks)]
+
+
+def finite_differences(case: Case, grads: dict, report: Report) -> None:
+    """Central differences of the numpy loss against every parameter gradient."""
+    params = numeric.params_of(case)
+    base_pre, _, _, loss = numeric.forward(case, params)
+    base = _kink_pattern(case, base_pre)
+    biggest = max(float(np.max(np.abs(grads[f"dl/d{p}"]))) for p in params)
+    rng = np.random.default_rng(0)
+    for name, value in params.items():
+        grad = np.asarray(grads[f"dl/d{name}"], float)
+        for index in _entries(value.shape, rng):
+            h = 1e-6 * max(1.0, abs(value[index]))
+            values, crossed = [], False
+            for sign in (1.0, -1.0):
+                moved = dict(params)
+                moved[name] = value.copy()
+                moved[name][index] += sign * h
+                pre, _, _, l = numeric.forward(case, moved)
+                crossed |= any(np.any(a != b) for a, b in zip(_kink_pattern(case, pre), base))
+                values.append(l)
+            if crossed:
+                report.fd_skipped += 1
+                continue
+            fd = (values[0] - values[1]) / (2 * h)
+            tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss))
+            if abs(fd - grad[index]) > tol:
+                raise EngineDisagreement(
+                    f"dl/d{name}{list(index)}: backprop gives {grad[index]!r}, "
+                    f"central finite differences {fd!r}")
+            report.fd_checked += 1
+
+
+def check_formulas(formulas: dict, env: dict, values: dict, report: Report) -> None:
+    """Evaluate each formula on the true values; it must give the quantity."""
+    for name, node in formulas.items():
+        try:
+            got = np.asarray(F.evaluate(node, env), float)
+        except (F.FormulaError, ValueError) as exc:
+            raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} does not evaluate: {exc}") from None
+        want = np.asarray(values[name], float)
+        if got.size != want.size or not close(got.reshape(want.shape), want, 1e-8).all():
+            raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} gives {got.tolist()}, "
+                                     f"the engines {want.tolist()}")
+        report.formulas_checked += 1

@@ -1,0 +1,207 @@
+"""Solve a problem: run both engines, cross-check them, present the results.
+
+The result is a `Solution`: an ordered mapping of quantity name to `Entry`,
+each with its float64 value in the user's shapes (the layout of the spec,
+flat vectors for a single sample written flat, flat biases), a precise value
+(an exact fraction or decimal where the problem is exact, 30 significant
+digits otherwise), and its formulas. Internally everything is columns layout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+
+from . import derivation
+from . import formulas as F
+from .crosscheck import Report, check_formulas, compare_engines, finite_differences
+from .engines import Case, numeric, symbolic
+from .quantities import all_names, base_names, group_of
+from .spec import Problem
+
+PRECISE_DIGITS = 30
+
+
+@dataclass
+class Entry:
+    name: str
+    group: str
+    value: object  # float or nested lists of float, in the user's shapes
+    precise: object  # the same shape, as strings
+    shape: tuple
+    formula: F.Node | None = None
+    expanded: F.Node | None = None
+
+
+@dataclass
+class Solution:
+    problem: Problem
+    entries: dict = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+
+    def array(self, name: str) -> np.ndarray:
+        return np.asarray(self.entries[name].value, dtype=float)
+
+
+def case_of(problem: Problem) -> Case:
+    return Case(problem.layers, problem.params, problem.x, problem.y, problem.loss)
+
+
+def requested_samples(problem: Problem) -> set[int]:
+    """Sample numbers (1-based) that the questions ask about."""
+    out = set()
+    for q in problem.questions:
+        m = re.match(r"sample(\d+)\.", q.quantity)
+        if m:
+            out.add(int(m.group(1)))
+    return out
+
+
+def solve(problem: Problem, samples: set[int] | None = None, check: bool = True) -> Solution:
+    """Every quantity of `problem` (plus the given samples), cross-checked."""
+    case = case_of(problem)
+    single = problem.n_samples == 1
+    solution = Solution(problem)
+    exact = symbolic.run(case, jacobians=single)
+    fast = numeric.run(case, jacobians=single)
+    if problem.lr is not None:
+        exact.update(symbolic.train(case, problem.lr, problem.steps))
+        fast.update(numeric.train(case, problem.lr, problem.steps))
+    exact_floats = {k: _floats(v) for k, v in exact.items()}
+    if check:
+        compare_engines(exact_floats, fast, solution.report)
+        finite_differences(case, fast, solution.report)
+    widths = tuple(len(problem.params[l.weight]) for l in problem.layers)
+    one = derivation.one_step(problem.layers, problem.loss, problem.layout == "rows", single, single, widths)
+    if problem.lr is not None:
+        one.update(derivation.step_formulas(problem.layers, problem.lr))
+    if check:
+        env = _environment(problem, fast)
+        values = {k: _present(k, v, problem, False, for_env=True) for k, v in fast.items()}
+        check_formulas(one, env, values, solution.report)
+    wide = derivation.expanded(one, problem.structure)
+    for name in all_names(problem.structure):
+        solution.entries[name] = _entry(name, exact[name], problem, False,
+                                        one.get(name), wide.get(name))
+    for n in sorted((samples or set()) | requested_samples(problem)):
+        _add_sample(solution, case, n, check)
+    return solution
+
+
+def _add_sample(solution: Solution, case: Case, n: int, check: bool) -> None:
+    problem = solution.problem
+    if not 1 <= n <= problem.n_samples:
+        return
+    sub = case.sample(n - 1)
+    exact = symbolic.run(sub, jacobians=True)
+    if check:
+        compare_engines({f"sample{n}.{k}": _floats(v) for k, v in exact.items()},
+                        {f"sample{n}.{k}": v for k, v in numeric.run(sub, jacobians=True).items()},
+                        solution.report)
+    for base in base_names(problem.structure, per_sample=True):
+        name = f"sample{n}.{base}"
+        solution.entries[name] = _entry(name, exact[base], problem, True)
+
+
+def _entry(name, value, problem, single_sample, formula=None, expanded=None) -> Entry:
+    floats = _present(name, _floats(value), problem, single_sample)
+    precise = _present(name, _precise(value, problem.exact), problem, single_sample)
+    return Entry(name, group_of(name), floats, precise, np.shape(floats), formula, expanded)
+
+
+# ----------------------------------------------------------------- shapes
+
+def _kind(name: str, biases: set) -> str:
+    """scalar, value (a forward value or its gradient), bias, or matrix."""
+    base = name.split(".", 1)[1] if re.match(r"(step|sample)\d+\.", name) else name
+    if base == "loss":
+        return "scalar"
+    if not base.startswith("dl/") and re.fullmatch(r"d[^/]+/d.+", base):
+        return "matrix"  # a local Jacobian
+    target = base[4:] if base.startswith("dl/d") else base
+    if re.fullmatch(r"z\d+|y_hat", target):
+        return "value"
+    return "bias" if target in biases else "matrix"
+
+
+def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool = False):
+    """Internal (columns) value -> the user's shape (nested lists or scalar).
+
+    With `for_env` the result stays a 2-D array that broadcasts the way a
+    formula expects (a bias is a column, or a row in the rows layout).
+    """
+    kind = _kind(name, {l.bias for l in problem.layers if l.bias})
+    arr = np.asarray(m) if isinstance(m, np.ndarray) or np.ndim(m) else m
+    if kind == "scalar":
+        return arr
+    rows = problem.layout == "rows" and not problem.vector
+    if for_env:
+        return arr.T if rows and kind in ("bias", "value") else arr
+    if kind == "bias" or (kind == "value" and (problem.vector or single_sample)):
+        return arr.reshape(-1).tolist()
+    if kind == "value" and rows:
+        return arr.T.tolist()
+    return arr.tolist()
+
+
+def _floats(value) -> np.ndarray | float:
+    if hasattr(value, "to_list"):
+        return np.array([[float(v) for v in row] for row in value.to_list()], dtype=float).reshape(value.shape)
+    if isinstance(value, np.ndarray):
+        return value
+    return float(value)
+
+
+def _precise_scalar(v, exact: bool) -> str:
+    q = Fraction(int(v.numerator), int(v.denominator))
+    if exact:
+        return _exact_string(q)
+    with mpmath.workdps(PRECISE_DIGITS + 5):
+        return mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, PRECISE_DIGITS, strip_zeros=True)
+
+
+def _exact_string(q: Fraction) -> str:
+    """A terminating decimal when there is one, else p/q."""
+    d = q.denominator
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d != 1 or max(twos, fives) > 40:
+        return f"{q.numerator}/{q.denominator}"
+    digits = max(twos, fives)
+    scaled = abs(q.numerator) * 10 ** digits // q.denominator
+    sign = "-" if q < 0 else ""
+    whole, frac = divmod(scaled, 10 ** digits)
+    return f"{sign}{whole}" + (f".{frac:0{digits}d}".rstrip("0") if digits else "")
+
+
+def _precise(value, exact: bool):
+    if hasattr(value, "to_list"):
+        rows = [[_precise_scalar(v, exact) for v in row] for row in value.to_list()]
+        arr = np.empty(value.shape, dtype=object)
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                arr[i, j] = v
+        return arr
+    return _precise_scalar(value, exact)
+
+
+def _environment(problem: Problem, fast: dict) -> dict:
+    """Names a formula may use, bound to float64 values in the user's layout."""
+    env = {k: _present(k, v, problem, False, for_env=True) for k, v in fast.items()}
+    rows = problem.layout == "rows" and not problem.vector
+    env["x"] = numeric.array(problem.x).T if rows else numeric.array(problem.x)
+    env["y"] = numeric.array(problem.y).T if rows else numeric.array(problem.y)
+    for name, value in problem.params.items():
+        env[name] = _present(name, numeric.array(value), problem, False, for_env=True)
+    env["N"] = float(problem.n_samples)
+    env["K"] = float(len(problem.y))
+    return env
