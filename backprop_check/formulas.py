@@ -147,7 +147,7 @@ class _Style:
         return f"({s})"
 
     def binary(self, op: str, a: str, b: str) -> str:
-        return f"{a} {op} {b}"
+        return f"{a} {'*' if op == '·' else op} {b}"
 
     def transpose(self, s: str) -> str:
         return f"{s}.T"
@@ -173,6 +173,8 @@ class _Text(_Style):
             return f"{a} {b}"
         if op == "**":
             return f"{a}^{b}"
+        if op == "·":
+            return f"{a}·{b}"
         return f"{a} {self._OPS[op]} {b}"
 
     def transpose(self, s: str) -> str:
@@ -212,6 +214,8 @@ class _Latex(_Style):
             return f"{a} {b}"
         if op == "*":
             return rf"{a} \odot {b}"
+        if op == "·":
+            return rf"{a} \, {b}"
         if op == "/":
             return rf"{a} \oslash {b}"
         if op == "**":
@@ -249,7 +253,8 @@ def _render(node: Node, style: _Style) -> str:
         left = style.paren(left)
     if _prec(node.right) < p or (_prec(node.right) == p and node.op in "-/@*"):
         right = style.paren(right)
-    return style.binary(node.op, left, right)
+    scalar = node.op == "*" and (isinstance(node.left, Num) or isinstance(node.right, Num))
+    return style.binary("·" if scalar else node.op, left, right)
 
 
 def to_code(node: Node) -> str:

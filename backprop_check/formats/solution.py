@@ -1,0 +1,221 @@
+"""Render a Solution: rich tables, JSON, YAML, Markdown, LaTeX, answer key.
+
+JSON is exactly FORMAT.md section 4: {"problem": ID, "quantities": {...}}
+with float64 values. The other formats add the precise values (exact
+fractions or 30 digits) and the formulas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import sympy as sp
+import yaml
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from .. import formulas as F
+from ..solve import Entry, Solution
+
+GROUP_TITLES = {
+    "forward": "Forward pass",
+    "loss": "Loss",
+    "backward": "Backward pass",
+    "local": "Local Jacobians",
+    "update": "Update (gradient descent)",
+    "sample": "Per sample",
+}
+
+
+def _grouped(solution: Solution) -> dict:
+    groups: dict = {g: [] for g in GROUP_TITLES}
+    for entry in solution.entries.values():
+        groups[entry.group].append(entry)
+    return {g: entries for g, entries in groups.items() if entries}
+
+
+def _shape_text(shape: tuple) -> str:
+    return "scalar" if not shape else "×".join(str(s) for s in shape)
+
+
+def _display(solution: Solution, name: str) -> str:
+    """`dl/dz1 (dl/dS1)` where the spec gives z1 the display alias S1."""
+    head, _, base = name.rpartition(".")
+    grad = base.startswith("dl/d")
+    target = base[4:] if grad else base
+    alias = solution.problem.display.get(target)
+    if alias is None:
+        return name
+    return f"{name} ({head + '.' if head else ''}{'dl/d' if grad else ''}{alias})"
+
+
+def _number(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _matrix_text(value) -> str:
+    if not isinstance(value, list):
+        return _number(value)
+    if value and isinstance(value[0], list):
+        return "\n".join("[" + "  ".join(_number(v) for v in row) + "]" for row in value)
+    return "[" + "  ".join(_number(v) for v in value) + "]"
+
+
+# ------------------------------------------------------------------ human
+
+def render_human(solution: Solution, console: Console) -> None:
+    p = solution.problem
+    console.print(Text(f"{p.title}", style="bold"))
+    layers = " → ".join(f"Linear{i}({l.weight}{', ' + l.bias if l.bias else ''}) → {l.activation.label()}"
+                        for i, l in enumerate(p.layers, start=1))
+    console.print(f"{p.id}: {layers} → loss {p.loss.label()}; N = {p.n_samples}, layout {p.layout}")
+    console.print(f"arithmetic: {'exact rationals' if p.exact else '45-digit precision'} (sympy), "
+                  f"checked against numpy float64\n")
+    for group, entries in _grouped(solution).items():
+        table = Table(title=GROUP_TITLES[group], title_justify="left", box=box.SIMPLE_HEAD,
+                      show_lines=False, expand=False)
+        table.add_column("quantity", style="cyan", no_wrap=True)
+        table.add_column("shape", justify="right")
+        table.add_column("formula")
+        table.add_column("value", no_wrap=True)
+        for e in entries:
+            formula = F.to_text(e.formula) if e.formula is not None else ""
+            table.add_row(_display(solution, e.name), _shape_text(e.shape), formula, _matrix_text(e.value))
+        console.print(table)
+    r = solution.report
+    console.print(f"[green]✓[/green] engines agree on {r.compared} entries; finite differences agree on "
+                  f"{r.fd_checked} parameter entries" + (f" ({r.fd_skipped} next to a kink skipped)" if r.fd_skipped else "")
+                  + f"; {r.formulas_checked} formulas reproduce their values")
+
+
+# ------------------------------------------------------------------ machine formats
+
+def render_json(solution: Solution) -> str:
+    quantities = {name: e.value for name, e in solution.entries.items()}
+    return json.dumps({"problem": solution.problem.id, "quantities": quantities}, indent=2)
+
+
+def _entry_record(e: Entry) -> dict:
+    record = {"value": e.value, "precise": _plain(e.precise), "shape": list(e.shape), "group": e.group}
+    if e.formula is not None:
+        record["formula"] = F.to_code(e.formula)
+    if e.expanded is not None and e.expanded != e.formula:
+        record["expanded"] = F.to_code(e.expanded)
+    return record
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def render_yaml(solution: Solution) -> str:
+    p = solution.problem
+    data = {"problem": p.id, "title": p.title, "exact": p.exact,
+            "quantities": {name: _entry_record(e) for name, e in solution.entries.items()}}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+
+
+# ------------------------------------------------------------------ solution sheets
+
+def _activation_rows(solution: Solution) -> list[tuple[str, str, str]]:
+    """(label, f(z), f′(z)) of each layer, as sympy writes them in LaTeX."""
+    rows = []
+    for i, layer in enumerate(solution.problem.layers, start=1):
+        a = layer.activation
+        if not a.kind.elementwise:
+            rows.append((f"layer {i}: {a.label()}", r"\frac{e^{z_i}}{\sum_j e^{z_j}}",
+                         r"\operatorname{diag}(s) - s s^{\top}"))
+        else:
+            rows.append((f"layer {i}: {a.label()}", sp.latex(a.sympy_expr()), sp.latex(a.sympy_derivative())))
+    return rows
+
+
+def render_markdown(solution: Solution) -> str:
+    p = solution.problem
+    lines = [f"# {p.title}", "", f"Problem `{p.id}`; loss: {p.loss.label()}; N = {p.n_samples}; "
+             f"{'exact arithmetic' if p.exact else '45-digit arithmetic'}.", ""]
+    lines += ["| layer | f(z) | f′(z) |", "|---|---|---|"]
+    lines += [f"| {a} | ${f}$ | ${d}$ |" for a, f, d in _activation_rows(solution)]
+    for group, entries in _grouped(solution).items():
+        lines += ["", f"## {GROUP_TITLES[group]}", ""]
+        for e in entries:
+            lines.append(f"### `{_display(solution, e.name)}` ({_shape_text(e.shape)})")
+            if e.formula is not None:
+                lines.append(f"- formula: `{F.to_code(e.formula)}`")
+                lines.append(f"- as on a sheet: ${F.to_latex(e.formula)}$")
+            if e.expanded is not None and e.expanded != e.formula:
+                lines.append(f"- expanded: ${F.to_latex(e.expanded)}$")
+            lines.append("")
+            lines.append("```")
+            lines.append(_matrix_text(e.value))
+            lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def _latex_matrix(value) -> str:
+    if not isinstance(value, list):
+        return _number(value)
+    rows = value if value and isinstance(value[0], list) else [value]
+    body = r" \\ ".join(" & ".join(_number(v) for v in row) for row in rows)
+    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
+
+
+def _latex_name(name: str) -> str:
+    prefix, _, base = name.rpartition(".")
+    core = F.to_latex(F.Name(base))
+    return rf"\text{{{prefix}}}.\,{core}" if prefix else core
+
+
+def render_latex(solution: Solution) -> str:
+    p = solution.problem
+    out = [r"\documentclass{article}", r"\usepackage{amsmath,amssymb}", r"\usepackage[margin=2cm]{geometry}",
+           r"\begin{document}", rf"\section*{{{_tex_escape(p.title)}}}",
+           rf"Problem \texttt{{{_tex_escape(p.id)}}}; loss: {_tex_escape(p.loss.label())}; $N = {p.n_samples}$.",
+           r"\subsection*{Activations}", r"\begin{align*}"]
+    out += [rf"&\text{{{_tex_escape(a)}}}: & f(z) &= {f}, & f'(z) &= {d} \\" for a, f, d in _activation_rows(solution)]
+    out.append(r"\end{align*}")
+    for group, entries in _grouped(solution).items():
+        out += [rf"\subsection*{{{GROUP_TITLES[group]}}}", r"\begin{align*}"]
+        for e in entries:
+            name = _latex_name(e.name)
+            if e.formula is not None:
+                out.append(rf"{name} &= {F.to_latex(e.formula)} \\")
+            if e.expanded is not None and e.expanded != e.formula:
+                out.append(rf"&= {F.to_latex(e.expanded)} \\")
+            out.append(rf"{'' if e.formula is not None else name} &= {_latex_matrix(e.value)} \\[4pt]")
+        out.append(r"\end{align*}")
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"
+
+
+def _tex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
+                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
+        s = s.replace(a, b)
+    return s
+
+
+# ------------------------------------------------------------------ answer key
+
+def answer_key(solution: Solution, key_path: str | Path) -> str:
+    """An answers file (FORMAT.md section 3) that scores full marks."""
+    p = solution.problem
+    asked = [q.quantity for q in p.questions] or list(solution.entries)
+    forms = {q.quantity: q.form for q in p.questions}
+    answers = {}
+    for name in asked:
+        e = solution.entries[name]
+        if forms.get(name) == "expression" and e.formula is not None:
+            answers[name] = F.to_code(e.formula)
+        else:
+            answers[name] = _plain(e.precise) if p.exact else e.value
+    try:
+        rel = os.path.relpath(Path(p.file).resolve(), Path(key_path).resolve().parent)
+    except ValueError:
+        rel = str(Path(p.file).resolve())
+    data = {"bpcheck": 1, "problem": rel, "student": "answer-key", "answers": answers}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
