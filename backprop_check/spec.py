@@ -20,7 +20,7 @@ from . import activations, losses
 from .errors import InputError
 from .exact import NumberError, parse_number
 from .quantities import Structure, UnknownQuantity, canonical
-from .yamlsource import Document, load, parse
+from .yamlsource import Document, parse, read_text
 
 MAX_LAYERS = 16
 MAX_DIM = 1024
@@ -99,9 +99,8 @@ class Problem:
 
 def load_problem(path: str | Path) -> Problem:
     """Load and validate a problem file."""
-    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
-    doc = load(path)
-    return _build(doc, text or "")
+    text = read_text(path)
+    return _build(parse(text, str(path)), text)
 
 
 def parse_problem(text: str, file: str = "<string>") -> Problem:

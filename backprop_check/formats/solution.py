@@ -72,7 +72,7 @@ def render_human(solution: Solution, console: Console) -> None:
     console.print(Text(f"{p.title}", style="bold"))
     layers = " → ".join(f"Linear{i}({l.weight}{', ' + l.bias if l.bias else ''}) → {l.activation.label()}"
                         for i, l in enumerate(p.layers, start=1))
-    console.print(f"{p.id}: {layers} → loss {p.loss.label()}; N = {p.n_samples}, layout {p.layout}")
+    console.print(Text(f"{p.id}: {layers} → loss {p.loss.label()}; N = {p.n_samples}, layout {p.layout}"))
     console.print(f"arithmetic: {'exact rationals' if p.exact else '45-digit precision'} (sympy), "
                   f"checked against numpy float64\n")
     for group, entries in _grouped(solution).items():
@@ -84,7 +84,9 @@ def render_human(solution: Solution, console: Console) -> None:
         table.add_column("value", no_wrap=True)
         for e in entries:
             formula = F.to_text(e.formula) if e.formula is not None else ""
-            table.add_row(_display(solution, e.name), _shape_text(e.shape), formula, _matrix_text(e.value))
+            # Text() cells: a matrix such as "[0.1  0.2]" must not be read as rich markup.
+            table.add_row(*(Text(c) for c in (_display(solution, e.name), _shape_text(e.shape),
+                                               formula, _matrix_text(e.value))))
         console.print(table)
     r = solution.report
     console.print(f"[green]✓[/green] engines agree on {r.compared} entries; finite differences agree on "
