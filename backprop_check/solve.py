@@ -42,6 +42,7 @@ class Solution:
     problem: Problem
     entries: dict = field(default_factory=dict)
     report: Report = field(default_factory=Report)
+    env: dict = field(default_factory=dict)  # float64 values in formula shapes, for grading
 
     def array(self, name: str) -> np.ndarray:
         return np.asarray(self.entries[name].value, dtype=float)
@@ -79,10 +80,10 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     one = derivation.one_step(problem.layers, problem.loss, problem.layout == "rows", single, single, widths)
     if problem.lr is not None:
         one.update(derivation.step_formulas(problem.layers, problem.lr))
+    solution.env = _environment(problem, fast)
     if check:
-        env = _environment(problem, fast)
         values = {k: _present(k, v, problem, False, for_env=True) for k, v in fast.items()}
-        check_formulas(one, env, values, solution.report)
+        check_formulas(one, solution.env, values, solution.report)
     wide = derivation.expanded(one, problem.structure)
     for name in all_names(problem.structure):
         solution.entries[name] = _entry(name, exact[name], problem, False,
@@ -126,6 +127,12 @@ def _kind(name: str, biases: set) -> str:
     if re.fullmatch(r"z\d+|y_hat", target):
         return "value"
     return "bias" if target in biases else "matrix"
+
+
+def present(name: str, value, problem: Problem) -> np.ndarray:
+    """An engine's internal value as a float array in the user's shape."""
+    single = name.startswith("sample")
+    return np.asarray(_present(name, _floats(value), problem, single), dtype=float)
 
 
 def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool = False):

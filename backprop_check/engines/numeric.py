@@ -39,7 +39,15 @@ def params_of(case: Case) -> dict[str, np.ndarray]:
     return {name: array(value) for name, value in case.params.items()}
 
 
-def run(case: Case, jacobians: bool = False, params: dict | None = None) -> dict:
+def run(case: Case, jacobians: bool = False, params: dict | None = None,
+        slope_mistake: tuple | None = None) -> dict:
+    """Every quantity of one pass.
+
+    `slope_mistake` = (layer, how) recomputes the pass the way a student who
+    made that mistake would: how = "one" drops the activation derivative of
+    layer `layer` (1-based), "output" evaluates it at the layer's output
+    instead of its input. The diagnosis of wrong answers uses it.
+    """
     params = params if params is not None else params_of(case)
     pre, inputs, y_hat, loss = forward(case, params)
     n, n_layers = case.n_samples, len(case.layers)
@@ -55,6 +63,9 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None) -> dict
         top = "y_hat" if l == n_layers else f"z{2 * l}"
         if layer.activation.kind.elementwise:
             slope = layer.activation.numpy_derivative(z)
+            if slope_mistake and slope_mistake[0] == l:
+                slope = (np.ones_like(z) if slope_mistake[1] == "one"
+                         else layer.activation.numpy_derivative(s))
             delta = g * slope
             jac = np.diag(slope[:, 0]) if jacobians else None
         else:  # softmax: per column, (diag(s) - s sᵀ) g
@@ -74,7 +85,7 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None) -> dict
     return out
 
 
-def train(case: Case, lr: Fraction, steps: int) -> dict:
+def train(case: Case, lr: Fraction | float, steps: int) -> dict:
     out: dict = {}
     params = params_of(case)
     for k in range(1, steps + 1):

@@ -1,0 +1,157 @@
+"""Read a student's answers file (FORMAT.md section 3): untrusted input.
+
+Every value is kept as the text the student wrote and parsed here: numbers
+and fractions by `exact.parse_number` (never by YAML's guessing, never by
+eval), nested lists into float arrays (at most 2-D, bounded in size), any
+other string as a formula, left for the formula grader. Names are resolved
+against the problem (aliases, `z4` for `y_hat`); an unknown name becomes a
+warning with a "did you mean" suggestion. Only `bpcheck`, `problem`,
+`student` and `answers` are read: nothing in an answers file can change the
+key, the tolerances or the points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .exact import NumberError, parse_number
+from .quantities import UnknownQuantity
+from .yamlsource import Document, load
+
+ANSWER_KEYS = {"bpcheck", "problem", "student", "answers"}
+MAX_ENTRIES = 100_000
+MAX_TEXT = 10_000
+
+
+@dataclass
+class Answer:
+    key: str  # as written
+    value: np.ndarray | None = None  # float entries, 0-, 1- or 2-D
+    texts: object = None  # the same shape, the strings as written
+    formula: str | None = None  # a string that is not a number
+    error: str | None = None  # why the answer cannot be graded
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass
+class AnswerFile:
+    file: str
+    student: str | None
+    problem: Path | None  # as named in the file, resolved against its folder
+    answers: dict  # key as written -> Answer
+    warnings: list = field(default_factory=list)  # (line, message)
+    ignored: list = field(default_factory=list)  # top-level keys we refused to read
+
+    def resolve(self, problem) -> dict:
+        """Canonical quantity name -> Answer; unknown names become warnings."""
+        out: dict = {}
+        for key, answer in self.answers.items():
+            try:
+                name = problem.canonical(key)
+            except UnknownQuantity as exc:
+                self.warnings.append((answer.line, f"{exc}; this answer is not graded"))
+                continue
+            if name in out:
+                self.warnings.append((answer.line, f"{key!r} answers {name} a second time; "
+                                                   f"the first answer (line {out[name].line}) is graded"))
+                continue
+            out[name] = answer
+        return out
+
+
+def load_answers(path: str | Path) -> AnswerFile:
+    doc = load(path)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), "an answers file is a mapping with an 'answers:' key")
+    if "answers" not in data:
+        raise doc.error((), "missing 'answers:'")
+    if "bpcheck" in data and str(data["bpcheck"]).strip() != "1":
+        raise doc.error(("bpcheck",), f"unsupported format version {data['bpcheck']!r}")
+    raw = data["answers"]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise doc.error(("answers",), "'answers:' must be a mapping of quantity: value")
+    student = data.get("student")
+    problem = data.get("problem")
+    if problem is not None and not isinstance(problem, str):
+        raise doc.error(("problem",), "'problem:' must be a path")
+    result = AnswerFile(
+        file=str(path), student=str(student)[:200] if isinstance(student, str) else None,
+        problem=(Path(path).parent / problem) if problem else None, answers={})
+    for key in data:
+        if key not in ANSWER_KEYS:
+            result.ignored.append(key)
+            result.warnings.append((doc.where((key,))[0],
+                                    f"ignored key {str(key)[:40]!r}: an answers file holds only "
+                                    f"{', '.join(sorted(ANSWER_KEYS))}"))
+    for key, value in raw.items():
+        result.answers[str(key)] = _answer(doc, str(key), value)
+    return result
+
+
+def _answer(doc: Document, key: str, value) -> Answer:
+    line, column = doc.where(("answers", key))
+    answer = Answer(key, line=line, column=column)
+    if value is None:
+        answer.error = "empty answer"
+    elif isinstance(value, str):
+        try:
+            answer.value = np.array(float(parse_number(value)))
+            answer.texts = value
+        except NumberError:
+            if len(value) > MAX_TEXT:
+                answer.error = f"an answer of {len(value)} characters; the limit is {MAX_TEXT}"
+            else:
+                answer.formula = value
+        except OverflowError:
+            answer.error = "a number too large for float64"
+    elif isinstance(value, list):
+        try:
+            answer.value, answer.texts = _array(value)
+        except (NumberError, ValueError, OverflowError) as exc:
+            answer.error = str(exc)
+    else:
+        answer.error = "expected a number, a list of numbers or a formula, not a mapping"
+    return answer
+
+
+def _array(value: list):
+    """Nested lists of number strings -> (float array, texts), at most 2-D."""
+    if value and all(isinstance(v, list) for v in value):
+        if sum(len(r) for r in value) > MAX_ENTRIES:
+            raise ValueError(f"more than {MAX_ENTRIES} entries")
+        rows = [_flat(r, f"row {i + 1}") for i, r in enumerate(value)]
+        widths = {len(r[0]) for r in rows}
+        if len(widths) != 1:
+            raise ValueError("rows of different lengths: " + ", ".join(str(len(r[0])) for r in rows))
+        return np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows]
+    if len(value) > MAX_ENTRIES:
+        raise ValueError(f"more than {MAX_ENTRIES} entries")
+    floats, texts = _flat(value, "entry")
+    return np.array(floats, dtype=float), texts
+
+
+def _flat(row: list, where: str):
+    if not row:
+        raise ValueError(f"{where} is empty")
+    floats, texts = [], []
+    for j, v in enumerate(row):
+        if isinstance(v, (list, dict)):
+            raise ValueError(f"{where}: entry {j + 1} is nested too deeply (at most a matrix)")
+        try:
+            floats.append(float(parse_number(v)))
+        except NumberError as exc:
+            raise ValueError(f"{where}, entry {j + 1}: {exc}") from None
+        texts.append(v)
+    return floats, texts
+
+
+def raise_for(answers: AnswerFile, message: str) -> InputError:
+    return InputError(message, answers.file)
