@@ -9,6 +9,7 @@ unless BPCHECK_DEBUG is set.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import wraps
 from pathlib import Path
@@ -17,9 +18,11 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .errors import EXIT_INPUT, EXIT_INTERNAL, BpcheckError, EngineDisagreement, InputError
+from .errors import (EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, BpcheckError,
+                     EngineDisagreement, InputError)
 
 SOLVE_FORMATS = ("human", "json", "yaml", "markdown", "latex")
+GRADE_FORMATS = ("auto", "human", "json", "junit", "gradescope", "github", "markdown")
 
 
 def _guarded(fn):
@@ -86,6 +89,90 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
         _write(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--problem", "problem", type=click.Path(dir_okay=False, path_type=Path),
+              help="The instructor's spec; the answer files' own 'problem:' is ignored.")
+@click.option("--problem-sha256", "problem_sha256", metavar="HEX",
+              help="Refuse to grade unless the problem file has this SHA-256.")
+@click.option("--format", "fmt", type=click.Choice(GRADE_FORMATS), default="auto", show_default=True,
+              help="auto: github inside GitHub Actions, human otherwise.")
+@click.option("--pass", "pass_mark", metavar="MARK",
+              help="Pass mark in points, or a percentage such as 60%. Default: full marks.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a gradebook: one row per student, one column per question.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+@_guarded
+def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, color) -> None:
+    """Grade answer files (and directories of them) against their problems."""
+    from .classroom import Grader, discover, summarize
+    from .formats import report
+
+    if problem_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", problem_sha256):
+        raise InputError("--problem-sha256 takes 64 hexadecimal digits")
+    files = discover(paths)
+    if not files:
+        raise InputError("no answer files found (looked for answers.yaml and *.answers.yaml)")
+    grader = Grader(problem=problem, problem_sha256=problem_sha256)
+    results = _grade_with_progress(grader, files)
+    _apply_pass_mark(results, pass_mark)
+    summary = summarize(results)
+    if csv_path:
+        _write(csv_path, report.render_csv(results))
+    if fmt == "auto":
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human"
+    if fmt == "human":
+        with open(output, "w", encoding="utf-8") if output else _stdout() as stream:
+            console = _console(stream) if color is None else Console(
+                file=stream, force_terminal=color, no_color=not color, width=None if color else 160,
+                highlight=False)
+            report.render_human(results, summary, console)
+    else:
+        text = {"json": lambda: report.render_json(results, summary),
+                "junit": lambda: report.render_junit(results),
+                "gradescope": lambda: report.render_gradescope(results),
+                "github": lambda: report.render_github(results),
+                "markdown": lambda: report.render_markdown(results, summary)}[fmt]()
+        if output:
+            _write(output, text)
+        else:
+            click.echo(text, nl=not text.endswith("\n"))
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+            fh.write(report.render_markdown(results, summary))
+    if any(r.error for r in results):
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_OK if all(r.passed for r in results) else EXIT_FAIL)
+
+
+def _grade_with_progress(grader, files: list) -> list:
+    """A progress bar on a terminal when there is more than one file."""
+    if len(files) < 2 or not sys.stderr.isatty():
+        return grader.grade_all(files)
+    from rich.progress import Progress
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("grading", total=len(files))
+        return grader.grade_all(files, progress=lambda: bar.advance(task))
+
+
+def _apply_pass_mark(results: list, mark: str | None) -> None:
+    """Passed = score ≥ mark (points, or a percentage of each file's maximum)."""
+    for r in results:
+        if r.error:
+            r.passed = False
+            continue
+        if mark is None:
+            threshold = r.max_score
+        else:
+            m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(%?)\s*", mark)
+            if not m:
+                raise InputError(f"--pass {mark!r}: give points (e.g. 7.5) or a percentage (e.g. 60%)")
+            threshold = float(m.group(1)) * (r.max_score / 100 if m.group(2) else 1)
+        r.passed = r.score >= threshold - 1e-9
 
 
 def _stdout():

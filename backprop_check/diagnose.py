@@ -1,0 +1,296 @@
+"""Name the likely mistake behind a wrong answer.
+
+The catalogue is data: one `Mistake` per common error, each with a stable
+tag (used in every output format) and a generator of *candidates*: the value
+the quantity takes when that mistake is made. A candidate comes either from
+transforming the expected value (sign, transpose, power of ten) or from
+re-running the numpy engine on a mistaken version of the problem (loss
+factor ×2, mean instead of sum, activation derivative dropped or evaluated at
+the output, ReLU′(0) convention, step up the gradient, another learning
+rate), or from the solution-sheet formula evaluated on rounded intermediate
+values. A wrong answer is tagged with every mistake whose candidate it
+matches, under the question's tolerance. To add a mistake, add an entry.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import activations
+from . import formulas as F
+from .engines import Case, numeric
+from .losses import AVERAGES, Loss
+from .solve import Solution, case_of, present
+from .tolerance import Tolerance, fraction_digits, significant_digits
+
+_PREFIX = re.compile(r"(step|sample)(\d+)\.(.+)")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    tag: str
+    summary: str
+    candidates: Callable  # (Context, name, answer) -> iterator of (array, detail)
+
+
+@dataclass
+class Context:
+    """What the candidates need, with a cache of re-solved variants."""
+
+    solution: Solution
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def problem(self):
+        return self.solution.problem
+
+    def expected(self, name: str) -> np.ndarray:
+        return self.solution.array(name)
+
+    def variant(self, name: str, key: tuple, case: Case | None = None,
+                slope_mistake: tuple | None = None, lr=None) -> np.ndarray | None:
+        """`name` recomputed by the numpy engine on a mistaken problem."""
+        if key not in self._cache:
+            self._cache[key] = _quantities(self.problem, case or case_of(self.problem), slope_mistake,
+                                           self.problem.lr if lr is None else lr)
+        value = self._cache[key].get(name)
+        return None if value is None else present(name, value, self.problem)
+
+
+def _quantities(problem, case: Case, slope_mistake, lr) -> dict:
+    out = dict(numeric.run(case, jacobians=problem.n_samples == 1, slope_mistake=slope_mistake))
+    if lr is not None and problem.steps:
+        out.update(_train(case, lr, problem.steps, slope_mistake))
+    for n in range(1, problem.n_samples + 1) if problem.n_samples > 1 else ():
+        sub = numeric.run(case.sample(n - 1), jacobians=True, slope_mistake=slope_mistake)
+        out.update({f"sample{n}.{k}": v for k, v in sub.items()})
+    return out
+
+
+def _train(case: Case, lr, steps: int, slope_mistake) -> dict:
+    out: dict = {}
+    params = numeric.params_of(case)
+    for k in range(1, steps + 1):
+        grads = numeric.run(case, params=params, slope_mistake=slope_mistake)
+        params = {n: v - float(lr) * grads[f"dl/d{n}"] for n, v in params.items()}
+        out.update({f"step{k}.{n}": v for n, v in params.items()})
+        out[f"step{k}.loss"] = numeric.forward(case, params)[3]
+    return out
+
+
+def _with_loss(ctx: Context, loss: Loss) -> Case:
+    case = case_of(ctx.problem)
+    return replace(case, loss=loss)
+
+
+def _with_layers(ctx: Context, layers: tuple) -> Case:
+    return replace(case_of(ctx.problem), layers=layers)
+
+
+def _base(name: str) -> str:
+    m = _PREFIX.fullmatch(name)
+    return m.group(3) if m else name
+
+
+def _depends_on_loss(name: str) -> bool:
+    base = _base(name)
+    return base == "loss" or base.startswith("dl/") or name.startswith("step")
+
+
+# ------------------------------------------------------------ the candidates
+
+def _sign(ctx, name, answer) -> Iterator:
+    yield -ctx.expected(name), ""
+
+
+def _transposed(ctx, name, answer) -> Iterator:
+    e = ctx.expected(name)
+    if e.ndim == 2 and e.shape[0] == e.shape[1] and e.shape[0] > 1:
+        yield e.T, ""
+
+
+def _factor_2(ctx, name, answer) -> Iterator:
+    if not _depends_on_loss(name):
+        return
+    loss = ctx.problem.loss
+    for f in (Fraction(2), Fraction(1, 2)):
+        changed = replace(loss, factor=loss.factor * f)
+        value = ctx.variant(name, ("factor", f), _with_loss(ctx, changed))
+        word = "½‖·‖² for ‖·‖²" if f < 1 else "‖·‖² for ½‖·‖²"
+        yield value, f"as if the loss were scaled by {f} ({word})"
+
+
+def _mean_vs_sum(ctx, name, answer) -> Iterator:
+    if not _depends_on_loss(name):
+        return
+    loss, p = ctx.problem.loss, ctx.problem
+    here = loss.divisor(p.n_samples, len(p.y))
+    for average in AVERAGES:
+        if average != loss.average and replace(loss, average=average).divisor(p.n_samples, len(p.y)) != here:
+            value = ctx.variant(name, ("average", average), _with_loss(ctx, replace(loss, average=average)))
+            yield value, f"as if the loss were averaged over {average} (mean vs sum)"
+
+
+def _slope_layers(ctx) -> Iterator:
+    for l, layer in enumerate(ctx.problem.layers, start=1):
+        if layer.activation.kind.elementwise and layer.activation.name != "identity":
+            yield l, layer
+
+
+def _derivative_missing(ctx, name, answer) -> Iterator:
+    if not _base(name).startswith("dl/d") and not name.startswith("step"):
+        return
+    for l, layer in _slope_layers(ctx):
+        value = ctx.variant(name, ("slope", l, "one"), slope_mistake=(l, "one"))
+        yield value, f"without the derivative of layer {l}'s {layer.activation.label()}"
+
+
+def _derivative_at_output(ctx, name, answer) -> Iterator:
+    if not _base(name).startswith("dl/d") and not name.startswith("step"):
+        return
+    for l, layer in _slope_layers(ctx):
+        value = ctx.variant(name, ("slope", l, "output"), slope_mistake=(l, "output"))
+        yield value, f"with f′ of layer {l} evaluated at its output z{2 * l} instead of z{2 * l - 1}"
+
+
+def _bias_not_summed(ctx, name, answer) -> Iterator:
+    base = _base(name)
+    biases = {l.bias for l in ctx.problem.layers if l.bias}
+    if not (base.startswith("dl/d") and base[4:] in biases) or ctx.problem.n_samples == 1:
+        return
+    n = ctx.problem.n_samples
+    yield ctx.expected(name) / n, "averaged over the batch instead of summed"
+    layer = next(i for i, l in enumerate(ctx.problem.layers, start=1) if l.bias == base[4:])
+    delta = np.asarray(ctx.solution.env[f"dl/dz{2 * layer - 1}"])
+    first = delta[:, 0] if ctx.problem.layout == "columns" else delta[0, :]
+    yield first.reshape(ctx.expected(name).shape), "taken from the first sample only"
+
+
+def _step_up(ctx, name, answer) -> Iterator:
+    if name.startswith("step") and ctx.problem.lr is not None:
+        yield ctx.variant(name, ("lr", "up"), lr=-ctx.problem.lr), "the parameters moved up the gradient"
+
+
+def _learning_rate(ctx, name, answer) -> Iterator:
+    m = _PREFIX.fullmatch(name)
+    if not m or m.group(1) != "step" or m.group(2) != "1" or m.group(3) == "loss":
+        return
+    param = m.group(3)
+    p = np.asarray(ctx.solution.env[param]).reshape(-1)
+    g = np.asarray(ctx.solution.env[f"dl/d{param}"]).reshape(-1)
+    s = np.asarray(answer.value, dtype=float).reshape(-1)
+    usable = np.abs(g) > 1e-12
+    if s.size != p.size or not usable.any():
+        return
+    rates = (p[usable] - s[usable]) / g[usable]
+    rate = float(np.median(rates))
+    if rate == 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
+        return
+    nice = float(f"{rate:.3g}")
+    yield ctx.variant(name, ("lr", nice), lr=nice), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
+
+
+def _relu_at_zero(ctx, name, answer) -> Iterator:
+    env = ctx.solution.env
+    kinked = [(l, layer) for l, layer in enumerate(ctx.problem.layers, start=1)
+              if "grad_at_zero" in layer.activation.p and np.any(np.asarray(env[f"z{2 * l - 1}"]) == 0)]
+    if not kinked:
+        return
+    for g0 in (Fraction(1), Fraction(1, 2), Fraction(0)):
+        layers = tuple(
+            replace(layer, activation=activations.make(
+                layer.activation.name, {**layer.activation.p, "grad_at_zero": g0}, layer.activation.scale))
+            if any(l == k for k, _ in kinked) else layer
+            for l, layer in enumerate(ctx.problem.layers, start=1))
+        if layers != ctx.problem.layers:
+            yield ctx.variant(name, ("relu0", g0), _with_layers(ctx, layers)), f"with ReLU′(0) = {g0}"
+
+
+def _power_of_ten(ctx, name, answer) -> Iterator:
+    e = ctx.expected(name)
+    for k in (1, 2, 3, -1, -2, -3):
+        yield e * 10.0 ** k, f"off by a factor 10^{k}"
+
+
+def _round(values: np.ndarray, decimals: int | None, sigfigs: int | None) -> np.ndarray:
+    if decimals is not None:
+        return np.round(values, decimals)
+    with np.errstate(divide="ignore"):
+        mag = np.floor(np.log10(np.where(values != 0, np.abs(values), 1.0)))
+    factor = 10.0 ** (sigfigs - 1 - mag)
+    return np.round(values * factor) / factor
+
+
+def _rounding_carried(ctx, name, answer) -> Iterator:
+    entry = ctx.solution.entries.get(name)
+    if entry is None or entry.formula is None or answer.texts is None:
+        return
+    texts = np.asarray(answer.texts, dtype=object).reshape(-1)
+    decimals = [fraction_digits(str(t)) for t in texts]
+    if any(d is None for d in decimals):
+        return
+    given = {"x", "y", "N", "K"} | set(ctx.problem.params)
+    upstream = F.names_in(entry.formula) - given
+    if not upstream:
+        return
+    sig = [significant_digits(float(v), str(t)) for v, t in zip(np.asarray(answer.value).reshape(-1), texts)]
+    choices = [(max(decimals), None)] + ([(None, max(s for s in sig if s))] if any(sig) else [])
+    for d, sf in choices:
+        env = dict(ctx.solution.env)
+        for u in upstream:
+            env[u] = _round(np.asarray(env[u], dtype=float), d, sf)
+        try:
+            value = np.asarray(F.evaluate(entry.formula, env), dtype=float)
+        except (F.FormulaError, ValueError, KeyError):
+            continue
+        if value.size == ctx.expected(name).size:
+            what = f"{d} decimals" if d is not None else f"{sf} significant figures"
+            # The student rounds the carried result too: accept half a unit of their last digit.
+            own = Tolerance(decimals=max(decimals)) if d is not None else Tolerance(sigfigs=sf)
+            yield value.reshape(ctx.expected(name).shape), f"from intermediate values rounded to {what}", own
+
+
+CATALOGUE: tuple = (
+    Mistake("sign-flipped", "the sign is flipped", _sign),
+    Mistake("transposed", "transposed", _transposed),
+    Mistake("factor-2", "off by a factor 2 (½‖·‖² vs ‖·‖²)", _factor_2),
+    Mistake("mean-vs-sum", "off by N or K (mean vs sum)", _mean_vs_sum),
+    Mistake("activation-derivative-missing", "the activation derivative is missing", _derivative_missing),
+    Mistake("derivative-at-output", "the derivative is evaluated at the activation's output", _derivative_at_output),
+    Mistake("bias-not-summed", "the bias gradient is not summed over the batch", _bias_not_summed),
+    Mistake("step-up", "the step goes up the gradient", _step_up),
+    Mistake("learning-rate", "a different learning rate", _learning_rate),
+    Mistake("relu-grad-at-zero", "another ReLU′(0) convention", _relu_at_zero),
+    Mistake("power-of-ten", "off by a power of ten", _power_of_ten),
+    Mistake("rounding-carried", "error only from rounded intermediate values", _rounding_carried),
+)
+TAGS = tuple(m.tag for m in CATALOGUE)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    tag: str
+    message: str
+
+
+def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolerance) -> list[Diagnosis]:
+    """Every catalogue mistake whose candidate matches the submitted value."""
+    expected = ctx.expected(name)
+    found = []
+    for mistake in CATALOGUE:
+        for candidate, detail, *own in mistake.candidates(ctx, name, answer):
+            if candidate is None or np.shape(candidate) != expected.shape:
+                continue
+            if np.allclose(candidate, expected, rtol=1e-12, atol=0):
+                continue  # the mistake changes nothing here: it explains nothing
+            with np.errstate(all="ignore"):
+                ok = tol.accepts(candidate, submitted).all() or (own and own[0].accepts(candidate, submitted).all())
+            if ok:
+                found.append(Diagnosis(mistake.tag, mistake.summary + (f": {detail}" if detail else "")))
+                break
+    return found

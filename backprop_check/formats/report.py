@@ -1,0 +1,270 @@
+"""Render grading records: human (rich diffs), JSON, JUnit, Gradescope,
+GitHub annotations, Markdown and a CSV gradebook.
+
+Every renderer takes the plain `FileResult`/`Finding` records (and the
+class `Summary`); rich is used by the human format only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..classroom import Summary
+from ..grade import FileResult, Finding
+
+FOLD_ABOVE = 12  # a matrix with more entries shows only its wrong ones
+STATUS_STYLE = {"correct": "green", "incorrect": "red", "invalid": "magenta", "missing": "yellow"}
+
+
+def _label(r: FileResult) -> str:
+    return r.student or r.file
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def _counts(r: FileResult) -> str:
+    bad = [f"{n} {s}" for s in ("incorrect", "invalid", "missing")
+           if (n := sum(f.status == s for f in r.findings))]
+    return ", ".join(bad) if bad else "all correct"
+
+
+# ------------------------------------------------------------------ human
+
+def render_human(results: list[FileResult], summary: Summary | None, console: Console) -> None:
+    for r in results:
+        _human_file(r, console)
+    if summary is not None and summary.files > 1:
+        _human_summary(summary, console)
+
+
+def _human_file(r: FileResult, console: Console) -> None:
+    if r.error:
+        console.print(Text.assemble(("✗ ", "bold red"), (f"{r.file}: cannot grade: {r.error}", "red")))
+        return
+    mark = ("PASS", "bold green") if r.passed else ("FAIL", "bold red")
+    who = f" ({r.student})" if r.student else ""
+    console.print(Text.assemble((f"{r.file}{who}", "bold"), f"  {r.problem}  ",
+                                (f"{_points(r.score)}/{_points(r.max_score)} points", "bold"), "  ",
+                                mark, f"  {_counts(r)}"))
+    for line, message in r.warnings:
+        console.print(Text(f"  warning{f' (line {line})' if line else ''}: {message}", style="yellow"))
+    for f in r.findings:
+        if f.status == "correct":
+            extra = f" — {f.message}" if "ecf" in f.tags else ""
+            console.print(Text.assemble("  ", ("✓", "green"), f" {f.quantity}{extra}"))
+            continue
+        where = f" (line {f.line})" if f.line else ""
+        tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
+        console.print(Text.assemble("  ", ("✗", STATUS_STYLE[f.status]), f" {f.quantity}{where}: ",
+                                    (f.status, STATUS_STYLE[f.status]),
+                                    f" {_points(f.score)}/{_points(f.max_score)} — {f.message}", (tags, "cyan")))
+        if f.status == "incorrect" and isinstance(f.got, list | float | int):
+            console.print(_diff_table(f), Text(_folded_note(f), style="dim") if _folded_note(f) else "")
+    console.print()
+
+
+def _entries(f: Finding):
+    e = np.asarray(f.expected, dtype=float)
+    g = np.asarray(f.got, dtype=float)
+    if g.size == e.size:
+        g = g.reshape(e.shape)
+    wrong = {tuple(i) for i in f.wrong}
+    for index in np.ndindex(e.shape):
+        yield index, float(e[index]), float(g[index]), index in wrong
+
+
+def _diff_table(f: Finding) -> Table:
+    table = Table(box=box.SIMPLE, show_header=True, pad_edge=False, padding=(0, 1))
+    for name, justify in (("entry", "left"), ("expected", "right"), ("submitted", "right"),
+                          ("abs err", "right"), ("rel err", "right")):
+        table.add_column(name, justify=justify)
+    entries = list(_entries(f))
+    fold = len(entries) > FOLD_ABOVE
+    for index, e, g, wrong in entries:
+        if fold and not wrong:
+            continue
+        err = abs(g - e)
+        rel = f"{err / abs(e):.2%}" if e else "—"
+        style = "bold red" if wrong else ""
+        table.add_row(Text(str(list(index)) if index else "·"), Text(f"{e:.6g}"), Text(f"{g:.6g}", style=style),
+                      Text(f"{err:.3g}", style=style), Text(rel, style=style))
+    return table
+
+
+def _folded_note(f: Finding) -> str:
+    total = int(np.asarray(f.expected, dtype=float).size)
+    hidden = total - len(f.wrong) if total > FOLD_ABOVE else 0
+    return f"    … {hidden} correct entries not shown" if hidden else ""
+
+
+def _human_summary(s: Summary, console: Console) -> None:
+    console.print(Text(f"Class: {s.graded} graded, {s.passed} passed, {s.errors} could not be graded; "
+                       f"mean {s.mean:.0%}, median {s.median:.0%} of {_points(s.max_score)} points", style="bold"))
+    peak = max((c for _, c in s.histogram), default=0) or 1
+    for label, count in s.histogram:
+        console.print(Text(f"  {label:>8} {'█' * round(20 * count / peak):<20} {count}"))
+    if s.mistakes:
+        console.print(Text("Most common mistakes:", style="bold"))
+        for tag, count in s.mistakes[:10]:
+            console.print(Text(f"  {count:>5}  {tag}"))
+
+
+# ------------------------------------------------------------------ machine formats
+
+def _question(f: Finding) -> dict:
+    return {"quantity": f.quantity, "score": f.score, "max_score": f.max_score, "status": f.status,
+            "message": f.message, "tags": f.tags, "line": f.line, "tolerance": f.tolerance}
+
+
+def render_json(results: list[FileResult], summary: Summary | None) -> str:
+    out = {"results": [{"file": r.file, "student": r.student, "problem": r.problem, "score": r.score,
+                        "max_score": r.max_score, "passed": r.passed, "error": r.error,
+                        "warnings": [{"line": ln, "message": m} for ln, m in r.warnings],
+                        "questions": [_question(f) for f in r.findings]} for r in results]}
+    if summary is not None:
+        out["summary"] = {"files": summary.files, "graded": summary.graded, "passed": summary.passed,
+                          "errors": summary.errors, "mean": summary.mean, "median": summary.median,
+                          "mistakes": dict(summary.mistakes)}
+    return json.dumps(out, indent=2, ensure_ascii=False)
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(s: object) -> str:
+    """Text safe for XML 1.0 (student text may hold control characters)."""
+    return _XML_BAD.sub("\ufffd", str(s))
+
+
+def render_junit(results: list[FileResult]) -> str:
+    root = ET.Element("testsuites", name="bpcheck")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for r in results:
+        suite = ET.SubElement(root, "testsuite", name=_xml(_label(r)))
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        if r.error:
+            case = ET.SubElement(suite, "testcase", name="answers file", classname=_xml(r.file), time="0")
+            ET.SubElement(case, "error", message=_xml(r.error), type="invalid-file").text = _xml(r.error)
+            counts["tests"] += 1
+            counts["errors"] += 1
+        for f in r.findings:
+            case = ET.SubElement(suite, "testcase", name=_xml(f.quantity),
+                                 classname=_xml(f"{r.problem}.{_label(r)}"), time="0")
+            counts["tests"] += 1
+            text = _xml(f"{f.message}" + (f"\ntags: {', '.join(f.tags)}" if f.tags else "")
+                        + f"\nscore: {_points(f.score)}/{_points(f.max_score)}")
+            if f.status == "invalid":
+                ET.SubElement(case, "error", message=_xml(f.message), type="invalid").text = text
+                counts["errors"] += 1
+            elif f.status in ("incorrect", "missing"):
+                ET.SubElement(case, "failure", message=_xml(f.message), type=f.status).text = text
+                counts["failures"] += 1
+            elif f.tags:
+                ET.SubElement(case, "system-out").text = text
+        for k, v in counts.items():
+            suite.set(k, str(v))
+            totals[k] += v
+        suite.set("skipped", "0")
+        suite.set("time", "0")
+    for k, v in totals.items():
+        root.set(k, str(v))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_gradescope(results: list[FileResult]) -> str:
+    """Gradescope's results.json for one submission (the first file)."""
+    r = results[0]
+    tests = [{"name": f.quantity, "score": f.score, "max_score": f.max_score,
+              "status": "passed" if f.status == "correct" else "failed",
+              "output": f.message + (f"\ntags: {', '.join(f.tags)}" if f.tags else ""),
+              "tags": list(f.tags), "visibility": "visible"} for f in r.findings]
+    out = {"score": r.score, "output": f"{_points(r.score)}/{_points(r.max_score)} points; {_counts(r)}"
+           if not r.error else f"cannot grade: {r.error}", "visibility": "visible", "tests": tests}
+    return json.dumps(out, indent=2, ensure_ascii=False)
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(results: list[FileResult]) -> str:
+    """Workflow commands: one ::error (or ::warning) per wrong answer."""
+    lines = []
+    for r in results:
+        if r.error:
+            lines.append(f"::error file={_escape_property(r.file)},title=bpcheck::{_escape_data(r.error)}")
+            continue
+        for line, message in r.warnings:
+            at = f",line={line}" if line else ""
+            lines.append(f"::warning file={_escape_property(r.file)}{at},title=bpcheck::{_escape_data(message)}")
+        for f in r.findings:
+            if f.status == "correct":
+                continue
+            at = f",line={f.line}" if f.line else ""
+            title = _escape_property(f"{f.quantity}: {f.status}")
+            tags = f" [{', '.join(f.tags)}]" if f.tags else ""
+            lines.append(f"::error file={_escape_property(r.file)}{at},title={title}::{_escape_data(f.message + tags)}")
+        lines.append(f"::notice title=bpcheck::{_escape_data(f'{_label(r)}: {_points(r.score)}/{_points(r.max_score)} points')}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(s: object) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(results: list[FileResult], summary: Summary | None) -> str:
+    out = []
+    for r in results:
+        if r.error:
+            out += [f"### {_md(r.file)}", "", f"Cannot grade: {_md(r.error)}", ""]
+            continue
+        verdict = "pass" if r.passed else "below the pass mark"
+        out += [f"### {_md(_label(r))}: {_points(r.score)}/{_points(r.max_score)} points ({verdict})", "",
+                "| quantity | status | points | message | diagnosis |", "|---|---|---|---|---|"]
+        out += [f"| `{_md(f.quantity)}` | {f.status} | {_points(f.score)}/{_points(f.max_score)} | "
+                f"{_md(f.message)} | {_md(', '.join(f.tags))} |" for f in r.findings]
+        out.append("")
+    if summary is not None and summary.files > 1:
+        out += [f"**Class:** {summary.graded} graded, {summary.passed} passed, mean {summary.mean:.0%}", ""]
+        if summary.mistakes:
+            out += ["| mistake | count |", "|---|---|"] + [f"| {t} | {c} |" for t, c in summary.mistakes]
+    return "\n".join(out) + "\n"
+
+
+def render_csv(results: list[FileResult]) -> str:
+    """One row per student, one column per question (its score)."""
+    questions: list[str] = []
+    for r in results:
+        for f in r.findings:
+            if f.quantity not in questions:
+                questions.append(f.quantity)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["file", "student", "problem", "score", "max_score", "passed", "error"] + questions)
+    for r in results:
+        scores = {f.quantity: f.score for f in r.findings}
+        writer.writerow([r.file, _csv_safe(r.student or ""), r.problem or "", r.score, r.max_score,
+                         r.passed, _csv_safe(r.error or "")] + [scores.get(q, "") for q in questions])
+    return buf.getvalue()
+
+
+def _csv_safe(s: str) -> str:
+    """Neutralise spreadsheet formulas in student-controlled cells."""
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s

@@ -1,0 +1,233 @@
+"""Grade one answers file against a solved problem; produce plain records.
+
+For each question: missing → invalid (not a number, wrong shape, with a
+"transposed?" hint) → compare under the tolerance → on a wrong answer, the
+diagnosis (`diagnose`), error carried forward (the student's own upstream
+answers put into the quantity's formula) and partial credit. Results are
+`Finding` and `FileResult` records of builtin types, which every output
+format renders; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from . import formulas as F
+from .answers import Answer, AnswerFile
+from .diagnose import Context, diagnose
+from .solve import Solution
+from .spec import Problem, Question
+from .tolerance import Tolerance
+
+STATUSES = ("correct", "incorrect", "invalid", "missing")
+DEFAULT_ECF_SHARE = Fraction(1)
+DEFAULT_ROUNDING_CREDIT = Fraction(0)
+
+
+@dataclass
+class Finding:
+    quantity: str
+    status: str
+    score: float
+    max_score: float
+    message: str
+    tags: list = field(default_factory=list)
+    expected: object = None
+    got: object = None
+    wrong: list = field(default_factory=list)  # indices of the wrong entries
+    line: int | None = None
+    column: int | None = None
+    tolerance: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FileResult:
+    file: str
+    student: str | None
+    problem: str | None
+    score: float = 0.0
+    max_score: float = 0.0
+    findings: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # (line, message)
+    error: str | None = None  # the file could not be graded at all
+    passed: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["warnings"] = [{"line": line, "message": msg} for line, msg in self.warnings]
+        return d
+
+
+def questions_of(problem: Problem, solution: Solution) -> tuple:
+    """The spec's questions, or every quantity at one point each."""
+    if problem.questions:
+        return problem.questions
+    return tuple(Question(name) for name in solution.entries if not name.startswith("sample"))
+
+
+def grade_file(answers: AnswerFile, problem: Problem, solution: Solution,
+               pass_mark: float | None = None) -> FileResult:
+    """Grade every question of `problem` in one answers file."""
+    result = FileResult(answers.file, answers.student, problem.id)
+    given = answers.resolve(problem)
+    ctx = Context(solution)
+    for q in questions_of(problem, solution):
+        finding = grade_question(ctx, q, given)
+        result.findings.append(finding)
+        result.score += finding.score
+        result.max_score += finding.max_score
+    result.warnings = list(answers.warnings)
+    result.score = round(result.score, 6)
+    mark = result.max_score if pass_mark is None else pass_mark
+    result.passed = result.score >= mark - 1e-9
+    return result
+
+
+def _option(problem: Problem, q: Question, key: str, default):
+    value = getattr(q, key, None)
+    return value if value is not None else problem.options.get(key, default)
+
+
+def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
+    problem, solution = ctx.problem, ctx.solution
+    points = float(q.points)
+    tol = Tolerance.from_spec(problem.tolerance, q.tolerance)
+    expected = solution.array(q.quantity)
+    finding = Finding(q.quantity, "missing", 0.0, points, "no answer", expected=expected.tolist(),
+                      tolerance=tol.describe())
+    answer: Answer | None = given.get(q.quantity)
+    if answer is None:
+        return finding
+    finding.line, finding.column = answer.line, answer.column
+    if answer.error:
+        return _invalid(finding, answer.error)
+    if answer.formula is not None:
+        finding.got = answer.formula
+        return _invalid(finding, f"{_short(answer.formula)!r} is not a number"
+                        + (" (formula answers are not graded yet)" if q.form != "value" else ""))
+    if q.form == "expression":
+        finding.got = answer.value.tolist()
+        return _invalid(finding, "this question asks for a formula, not a number")
+    submitted, problem_text, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem))
+    finding.got = answer.value.tolist()
+    if submitted is None:
+        finding.tags = [tag] if tag else []
+        return _invalid(finding, problem_text)
+    ok = tol.accepts(expected, submitted)
+    if ok.all():
+        finding.status, finding.score, finding.message = "correct", points, "correct"
+        return finding
+    finding.status = "incorrect"
+    finding.wrong = [list(map(int, i)) for i in np.argwhere(~ok)] if ok.ndim else [[]]
+    finding.message = _describe_error(expected, submitted, ok)
+    found = diagnose(ctx, q.quantity, answer, submitted, tol)
+    finding.tags = [d.tag for d in found]
+    if found:
+        finding.message += "; probably " + "; or ".join(d.message for d in found)
+    if _option(problem, q, "partial", None) == "entries":
+        finding.score = points * float(ok.mean())
+    if "rounding-carried" in finding.tags:
+        finding.score = max(finding.score, points * float(problem.options.get("rounding_credit", DEFAULT_ROUNDING_CREDIT)))
+    if _option(problem, q, "ecf", False):
+        _error_carried_forward(ctx, q, given, submitted, tol, finding)
+    finding.score = round(finding.score, 6)
+    return finding
+
+
+def _invalid(finding: Finding, message: str) -> Finding:
+    finding.status, finding.message = "invalid", message
+    return finding
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shape_owner(name: str, problem: Problem) -> str:
+    """'the shape of W1' for dl/dW1 and step1.W1."""
+    base = name.rsplit(".", 1)[-1]
+    target = base[4:] if base.startswith("dl/d") else base
+    if target in problem.params:
+        return f"the shape of {target}"
+    return f"the shape of {target}" + (f" in the {problem.layout} layout" if target.startswith(("z", "y_hat")) else "")
+
+
+def _dims(shape: tuple) -> str:
+    return "×".join(map(str, shape)) if shape else "a scalar"
+
+
+def fit_shape(expected: np.ndarray, submitted: np.ndarray, owner: str):
+    """(submitted reshaped like expected, None, None) or (None, message, tag)."""
+    e, s = expected.shape, submitted.shape
+    if s == e:
+        return submitted, None, None
+    if submitted.size == expected.size and (expected.ndim < 2 or 1 in e) and submitted.ndim <= 1:
+        return submitted.reshape(e), None, None  # a flat list answers a vector either way
+    if expected.ndim == 1 and submitted.ndim == 2 and 1 in s and submitted.size == expected.size:
+        return submitted.reshape(e), None, None  # a row or column answers a flat vector
+    if expected.ndim == 0 and submitted.size == 1:
+        return submitted.reshape(()), None, None
+    if len(s) == 2 and len(e) == 2 and s == e[::-1]:
+        return None, f"expected {_dims(e)} ({owner}), got {_dims(s)}: transposed?", "transposed"
+    if expected.ndim == 1 and len(s) == 2 and expected.size in s:
+        return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: "
+                      f"not summed over the batch?"), "bias-not-summed"
+    return None, f"expected {_dims(e)} ({owner}), got {_dims(s)}", None
+
+
+def _describe_error(expected: np.ndarray, submitted: np.ndarray, ok: np.ndarray) -> str:
+    err = np.abs(submitted - expected)
+    bad = np.where(ok, -1.0, np.nan_to_num(err, nan=np.inf))
+    worst = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
+    e, s = float(expected[worst]), float(submitted[worst])
+    where = f" at {list(map(int, worst))}" if worst else ""
+    count = f"{int((~ok).sum())} of {ok.size} entries wrong; " if ok.size > 1 else ""
+    return f"{count}largest error{where}: expected {e:.6g}, got {s:.6g}"
+
+
+def _degenerate(value: np.ndarray) -> bool:
+    """All zeros, or an identity matrix: no credit can be carried from it."""
+    v = np.asarray(value, dtype=float)
+    if not np.any(v):
+        return True
+    return v.ndim == 2 and v.shape[0] == v.shape[1] and v.shape[0] > 1 and np.array_equal(v, np.eye(v.shape[0]))
+
+
+def _error_carried_forward(ctx: Context, q: Question, given: dict, submitted, tol, finding: Finding) -> None:
+    """Credit an answer that is right given the student's own wrong inputs."""
+    entry = ctx.solution.entries.get(q.quantity)
+    if entry is None or entry.formula is None:
+        return
+    env = dict(ctx.solution.env)
+    used = []
+    for name in sorted(F.names_in(entry.formula)):
+        answer = given.get(name)
+        if answer is None or answer.value is None or name not in env:
+            continue
+        mine = np.asarray(answer.value, dtype=float)
+        truth = np.asarray(env[name], dtype=float)
+        if mine.size != truth.size or Tolerance.from_spec(ctx.problem.tolerance).accepts(
+                truth.reshape(-1), mine.reshape(-1)).all():
+            continue  # unusable, or right anyway: nothing to carry
+        if _degenerate(mine):
+            return
+        env[name] = mine.reshape(truth.shape)
+        used.append(name)
+    if not used:
+        return
+    try:
+        carried = np.asarray(F.evaluate(entry.formula, env), dtype=float).reshape(submitted.shape)
+    except (F.FormulaError, ValueError):
+        return
+    if tol.accepts(carried, submitted).all():
+        share = float(_option(ctx.problem, q, "ecf_share", DEFAULT_ECF_SHARE))
+        finding.status = "correct"
+        finding.score = max(finding.score, finding.max_score * share)
+        finding.tags = ["ecf"] + finding.tags
+        finding.message = f"correct given your {', '.join(used)} (error carried forward)"
