@@ -175,6 +175,9 @@ def fit_shape(expected: np.ndarray, submitted: np.ndarray, owner: str):
         return submitted.reshape(()), None, None
     if len(s) == 2 and len(e) == 2 and s == e[::-1]:
         return None, f"expected {_dims(e)} ({owner}), got {_dims(s)}: transposed?", "transposed"
+    if len(e) == 2 and e[0] == e[1] and s == (e[0],):
+        return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: the diagonal only? "
+                      "write the whole matrix, e.g. [[a, 0], [0, b]]"), None
     if expected.ndim == 1 and len(s) == 2 and expected.size in s:
         return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: "
                       f"not summed over the batch?"), "bias-not-summed"
