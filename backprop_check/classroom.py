@@ -18,7 +18,8 @@ from typing import Callable, Iterable
 
 from .answers import load_answers
 from .errors import InputError
-from .grade import FileResult, grade_file
+from . import sandbox
+from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
 from .spec import Problem, load_problem
 
@@ -60,6 +61,8 @@ class Grader:
     problem: Path | None = None  # --problem: ignore the files' `problem:`
     problem_sha256: str | None = None
     pass_mark: float | None = None
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    jobs: int | None = None
     _problems: dict = field(default_factory=dict)
     _solutions: dict = field(default_factory=dict)
 
@@ -90,14 +93,21 @@ class Grader:
             return FileResult(str(path), None, None, error=str(exc))
 
     def grade_all(self, paths: list[Path], progress: Callable | None = None) -> list[FileResult]:
+        """Grade every file, each in a sandboxed worker (`sandbox`)."""
         if self.problem is not None:
-            self.load(self.problem)  # a broken pinned problem fails the whole run, once
-        results = []
-        for path in paths:
-            results.append(self.grade(path))
-            if progress:
-                progress()
-        return results
+            self.load(self.problem)  # solved once, before the workers fork; a broken one fails the run
+        return sandbox.run(paths, self.grade, self._failed, self.limits, self.jobs, progress)
+
+    def _failed(self, path: Path, reason: str) -> FileResult:
+        """The result of a file whose grading hit a sandbox limit: every question invalid."""
+        if self.problem is None:
+            return FileResult(str(path), None, None, error=f"cannot grade: {reason}")
+        problem, solution = self.load(self.problem)
+        result = FileResult(str(path), None, problem.id)
+        for q in questions_of(problem, solution):
+            result.findings.append(Finding(q.quantity, "invalid", 0.0, float(q.points), f"not graded: {reason}"))
+            result.max_score += float(q.points)
+        return result
 
 
 @dataclass

@@ -15,7 +15,7 @@ matches, under the question's tolerance. To add a mistake, add an entry.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Iterator
 
@@ -40,10 +40,9 @@ class Mistake:
 
 @dataclass
 class Context:
-    """What the candidates need, with a cache of re-solved variants."""
+    """What the candidates need; re-solved variants are cached on the solution."""
 
     solution: Solution
-    _cache: dict = field(default_factory=dict)
 
     @property
     def problem(self):
@@ -55,10 +54,11 @@ class Context:
     def variant(self, name: str, key: tuple, case: Case | None = None,
                 slope_mistake: tuple | None = None, lr=None) -> np.ndarray | None:
         """`name` recomputed by the numpy engine on a mistaken problem."""
-        if key not in self._cache:
-            self._cache[key] = _quantities(self.problem, case or case_of(self.problem), slope_mistake,
+        cache = self.solution.variants
+        if key not in cache:
+            cache[key] = _quantities(self.problem, case or case_of(self.problem), slope_mistake,
                                            self.problem.lr if lr is None else lr)
-        value = self._cache[key].get(name)
+        value = cache[key].get(name)
         return None if value is None else present(name, value, self.problem)
 
 
@@ -286,7 +286,7 @@ def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolera
         for candidate, detail, *own in mistake.candidates(ctx, name, answer):
             if candidate is None or np.shape(candidate) != expected.shape:
                 continue
-            if np.allclose(candidate, expected, rtol=1e-12, atol=0):
+            if np.array_equal(candidate, expected):
                 continue  # the mistake changes nothing here: it explains nothing
             with np.errstate(all="ignore"):
                 ok = tol.accepts(candidate, submitted).all() or (own and own[0].accepts(candidate, submitted).all())

@@ -43,6 +43,7 @@ class Solution:
     entries: dict = field(default_factory=dict)
     report: Report = field(default_factory=Report)
     env: dict = field(default_factory=dict)  # float64 values in formula shapes, for grading
+    variants: dict = field(default_factory=dict)  # diagnosis: mistaken re-solves, shared by a class
 
     def array(self, name: str) -> np.ndarray:
         return np.asarray(self.entries[name].value, dtype=float)

@@ -1,0 +1,162 @@
+"""Run each file's grading in a worker process with limits.
+
+Answer files are untrusted. Each is graded in a forked worker whose address
+space is capped (RLIMIT_AS), whose CPU time per file is capped (RLIMIT_CPU,
+raised before each file), and which the parent kills when a file overruns
+its wall-clock timeout. A worker that dies or is killed is replaced; the file
+it was grading gets a result saying why, and the rest of the class grades.
+Workers also give a class two cores: `jobs` of them run at once.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Callable
+
+try:
+    import resource
+except ImportError:  # not on Windows: limits are then wall-clock only
+    resource = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 20.0  # wall-clock seconds per file
+    cpu: int = 15  # CPU seconds per file
+    memory_mb: int = 1024  # address space a worker may add to what it had at start
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def _worker(conn, grade: Callable, limits: Limits) -> None:
+    if resource is not None:
+        base = _address_space()
+        if base:
+            cap = base + limits.memory_mb * 2 ** 20
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        index, item = task
+        if resource is not None:
+            soft = math.ceil(_cpu_used() + limits.cpu)
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        try:
+            result = ("ok", grade(item))
+        except MemoryError:
+            result = ("limit", f"exceeded the memory limit of {limits.memory_mb} MB")
+        except RecursionError:
+            result = ("limit", "nested too deeply")
+        except Exception as exc:  # noqa: BLE001 - reported per file, never fatal
+            result = ("crash", f"{type(exc).__name__}: {exc}")
+        conn.send((index, result))
+
+
+class _Slot:
+    def __init__(self, ctx, grade, limits):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(child, grade, limits), daemon=True)
+        self.process.start()
+        child.close()
+        self.task = None
+        self.deadline = math.inf
+
+    def give(self, index, item, timeout):
+        self.task = index
+        self.deadline = time.monotonic() + timeout
+        self.conn.send((index, item))
+
+    def stop(self, kill=False):
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+def run(items: list, grade: Callable, on_failure: Callable, limits: Limits = Limits(),
+        jobs: int | None = None, progress: Callable | None = None) -> list:
+    """grade(item) for every item in sandboxed workers; results in order.
+
+    `on_failure(item, reason)` builds the result of an item whose worker hit
+    a limit or crashed.
+    """
+    if not items:
+        return []
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
+    results: list = [None] * len(items)
+    pending = list(enumerate(items))[::-1]
+    slots = [_Slot(ctx, grade, limits) for _ in range(jobs)]
+
+    def finish(slot, value):
+        results[slot.task] = value
+        slot.task, slot.deadline = None, math.inf
+        if progress:
+            progress()
+
+    try:
+        while pending or any(s.task is not None for s in slots):
+            for slot in slots:
+                if slot.task is None and pending:
+                    slot.give(*pending.pop(), limits.timeout)
+            busy = [s for s in slots if s.task is not None]
+            now = time.monotonic()
+            ready = wait([s.conn for s in busy], timeout=max(0.0, min(s.deadline for s in busy) - now))
+            for i, slot in enumerate(slots):
+                if slot.task is None:
+                    continue
+                if slot.conn in ready:
+                    try:
+                        index, (kind, value) = slot.conn.recv()
+                        finish(slot, value if kind == "ok" else on_failure(items[index], value))
+                        continue
+                    except (EOFError, OSError):
+                        reason = _death(slot.process, limits)
+                elif time.monotonic() >= slot.deadline:
+                    reason = f"exceeded the time limit of {limits.timeout:g} s"
+                else:
+                    continue
+                index = slot.task
+                slot.stop(kill=True)
+                finish(slot, on_failure(items[index], reason))
+                slots[i] = _Slot(ctx, grade, limits)
+    finally:
+        for slot in slots:
+            slot.stop(kill=slot.task is not None)
+    return results
+
+
+def _death(process, limits: Limits) -> str:
+    process.join(timeout=5)
+    code = process.exitcode
+    if code is not None and code < 0:
+        import signal
+        name = signal.Signals(-code).name
+        if name == "SIGXCPU":
+            return f"exceeded the CPU limit of {limits.cpu} s"
+        if name == "SIGKILL":
+            return f"killed (probably the memory limit of {limits.memory_mb} MB)"
+        return f"the grading worker died ({name})"
+    return "the grading worker died"
