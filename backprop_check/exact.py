@@ -13,8 +13,8 @@ from fractions import Fraction
 MAX_NUMBER_CHARS = 80
 MAX_EXPONENT = 400  # 1e400 is still a fine exact rational; 1e99999999 is an attack
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_FRACTION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*/\s*(\d+(?:\.\d*)?|\.\d+)")
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_FRACTION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*/\s*(\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
 class NumberError(ValueError):
@@ -25,7 +25,7 @@ def parse_number(text: object) -> Fraction:
     """Parse a decimal, scientific or fraction string into a Fraction."""
     if not isinstance(text, str):
         raise NumberError(f"expected a number, got {_describe(text)}")
-    s = text.strip().replace("_", "") if len(text) <= MAX_NUMBER_CHARS else None
+    s = text.strip() if len(text) <= MAX_NUMBER_CHARS else None
     if s is None:
         raise NumberError(f"a number of more than {MAX_NUMBER_CHARS} characters")
     if s.lower().lstrip("+-.") in ("nan", "inf", "infinity"):

@@ -46,7 +46,11 @@ class Solution:
     variants: dict = field(default_factory=dict)  # diagnosis: mistaken re-solves, shared by a class
 
     def array(self, name: str) -> np.ndarray:
-        return np.asarray(self.entries[name].value, dtype=float)
+        """The value as a float array (cached: grading asks for it often; do not modify)."""
+        cached = self.variants.get(("array", name))
+        if cached is None:
+            cached = self.variants[("array", name)] = np.asarray(self.entries[name].value, dtype=float)
+        return cached
 
 
 def case_of(problem: Problem) -> Case:

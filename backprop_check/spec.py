@@ -19,6 +19,7 @@ from typing import Any
 from . import activations, losses
 from .errors import InputError
 from .exact import NumberError, parse_number
+from .formulas import FUNCTIONS as _FUNCTION_NAMES
 from .quantities import Structure, UnknownQuantity, canonical
 from .yamlsource import Document, parse, read_text
 
@@ -27,6 +28,9 @@ MAX_DIM = 1024
 MAX_SAMPLES = 4096
 MAX_ENTRIES = 500_000
 MAX_STEPS = 50
+MAX_MAGNITUDE = 10 ** 6  # any number in a spec
+MAX_WORK = 4_000_000  # Σ over layers of out·in·N: what the exact engine does in a few seconds
+RESERVED = {"x", "y", "N", "K", "loss", "y_hat", "yhat", "pi", "e", "T"}
 
 TOP_KEYS = {"bpcheck", "id", "title", "description", "network", "params", "data", "loss",
             "train", "tolerance", "questions", "names", "relu_grad_at_zero", "sha256",
@@ -131,14 +135,18 @@ class _Reader:
         for key in value:
             if allowed is not None and key not in allowed:
                 hint = _suggest(key, allowed)
-                raise self.fail(path + (key,), f"unknown key {key!r} in {_label(path)}{hint}")
+                raise self.doc.key_error(path + (key,), f"unknown key {key!r} in {_label(path)}{hint}")
         return value
 
     def number(self, path: tuple) -> Fraction:
         try:
-            return parse_number(self.get(path))
+            value = parse_number(self.get(path))
         except NumberError as exc:
             raise self.fail(path, f"{_label(path)}: {exc}") from None
+        if abs(value) > MAX_MAGNITUDE:
+            raise self.fail(path, f"{_label(path)}: {str(self.get(path))[:40]} is too large (the limit is "
+                                  f"{MAX_MAGNITUDE:g} in size, so that float64 cannot overflow)")
+        return value
 
     def integer(self, path: tuple, low: int, high: int) -> int:
         value = self.number(path)
@@ -160,21 +168,21 @@ class _Reader:
             raise self.fail(path, f"{_label(path)} must be {what or 'a string'}")
         return value
 
-    def vector(self, path: tuple) -> tuple:
+    def vector(self, path: tuple, limit: int = MAX_DIM) -> tuple:
         value = self.get(path)
         if not isinstance(value, list) or not value or any(isinstance(v, (list, dict)) for v in value):
             raise self.fail(path, f"{_label(path)} must be a non-empty flat list of numbers")
-        if len(value) > MAX_DIM:
-            raise self.fail(path, f"{_label(path)} has {len(value)} entries; the limit is {MAX_DIM}")
+        if len(value) > limit:
+            raise self.fail(path, f"{_label(path)} has {len(value)} entries; the limit is {limit}")
         return tuple(self.number(path + (i,)) for i in range(len(value)))
 
-    def matrix(self, path: tuple) -> Matrix:
+    def matrix(self, path: tuple, max_rows: int = MAX_DIM, max_cols: int = MAX_DIM) -> Matrix:
         value = self.get(path)
         if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
             raise self.fail(path, f"{_label(path)} must be a nested list (a list of rows)")
-        rows = tuple(self.vector(path + (i,)) for i in range(len(value)))
-        if len(rows) > MAX_DIM * 4:
-            raise self.fail(path, f"{_label(path)} has {len(rows)} rows; the limit is {MAX_DIM * 4}")
+        if len(value) > max_rows:
+            raise self.fail(path, f"{_label(path)} has {len(value)} rows; the limit is {max_rows}")
+        rows = tuple(self.vector(path + (i,), max_cols) for i in range(len(value)))
         for i, row in enumerate(rows):
             if len(row) != len(rows[0]):
                 raise self.fail(path + (i,), f"{_label(path)} row {i + 1} has {len(row)} entries, "
@@ -216,6 +224,8 @@ def _build(doc: Document, text: str) -> Problem:
     pid = r.string(("id",), _ID, "an id of lower-case letters, digits, '.', '_' or '-'")
     title = r.string(("title",)) if "title" in top else pid
     g0 = r.number(("relu_grad_at_zero",)) if "relu_grad_at_zero" in top else Fraction(0)
+    if not 0 <= g0 <= 1:
+        raise r.fail(("relu_grad_at_zero",), "relu_grad_at_zero must be between 0 and 1")
     layers = _layers(r, g0)
     params = _params(r, layers)
     x, y, layout, vector = _data(r, layers, params)
@@ -252,6 +262,13 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
     scale = params.pop("scale", Fraction(1))
     if scale == 0:
         raise r.fail(path, "scale 0 makes the layer output constant")
+    if name == "softmax" and (scale != 1 or params):
+        raise r.fail(path, "softmax takes no parameters and no scale")
+    for key, value in params.items():
+        if key in ("beta", "alpha") and value <= 0:
+            raise r.fail(path + (name, key), f"{name}'s {key} must be positive")
+        if key == "grad_at_zero" and not 0 <= value <= 1:
+            raise r.fail(path + (name, key), "grad_at_zero must be between 0 and 1")
     if "grad_at_zero" in activations.KINDS[name].defaults:
         params.setdefault("grad_at_zero", g0)
     try:
@@ -277,6 +294,9 @@ def _layers(r: _Reader, g0: Fraction) -> tuple:
         weight = r.string(path + ("weight",), _IDENT, "a parameter name such as W1")
         bias = r.string(path + ("bias",), _IDENT, "a parameter name such as b1") if raw[i].get("bias") else None
         for name, key in ((weight, "weight"), (bias, "bias")):
+            if name and (name in RESERVED or re.fullmatch(r"z\d+", name) or name in _FUNCTION_NAMES):
+                raise r.fail(path + (key,), f"{name!r} is a reserved name (a value or function of the "
+                                            "formulas); call parameters W1, b1, ...")
             if name in seen:
                 raise r.fail(path + (key,), f"parameter {name!r} is used by two layers")
             if name:
@@ -293,7 +313,7 @@ def _params(r: _Reader, layers: tuple) -> dict:
     named = {l.weight for l in layers} | {l.bias for l in layers if l.bias}
     for key in raw:
         if key not in named:
-            raise r.fail(("params", key), f"parameter {key!r} is not used by any layer{_suggest(key, named)}")
+            raise r.doc.key_error(("params", key), f"parameter {key!r} is not used by any layer{_suggest(key, named)}")
     params, total, fan_in = {}, 0, None
     for i, layer in enumerate(layers):
         if layer.weight not in raw:
@@ -332,7 +352,8 @@ def _data_matrix(r: _Reader, key: str, layout: str, n_features: int, n_samples: 
         if n_samples not in (None, 1):
             raise r.fail(path, f"data.{key} is one sample but data.x has {n_samples}")
         return tuple((v,) for v in vec), True
-    m = r.matrix(path)
+    limits = (MAX_DIM, MAX_SAMPLES) if layout == "columns" else (MAX_SAMPLES, MAX_DIM)
+    m = r.matrix(path, *limits)
     m = m if layout == "columns" else _transpose(m)
     want = "in×N" if key == "x" else "out×N"
     if len(m) != n_features:
@@ -342,8 +363,6 @@ def _data_matrix(r: _Reader, key: str, layout: str, n_features: int, n_samples: 
                            f"({want} in the {layout} layout){' - transposed?' if len(m[0]) == n_features else ''}")
     if n_samples is not None and len(m[0]) != n_samples:
         raise r.fail(path, f"data.{key} has {len(m[0])} samples but data.x has {n_samples}")
-    if len(m[0]) > MAX_SAMPLES:
-        raise r.fail(path, f"{len(m[0])} samples; the limit is {MAX_SAMPLES}")
     return m, False
 
 
@@ -356,6 +375,10 @@ def _data(r: _Reader, layers: tuple, params: dict):
     n_out = len(params[layers[-1].weight])
     x, vector = _data_matrix(r, "x", layout, n_in, None)
     y, _ = _data_matrix(r, "y", layout, n_out, len(x[0]))
+    work = sum(len(params[l.weight]) * len(params[l.weight][0]) for l in layers) * len(x[0])
+    if work > MAX_WORK:
+        raise r.fail(("data", "x"), f"the network and batch need {work:,} multiplications per pass; "
+                                    f"the limit is {MAX_WORK:,} (use fewer samples or smaller layers)")
     return x, y, layout, vector
 
 
@@ -412,9 +435,10 @@ def _names(r: _Reader, layers: tuple):
     aliases, display = {}, {}
     for key, alias in raw.items():
         if key not in known:
-            raise r.fail(("names", key), f"names: {key!r} is not a value of this network{_suggest(key, known)}")
+            raise r.doc.key_error(("names", key), f"names: {key!r} is not a value of this network{_suggest(key, known)}")
         alias = r.string(("names", key), _IDENT, "a plain name such as S1")
-        if alias in known or alias in aliases:
+        if alias in known or alias in aliases or alias in RESERVED or re.fullmatch(r"z\d+", alias) \
+                or alias in _FUNCTION_NAMES:
             raise r.fail(("names", key), f"alias {alias!r} is already a name of this network")
         aliases[alias] = key
         display[key] = alias

@@ -32,6 +32,7 @@ class Document:
     file: str
     data: Any
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
 
     def where(self, path: tuple) -> tuple[int | None, int | None]:
         """The (line, column) of `path`, or of its nearest recorded parent."""
@@ -39,6 +40,14 @@ class Document:
         while path not in self.positions and path:
             path = path[:-1]
         return self.positions.get(path, (None, None))
+
+    def key_where(self, path: tuple) -> tuple[int | None, int | None]:
+        """The (line, column) of the key that names `path` (else of its value)."""
+        return self.key_positions.get(tuple(path)) or self.where(path)
+
+    def key_error(self, path: tuple, message: str) -> InputError:
+        line, column = self.key_where(path)
+        return InputError(message, self.file, line, column)
 
     def error(self, path: tuple, message: str) -> InputError:
         """An InputError pointing at `path` in this file."""
@@ -80,7 +89,7 @@ def parse(text: str, file: str = "<string>") -> Document:
     except yaml.YAMLError as exc:
         raise InputError(f"broken YAML: {exc}", file) from None
     doc = Document(file, None)
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG and not node.value):
         raise InputError("the file is empty", file, 1, 1)
     counter = [0]
     doc.data = _convert(node, (), doc, counter)
@@ -90,7 +99,8 @@ def parse(text: str, file: str = "<string>") -> Document:
 def _convert(node: yaml.Node, path: tuple, doc: Document, counter: list) -> Any:
     counter[0] += 1
     if counter[0] > MAX_NODES:
-        raise InputError(f"more than {MAX_NODES} YAML nodes (aliases expanded)", doc.file)
+        raise InputError(f"more than {MAX_NODES} YAML nodes once aliases are expanded (an alias bomb?)",
+                         doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
     doc.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.ScalarNode):
         return None if node.tag == NULL_TAG else node.value
@@ -105,5 +115,6 @@ def _convert(node: yaml.Node, path: tuple, doc: Document, counter: list) -> Any:
         if key in result:
             line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             raise InputError(f"duplicate key {key!r}", doc.file, line, col)
+        doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         result[key] = _convert(value_node, path + (key,), doc, counter)
     return result
