@@ -14,6 +14,7 @@ Softmax is the one non-elementwise activation (last layer only).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
@@ -42,7 +43,20 @@ class Kind:
 
 
 def _sigmoid_np(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow for large |z|
+    # exp of -|z| only: no overflow, and full relative precision in both tails
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sech2_np(z):
+    """1 − tanh²(z) without the cancellation for large |z|."""
+    e = np.exp(-2.0 * np.abs(z))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _sigmoid_d_np(z):
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2
 
 
 def _step_np(z, at_zero):
@@ -58,13 +72,19 @@ def _kink_derivative(left, right, at_zero):
     return sp.Piecewise((right, Z > 0), (at_zero, sp.Eq(Z, 0)), (left, True))
 
 
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
+def _normal_cdf_np(z):
+    return 0.5 * _erfc(-z / np.sqrt(2.0))  # erfc, not 1 + erf: no cancellation for z << 0
+
+
 def _gelu_np(z):
-    return 0.5 * z * (1.0 + F.FUNCTIONS["erf"](z / np.sqrt(2.0)))
+    return z * _normal_cdf_np(z)
 
 
 def _gelu_d_np(z):
-    cdf = 0.5 * (1.0 + F.FUNCTIONS["erf"](z / np.sqrt(2.0)))
-    return cdf + z * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+    return _normal_cdf_np(z) + z * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
 
 
 def _softmax_np(z):
@@ -103,13 +123,13 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("tanh",
          sympy_form=lambda z, p: sp.tanh(z),
          numpy_form=lambda z, p: np.tanh(z),
-         numpy_derivative=lambda z, p: 1.0 - np.tanh(z) ** 2,
+         numpy_derivative=lambda z, p: _sech2_np(z),
          formula=lambda a, p: F.call("tanh", a),
          dformula=lambda a, p: F.sub(F.num(1), F.Bin("**", F.call("tanh", a), F.num(2)))),
     Kind("sigmoid",
          sympy_form=lambda z, p: 1 / (1 + sp.exp(-z)),
          numpy_form=lambda z, p: _sigmoid_np(z),
-         numpy_derivative=lambda z, p: _sigmoid_np(z) * (1.0 - _sigmoid_np(z)),
+         numpy_derivative=lambda z, p: _sigmoid_d_np(z),
          formula=lambda a, p: F.call("sigmoid", a),
          dformula=lambda a, p: F.mul(F.call("sigmoid", a), F.sub(F.num(1), F.call("sigmoid", a)))),
     Kind("softplus",

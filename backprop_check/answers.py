@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
 from .exact import NumberError, parse_number
 from .quantities import UnknownQuantity
 from .yamlsource import Document, load
@@ -97,7 +96,7 @@ def load_answers(path: str | Path) -> AnswerFile:
 
 
 def _answer(doc: Document, key: str, value) -> Answer:
-    line, column = doc.where(("answers", key))
+    line, column = doc.key_where(("answers", key))  # the key's line, where a block matrix starts
     answer = Answer(key, line=line, column=column)
     if value is None:
         answer.error = "empty answer"
@@ -152,6 +151,3 @@ def _flat(row: list, where: str):
         texts.append(v)
     return floats, texts
 
-
-def raise_for(answers: AnswerFile, message: str) -> InputError:
-    return InputError(message, answers.file)

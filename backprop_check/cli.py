@@ -125,6 +125,9 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
         _write(csv_path, report.render_csv(results))
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human"
+    if fmt == "gradescope" and len(results) > 1:
+        click.echo(f"bpcheck: warning: --format gradescope reports one submission; "
+                   f"showing {results[0].file} of {len(results)} files", err=True)
     if fmt == "human":
         with open(output, "w", encoding="utf-8") if output else _stdout() as stream:
             console = _console(stream) if color is None else Console(

@@ -2,8 +2,8 @@
 
 Three independent checks on every solve:
 1. the sympy and numpy engines agree on every entry of every quantity, to a
-   relative 1e-9 (with a floor of 1e-12 × the quantity's largest entry, so an
-   entry that cancels to ~0 in float64 is not a false alarm);
+   relative 1e-9 (with a floor of 1e-12 × the quantity's largest entry plus
+   1e-14, so an entry that cancels to ~0 in float64 is not a false alarm);
 2. central finite differences of the numpy loss agree with the parameter
    gradients: every entry of a hand-sized parameter, an even sample of 128
    entries of a large one; an entry whose perturbation moves a pre-activation
@@ -25,6 +25,7 @@ from .errors import EngineDisagreement
 
 RTOL = 1e-9
 FLOOR = 1e-12
+FLOOR_ABS = 1e-14  # an exact 0 that float64 computes as 1e-17 by cancellation
 FD_RTOL = 1e-5
 FD_MAX_ENTRIES = 128  # per parameter; hand-sized problems are checked entirely
 
@@ -37,9 +38,10 @@ class Report:
     formulas_checked: int = 0
 
 
-def close(a: np.ndarray, b: np.ndarray, rtol: float = RTOL) -> np.ndarray:
+def close(a: np.ndarray, b: np.ndarray, rtol: float | None = None) -> np.ndarray:
+    rtol = RTOL if rtol is None else rtol  # read at call time, so that tests can tighten it
     a, b = np.asarray(a, float), np.asarray(b, float)
-    floor = FLOOR * max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    floor = FLOOR_ABS + FLOOR * max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
     return np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + floor
 
 

@@ -74,7 +74,8 @@ def one_step(layers: tuple, loss, rows: bool, single: bool, jacobians: bool,
             inner = F.call("sum", F.mul(s, g), F.num(1 if rows else 0))
             out[f"dl/dz{2 * l - 1}"] = F.mul(s, F.sub(g, inner))
             if jacobians:
-                out[f"d{top}/dz{2 * l - 1}"] = F.sub(F.call("diag", s), F.matmul(s, F.T(s)))
+                outer = F.matmul(F.T(s), s) if rows else F.matmul(s, F.T(s))
+                out[f"d{top}/dz{2 * l - 1}"] = F.sub(F.call("diag", s), outer)
         delta = N(f"dl/dz{2 * l - 1}")
         below = N("x") if l == 1 else N(f"z{2 * l - 2}")
         out[f"dl/d{layer.weight}"] = F.matmul(F.T(delta), below) if rows else F.matmul(delta, F.T(below))

@@ -189,8 +189,8 @@ def _learning_rate(ctx, name, answer) -> Iterator:
         return
     rates = (p[usable] - s[usable]) / g[usable]
     rate = float(np.median(rates))
-    if rate == 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
-        return
+    if rate <= 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
+        return  # no step, or a step up the gradient (step-up names that)
     nice = float(f"{rate:.3g}")
     yield ctx.variant(name, ("lr", nice), lr=nice), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
 

@@ -356,7 +356,14 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray]):
     if isinstance(node, T):
         return np.asarray(evaluate(node.arg, env)).T
     if isinstance(node, Call):
-        return FUNCTIONS[node.fn](*(evaluate(a, env) for a in node.args))
+        if node.fn not in FUNCTIONS:
+            raise FormulaError(f"unknown function {node.fn!r}")
+        args = [evaluate(a, env) for a in node.args]
+        try:
+            with np.errstate(all="ignore"):
+                return FUNCTIONS[node.fn](*args)
+        except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
+            raise FormulaError(f"{node.fn}() cannot take {', '.join(str(np.shape(a)) for a in args)}: {exc}") from exc
     a, b = evaluate(node.left, env), evaluate(node.right, env)
     try:
         with np.errstate(all="ignore"):

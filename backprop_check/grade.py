@@ -68,7 +68,9 @@ def questions_of(problem: Problem, solution: Solution) -> tuple:
     """The spec's questions, or every quantity at one point each."""
     if problem.questions:
         return problem.questions
-    return tuple(Question(name) for name in solution.entries if not name.startswith("sample"))
+    alias = problem.structure.out_name  # z{2L} is y_hat: ask for it once
+    return tuple(Question(name) for name in solution.entries
+                 if not name.startswith("sample") and name != alias)
 
 
 def grade_file(answers: AnswerFile, problem: Problem, solution: Solution,

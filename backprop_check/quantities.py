@@ -122,8 +122,9 @@ def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) ->
     full = prefix + base if base else None
     if full and _exists(full, s):
         return full
-    known = all_names(s) + [f"sample1.{n}" for n in base_names(s, True)]
-    close = difflib.get_close_matches(raw, known + list(aliases.values()), n=1, cutoff=0.6)
+    known = all_names(s) + [f"sample1.{n}" for n in base_names(s, True)] + list(aliases)
+    same = [k for k in known if k.lower() == raw.lower()]  # dl/dw1 -> dl/dW1 before anything fuzzier
+    close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
     raise UnknownQuantity(str(name), close[0] if close else None)
 
 

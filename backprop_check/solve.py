@@ -20,6 +20,7 @@ from . import derivation
 from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric, symbolic
+from .errors import InputError
 from .quantities import all_names, base_names, group_of
 from .spec import Problem
 
@@ -72,10 +73,16 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     case = case_of(problem)
     single = problem.n_samples == 1
     solution = Solution(problem)
-    exact = symbolic.run(case, jacobians=single)
+    try:
+        exact = symbolic.run(case, jacobians=single)
+        if problem.lr is not None:
+            exact.update(symbolic.train(case, problem.lr, problem.steps))
+    except (ArithmeticError, ValueError) as exc:
+        # log(0) or an overflow: the spec's numbers drive an output to exactly 0 or 1
+        raise InputError(f"the network's values leave the loss undefined ({exc}); "
+                         "use smaller weights or inputs", problem.file) from None
     fast = numeric.run(case, jacobians=single)
     if problem.lr is not None:
-        exact.update(symbolic.train(case, problem.lr, problem.steps))
         fast.update(numeric.train(case, problem.lr, problem.steps))
     exact_floats = {k: _floats(v) for k, v in exact.items()}
     if check:

@@ -398,6 +398,9 @@ def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
     if average not in losses.AVERAGES:
         raise r.fail(("loss", "average"), f"loss.average must be one of {', '.join(losses.AVERAGES)}")
     last = layers[-1].activation.name
+    if last == "softmax" and len(y) == 1:
+        raise r.fail(("network", "layers", len(layers) - 1, "activation"),
+                     "softmax over a single output is always 1: use sigmoid for one output")
     if kind in ("bce", "cross_entropy"):
         if any(not 0 <= v <= 1 for row in y for v in row):
             raise r.fail(("data", "y"), f"{kind} needs targets between 0 and 1")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
@@ -36,7 +35,8 @@ class Tolerance:
         merged: dict = {}
         for layer in layers:
             if layer:
-                if "sigfigs" in layer or "decimals" in layer:
+                # the later layer's mode wins: digits replace digits, rtol/atol replace digits
+                if "sigfigs" in layer or "decimals" in layer or "rtol" in layer or "atol" in layer:
                     merged.pop("sigfigs", None)
                     merged.pop("decimals", None)
                 merged.update(layer)
@@ -89,6 +89,3 @@ def significant_digits(value: float, text: str) -> int | None:
         return None
     return max(1, digits + int(math.floor(math.log10(abs(value)))) + 1)
 
-
-def as_float(value: Fraction | float) -> float:
-    return float(value)

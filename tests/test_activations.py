@@ -298,11 +298,6 @@ TAILS = [("sigmoid", {}, -20.0, "value"), ("sigmoid", {}, -40.0, "value"),
          ("gelu", {}, -8.0, "value"), ("gelu", {}, -8.0, "slope")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the numpy forms sigmoid = (1 + tanh(z/2))/2, tanh' = 1 - tanh(z)^2 and "
-    "gelu = z(1 + erf(z/sqrt 2))/2 cancel catastrophically in the tails, so their relative "
-    "error exceeds the 1e-9 the engine comparison demands (sigmoid(-40) is 0.0); "
-    "solve() then raises EngineDisagreement on valid problems"))
 @pytest.mark.parametrize("name,params,z,what", TAILS, ids=[f"{n}-{w}-{z}" for n, _, z, w in TAILS])
 def test_numpy_forms_keep_relative_precision_in_the_tails(name, params, z, what):
     act = A.make(name, params)

@@ -167,8 +167,6 @@ def test_rounding_test_covers_most_problems():
 
 # ------------------------------------------------------------ known bugs
 
-@pytest.mark.xfail(strict=True, reason="bug: with no questions: the key answers both z4 and y_hat, both resolve "
-                                       "to y_hat, and the z4 question is graded 'missing'")
 def test_key_of_a_problem_without_questions_scores_full_marks(tmp_path):
     text = (ROOT / "fixtures" / "problems" / "relu-zero.yaml").read_text(encoding="utf-8")
     problem = tmp_path / "no-questions.yaml"
@@ -181,8 +179,6 @@ def test_key_of_a_problem_without_questions_scores_full_marks(tmp_path):
     assert result.score == result.max_score
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a step up the gradient on step 1 is also tagged learning-rate "
-                                       "('a learning rate of -0.1 instead of 1/10')")
 def test_step_up_on_step_1_is_only_step_up(tmp_path, keys):
     problem = ROOT / "problems" / "dsga1008-2022-p1.yaml"
     spec = spec_of(problem)

@@ -432,10 +432,6 @@ loss: {type: cross_entropy}
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: symbolic._softmax_jacobian subtracts a dense s sᵀ from the sparse "
-    "DomainMatrix.diag(...): DMFormatError 'Format mismatch: sparse - dense' for every "
-    "one-sample softmax problem (and every sampleN. quantity of a softmax problem)"))
 def test_symbolic_softmax_jacobian_one_sample():
     layer = Layer("W1", None, A.make("softmax"))
     case = Case((layer,), {"W1": ((Fraction(1, 2), Fraction(-1, 5)), (Fraction(1, 10), Fraction(3, 10)))},
@@ -445,11 +441,6 @@ def test_symbolic_softmax_jacobian_one_sample():
     assert_agree("dy_hat/dz1", _floats(out["dy_hat/dz1"]), np.diag(s[:, 0]) - s @ s.T)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: solve() on a one-sample softmax problem crashes in the sympy engine "
-    "(DMFormatError, see test_symbolic_softmax_jacobian_one_sample); in the rows layout the "
-    "sheet formula of dy_hat/dz1, diag(y_hat) - y_hat @ y_hat.T, is also wrong "
-    "(y_hat is a row there: it needs y_hat.T @ y_hat)"))
 @pytest.mark.parametrize("layout", ["columns", "rows"])
 def test_solve_one_sample_softmax(layout):
     x, y = ("[[1], [2]]", "[[1], [0], [0]]") if layout == "columns" else ("[[1, 2]]", "[[1, 0, 0]]")
@@ -459,7 +450,6 @@ def test_solve_one_sample_softmax(layout):
     assert np.allclose(sol.entries["dy_hat/dz1"].value, np.diag(s[:, 0]) - s @ s.T, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: same DMFormatError for sampleN. quantities of a softmax problem")
 def test_solve_sample_quantities_of_a_softmax_problem():
     sol = solve.solve(spec.load_problem("problems/batch-rows-softmax.yaml"), samples={1})
     assert "sample1.dy_hat/dz3" in sol.entries
@@ -507,10 +497,6 @@ loss: {type: mse}
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: numpy sigmoid = (1 + tanh(z/2))/2 loses relative precision for z << 0 "
-    "(relative error 9e-8 at z = -20, sigmoid(-40) = 0.0), so solve() of this valid problem "
-    "raises EngineDisagreement (exit code 3); likewise tanh' at z = 10, softplus' at -30, gelu at -6"))
 def test_solve_sigmoid_output_in_the_tail():
     sol = solve.solve(spec.parse_problem(SIGMOID_TAIL))
     assert float(np.asarray(sol.entries["y_hat"].value).reshape(-1)[0]) == pytest.approx(
@@ -532,19 +518,11 @@ loss: {type: mse}
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: z1 = 0.1·0.9 + 0.3·(−0.3) is exactly 0, numpy's matmul gives 1.39e-17, and "
-    "crosscheck.compare_engines' floor (1e-12 × the quantity's largest entry) is then 1e-29: "
-    "solve() raises EngineDisagreement (exit 3) on a valid identity-activation problem"))
 def test_solve_pre_activation_that_cancels_to_zero():
     sol = solve.solve(spec.parse_problem(CANCEL.replace("ACT", "identity")))
     assert sol.entries["z1"].value == [0.0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a ReLU pre-activation exactly at the kink (0.1·0.9 + 0.3·(−0.3) = 0) is "
-    "1.39e-17 > 0 in float64, so the numpy engine uses slope 1 where the spec (and the sympy "
-    "engine) use relu'(0) = 0: dl/dW1 is [-1.8, 0.6] vs [0, 0]"))
 def test_numeric_engine_takes_the_kink_convention_at_an_exact_zero():
     layer = Layer("W1", None, A.make("relu"))
     case = Case((layer,), {"W1": ((Fraction(1, 10), Fraction(3, 10)),)},
@@ -569,10 +547,6 @@ loss: {type: bce}
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (validation gap): bce with a one-output softmax (y_hat = 1 always) is accepted by "
-    "spec.parse_problem, then solve() dies with ArithmeticError 'a value overflowed to infinity "
-    "or NaN' (log(1 - 1)); the CLI reports an internal error, exit 3, instead of an input error"))
 def test_bce_on_one_wide_softmax_is_rejected_or_solved():
     try:
         problem = spec.parse_problem(ONE_WIDE_SOFTMAX_BCE)

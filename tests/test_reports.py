@@ -88,7 +88,8 @@ def test_every_format_renders_a_class(klass, fmt):
     result = grade(*files(klass), "--format", fmt)
     assert result.exit_code == 1, result.output  # bob and mallory are below full marks
     assert result.stdout.strip()
-    assert result.stderr == ""
+    # gradescope reports one submission and says so for a class
+    assert result.stderr == "" or (fmt == "gradescope" and "one submission" in result.stderr)
 
 
 @pytest.mark.parametrize("fmt", [f for f in GRADE_FORMATS if f not in ("auto", "human")])
@@ -445,9 +446,6 @@ def test_github_workflow_commands(klass):
     assert not any(p.get("file") == str(klass["alice"]) for p in errors)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: for a block-style matrix answer (the style `solve --key` writes) "
-                                        "line= is the line of the matrix's first row, neither the answer's key "
-                                        "line nor the line of the wrong entry")
 def test_github_line_of_a_block_style_answer(tmp_path, key):
     k = json.loads(json.dumps(key))
     k["dl/dW1"][2][1] = "0.5"
@@ -592,10 +590,6 @@ def test_human_to_a_file_is_plain(klass, tmp_path):
     assert "bob" in text and "expected" in text and not ANSI.search(text)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the human, markdown and github reports print the student's name "
-                                        "raw, so ANSI escapes and control characters from an answers file reach "
-                                        "the grader's terminal (human even off a terminal and with --no-color; "
-                                        "markdown and github whenever stdout is a terminal or -o is used)")
 @pytest.mark.parametrize("args", [["--format", "human"], ["--format", "human", "--no-color"],
                                   ["--format", "markdown"], ["--format", "github"]],
                          ids=["human", "human-no-color", "markdown", "github"])

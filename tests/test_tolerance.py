@@ -212,9 +212,6 @@ def test_from_spec_question_without_tolerance_keeps_the_problem_mode():
     assert tol.decimals == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a question's explicit rtol/atol cannot switch a problem-wide "
-                                        "sigfigs/decimals default back to rtol/atol mode: from_spec keeps the "
-                                        "problem's sigfigs, and bound() checks sigfigs first")
 def test_from_spec_question_rtol_overrides_a_problem_sigfigs_default():
     tol = Tolerance.from_spec({"sigfigs": 3}, {"rtol": Fraction(5, 100), "atol": Fraction(0)})
     assert tol.sigfigs is None

@@ -26,6 +26,8 @@ def forward(case: Case, params: dict[str, np.ndarray]) -> tuple[list, list, np.n
         z = params[layer.weight] @ a
         if layer.bias:
             z = z + params[layer.bias]  # (out, 1) broadcasts over the samples
+        if layer.activation.kind.kinks:
+            z = _snap_to_kinks(z, layer, params, a)
         inputs.append(a)
         pre.append(z)
         a = layer.activation.numpy(z)
@@ -33,6 +35,26 @@ def forward(case: Case, params: dict[str, np.ndarray]) -> tuple[list, list, np.n
     scale = float(case.loss.factor) / case.loss.divisor(case.n_samples, len(case.y))
     loss = scale * float(np.sum(case.loss.kind.numpy_term(a, y)))
     return pre, inputs, a, loss
+
+
+KINK_RTOL = 1e-12
+
+
+def _snap_to_kinks(z: np.ndarray, layer, params: dict, a: np.ndarray) -> np.ndarray:
+    """Put pre-activations that are a kink up to rounding exactly on the kink.
+
+    0.1·0.9 − 0.3·0.3 is exactly 0, but 1.4e-17 in float64, and ReLU′ would
+    take the wrong side of its kink. A value within 1e-12 of the magnitude of
+    the terms that were summed (|W|·|a| + |b|) is treated as on the kink.
+    """
+    size = np.abs(params[layer.weight]) @ np.abs(a)
+    if layer.bias:
+        size = size + np.abs(params[layer.bias])
+    out = z.copy()
+    for k in layer.activation.kind.kinks:
+        near = np.abs(z - k) <= KINK_RTOL * np.maximum(size, abs(k))
+        out[near] = k
+    return out
 
 
 def params_of(case: Case) -> dict[str, np.ndarray]:

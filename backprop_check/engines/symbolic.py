@@ -180,7 +180,7 @@ def _softmax_backward(s: DomainMatrix, g: DomainMatrix) -> DomainMatrix:
 
 
 def _softmax_jacobian(s: DomainMatrix) -> DomainMatrix:
-    return DomainMatrix.diag(s.to_list_flat(), QQ).sub(s.matmul(s.transpose()))
+    return DomainMatrix.diag(s.to_list_flat(), QQ).to_dense().sub(s.matmul(s.transpose()).to_dense())
 
 
 # --------------------------------------------------------- the passes
@@ -219,7 +219,7 @@ def run(case: Case, jacobians: bool = False) -> dict:
             slope = _map(df, z)
             delta = g.mul_elementwise(slope)
             if jacobians:
-                out[_jac_name(l, len(case.layers))] = DomainMatrix.diag(slope.to_list_flat(), QQ)
+                out[_jac_name(l, len(case.layers))] = DomainMatrix.diag(slope.to_list_flat(), QQ).to_dense()
         else:
             delta = _softmax_backward(out[f"z{2 * l}"], g)
             if jacobians:

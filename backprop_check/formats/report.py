@@ -12,6 +12,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import numpy as np
 from rich import box
@@ -21,6 +22,25 @@ from rich.text import Text
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(value):
+    """Student-controlled text without control characters or terminal escapes."""
+    return _CONTROL.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def cleaned(results: list[FileResult]) -> list[FileResult]:
+    """Copies of the records with every string made safe for a terminal or a page."""
+    out = []
+    for r in results:
+        findings = [replace(f, quantity=_clean(f.quantity), message=_clean(f.message),
+                            got=_clean(f.got)) for f in r.findings]
+        out.append(replace(r, file=_clean(r.file), student=_clean(r.student), error=_clean(r.error),
+                           findings=findings, warnings=[(ln, _clean(m)) for ln, m in r.warnings]))
+    return out
+
 
 FOLD_ABOVE = 12  # a matrix with more entries shows only its wrong ones
 STATUS_STYLE = {"correct": "green", "incorrect": "red", "invalid": "magenta", "missing": "yellow"}
@@ -43,7 +63,7 @@ def _counts(r: FileResult) -> str:
 # ------------------------------------------------------------------ human
 
 def render_human(results: list[FileResult], summary: Summary | None, console: Console) -> None:
-    for r in results:
+    for r in cleaned(results):
         _human_file(r, console)
     if summary is not None and summary.files > 1:
         _human_summary(summary, console)
@@ -207,7 +227,7 @@ def _escape_property(s: str) -> str:
 def render_github(results: list[FileResult]) -> str:
     """Workflow commands: one ::error (or ::warning) per wrong answer."""
     lines = []
-    for r in results:
+    for r in cleaned(results):
         if r.error:
             lines.append(f"::error file={_escape_property(r.file)},title=bpcheck::{_escape_data(r.error)}")
             continue
@@ -231,7 +251,7 @@ def _md(s: object) -> str:
 
 def render_markdown(results: list[FileResult], summary: Summary | None) -> str:
     out = []
-    for r in results:
+    for r in cleaned(results):
         if r.error:
             out += [f"### {_md(r.file)}", "", f"Cannot grade: {_md(r.error)}", ""]
             continue
@@ -260,7 +280,7 @@ def render_csv(results: list[FileResult]) -> str:
     writer.writerow(["file", "student", "problem", "score", "max_score", "passed", "error"] + questions)
     for r in results:
         scores = {f.quantity: f.score for f in r.findings}
-        writer.writerow([r.file, _csv_safe(r.student or ""), r.problem or "", r.score, r.max_score,
+        writer.writerow([_csv_safe(r.file), _csv_safe(r.student or ""), r.problem or "", r.score, r.max_score,
                          r.passed, _csv_safe(r.error or "")] + [scores.get(q, "") for q in questions])
     return buf.getvalue()
 

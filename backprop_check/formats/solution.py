@@ -206,7 +206,8 @@ def _tex_escape(s: str) -> str:
 def answer_key(solution: Solution, key_path: str | Path) -> str:
     """An answers file (FORMAT.md section 3) that scores full marks."""
     p = solution.problem
-    asked = [q.quantity for q in p.questions] or list(solution.entries)
+    asked = [q.quantity for q in p.questions] or [
+        n for n in solution.entries if n != p.structure.out_name]  # z{2L} is y_hat: answer once
     forms = {q.quantity: q.form for q in p.questions}
     answers = {}
     for name in asked:
