@@ -152,6 +152,20 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
     sys.exit(EXIT_OK if all(r.passed for r in results) else EXIT_FAIL)
 
 
+@main.command(name="hash")
+@click.argument("problem", type=click.Path(dir_okay=False, path_type=Path))
+@_guarded
+def hash_command(problem: Path) -> None:
+    """Print PROBLEM's hashes: for --problem-sha256, and for its own sha256: key."""
+    from .spec import stamp_digest
+    from .yamlsource import read_text
+
+    text = read_text(problem)
+    import hashlib
+    click.echo(f"file sha256 (for grade --problem-sha256): {hashlib.sha256(text.encode('utf-8')).hexdigest()}")
+    click.echo(f"stamp (for a 'sha256:' line in the spec):  {stamp_digest(text)}")
+
+
 def _grade_with_progress(grader, files: list) -> list:
     """A progress bar on a terminal when there is more than one file."""
     if len(files) < 2 or not sys.stderr.isatty():

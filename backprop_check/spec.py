@@ -107,6 +107,12 @@ def load_problem(path: str | Path) -> Problem:
     return _build(parse(text, str(path)), text)
 
 
+def stamp_digest(text: str) -> str:
+    """The hash a spec's own `sha256:` records: the file without that line."""
+    body = "".join(line for line in text.splitlines(keepends=True) if not re.match(r"sha256\s*:", line))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 def parse_problem(text: str, file: str = "<string>") -> Problem:
     return _build(parse(text, file), text)
 
@@ -239,6 +245,9 @@ def _build(doc: Document, text: str) -> Problem:
         questions=(), names=names, display=display, options=_options(r),
         sha256=r.string(("sha256",), re.compile(r"[0-9a-f]{64}"), "64 hex digits") if "sha256" in top else None,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if problem.sha256 and stamp_digest(text) != problem.sha256:
+        raise r.fail(("sha256",), "the spec's sha256 does not match its content: the file was changed "
+                                  "(bpcheck hash prints the right one)")
     questions = _questions(r, problem)
     return Problem(**{**problem.__dict__, "questions": questions})
 
