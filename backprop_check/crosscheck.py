@@ -82,7 +82,8 @@ def _entries(shape: tuple, rng) -> list:
 def finite_differences(case: Case, grads: dict, report: Report) -> None:
     """Central differences of the numpy loss against every parameter gradient."""
     params = numeric.params_of(case)
-    base_pre, _, _, loss = numeric.forward(case, params)
+    data = (numeric.array(case.x), numeric.array(case.y))
+    base_pre, _, _, loss = numeric.forward(case, params, data)
     base = _kink_pattern(case, base_pre)
     biggest = max(float(np.max(np.abs(grads[f"dl/d{p}"]))) for p in params)
     rng = np.random.default_rng(0)
@@ -95,7 +96,7 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
                 moved = dict(params)
                 moved[name] = value.copy()
                 moved[name][index] += sign * h
-                pre, _, _, l = numeric.forward(case, moved)
+                pre, _, _, l = numeric.forward(case, moved, data)
                 crossed |= any(np.any(a != b) for a, b in zip(_kink_pattern(case, pre), base))
                 values.append(l)
             if crossed:

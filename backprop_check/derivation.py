@@ -40,10 +40,13 @@ def _diagonal(slope: F.Node, width: int) -> F.Node:
 
 
 def one_step(layers: tuple, loss, rows: bool, single: bool, jacobians: bool,
-             widths: tuple = ()) -> dict:
+             widths: tuple = (), slope_mistake: tuple | None = None) -> dict:
     """Formulas in terms of the neighbouring names, sheet order.
 
     `widths` (each layer's output size) is needed for the Jacobians only.
+    `slope_mistake` = (layer, "one" | "output") writes the formulas a student
+    would who drops that layer's f′, or evaluates it at the layer's output;
+    formula grading uses it to name those mistakes.
     """
     n_layers = len(layers)
     out: dict = {}
@@ -66,7 +69,10 @@ def one_step(layers: tuple, loss, rows: bool, single: bool, jacobians: bool,
         top = "y_hat" if l == n_layers else f"z{2 * l}"
         g, z = N(f"dl/d{top}"), N(f"z{2 * l - 1}")
         if layer.activation.kind.elementwise:
-            out[f"dl/dz{2 * l - 1}"] = F.mul(g, layer.activation.dformula(z))
+            slope = layer.activation.dformula(z)
+            if slope_mistake and slope_mistake[0] == l:
+                slope = F.num(1) if slope_mistake[1] == "one" else layer.activation.dformula(N(f"z{2 * l}"))
+            out[f"dl/dz{2 * l - 1}"] = F.mul(g, slope)
             if jacobians:
                 out[f"d{top}/dz{2 * l - 1}"] = _diagonal(layer.activation.dformula(z), widths[l - 1])
         else:  # softmax, per sample: s ⊙ (g − sᵀg)

@@ -167,7 +167,7 @@ def _bias_not_summed(ctx, name, answer) -> Iterator:
     yield ctx.expected(name) / n, "averaged over the batch instead of summed"
     layer = next(i for i, l in enumerate(ctx.problem.layers, start=1) if l.bias == base[4:])
     delta = np.asarray(ctx.solution.env[f"dl/dz{2 * layer - 1}"])
-    first = delta[:, 0] if ctx.problem.layout == "columns" else delta[0, :]
+    first = delta[0, :] if ctx.problem.rows else delta[:, 0]
     yield first.reshape(ctx.expected(name).shape), "taken from the first sample only"
 
 

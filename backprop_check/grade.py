@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import equivalence
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from .diagnose import Context, diagnose
@@ -111,8 +112,10 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
         return _invalid(finding, answer.error)
     if answer.formula is not None:
         finding.got = answer.formula
-        return _invalid(finding, f"{_short(answer.formula)!r} is not a number"
-                        + (" (formula answers are not graded yet)" if q.form != "value" else ""))
+        if q.form == "value":
+            return _invalid(finding, f"{_short(answer.formula)!r} is not a number "
+                                     "(this question asks for a value)")
+        return _grade_formula(ctx, q, answer.formula, finding, points)
     if q.form == "expression":
         finding.got = answer.value.tolist()
         return _invalid(finding, "this question asks for a formula, not a number")
@@ -139,6 +142,18 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
     if _option(problem, q, "ecf", False):
         _error_carried_forward(ctx, q, given, submitted, tol, finding)
     finding.score = round(finding.score, 6)
+    return finding
+
+
+def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, points: float) -> Finding:
+    if ctx.solution.entries[q.quantity].formula is None:
+        return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
+    owner = _shape_owner(q.quantity, ctx.problem)
+    verdict = equivalence.grade_text(ctx.solution, q.quantity, text,
+                                     lambda e, s: fit_shape(e, s, owner))
+    finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags
+    finding.score = points if verdict.status == "correct" else 0.0
+    finding.tolerance = "formula: equal at the problem's values and at random points"
     return finding
 
 

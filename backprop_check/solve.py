@@ -32,10 +32,20 @@ class Entry:
     name: str
     group: str
     value: object  # float or nested lists of float, in the user's shapes
-    precise: object  # the same shape, as strings
     shape: tuple
     formula: F.Node | None = None
     expanded: F.Node | None = None
+    _exact: object = None  # the sympy engine's value (QQ), for `precise`
+    _problem: object = None
+    _precise: object = None
+
+    @property
+    def precise(self):
+        """The value as strings: exact decimals or fractions, else 30 digits (made on demand)."""
+        if self._precise is None:
+            single = self.name.startswith("sample")
+            self._precise = _present(self.name, _precise(self._exact, self._problem.exact), self._problem, single)
+        return self._precise
 
 
 @dataclass
@@ -89,7 +99,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
         compare_engines(exact_floats, fast, solution.report)
         finite_differences(case, fast, solution.report)
     widths = tuple(len(problem.params[l.weight]) for l in problem.layers)
-    one = derivation.one_step(problem.layers, problem.loss, problem.layout == "rows", single, single, widths)
+    one = derivation.one_step(problem.layers, problem.loss, problem.rows, single, single, widths)
     if problem.lr is not None:
         one.update(derivation.step_formulas(problem.layers, problem.lr))
     solution.env = _environment(problem, fast)
@@ -122,8 +132,7 @@ def _add_sample(solution: Solution, case: Case, n: int, check: bool) -> None:
 
 def _entry(name, value, problem, single_sample, formula=None, expanded=None) -> Entry:
     floats = _present(name, _floats(value), problem, single_sample)
-    precise = _present(name, _precise(value, problem.exact), problem, single_sample)
-    return Entry(name, group_of(name), floats, precise, np.shape(floats), formula, expanded)
+    return Entry(name, group_of(name), floats, np.shape(floats), formula, expanded, value, problem)
 
 
 # ----------------------------------------------------------------- shapes
@@ -157,7 +166,7 @@ def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool 
     arr = np.asarray(m) if isinstance(m, np.ndarray) or np.ndim(m) else m
     if kind == "scalar":
         return arr
-    rows = problem.layout == "rows" and not problem.vector
+    rows = problem.rows
     if for_env:
         return arr.T if rows and kind in ("bias", "value") else arr
     if kind == "bias" or (kind == "value" and (problem.vector or single_sample)):
@@ -216,7 +225,7 @@ def _precise(value, exact: bool):
 def _environment(problem: Problem, fast: dict) -> dict:
     """Names a formula may use, bound to float64 values in the user's layout."""
     env = {k: _present(k, v, problem, False, for_env=True) for k, v in fast.items()}
-    rows = problem.layout == "rows" and not problem.vector
+    rows = problem.rows
     env["x"] = numeric.array(problem.x).T if rows else numeric.array(problem.x)
     env["y"] = numeric.array(problem.y).T if rows else numeric.array(problem.y)
     for name, value in problem.params.items():

@@ -94,6 +94,11 @@ class Problem:
                          self.n_samples, self.steps if self.lr is not None else 0)
 
     @property
+    def rows(self) -> bool:
+        """Values are written one sample per row (a single flat sample is a column)."""
+        return self.layout == "rows" and not self.vector
+
+    @property
     def exact(self) -> bool:
         return all(l.activation.exact for l in self.layers) and self.loss.kind.exact
 

@@ -13,6 +13,14 @@ fractions.Fraction), and compares each quantity bpcheck printed:
   step{k}.P, step{k}.loss             plain gradient descent at train.lr
   sample{n}.*                         the same on sample n alone (if bpcheck printed any)
 
+The spec's numbers are exact, so a pre-activation that is exactly 0 sits on
+a ReLU kink even where float64 makes it 1e-16. Where it can (z{2l-1} while
+every earlier activation is identity/relu/leaky_relu), the reference computes
+the pre-activations of the initial parameters in exact rationals and puts the
+correctly rounded values into the torch graph (gradients unchanged); elsewhere,
+and after the first training step, it prints a note when a kinked activation
+sees an input within 1e-12 of 0.
+
 Two numbers agree when |a - b| <= 1e-9 * max(|a|, |b|) + 1e-12 * M, with M the
 largest magnitude in that quantity; shapes must match bpcheck's JSON exactly
 (forward values in the data layout, flat lists for a flat single-sample input

@@ -181,9 +181,10 @@ def test_sympy_matches_textbook_at_rationals(k, which):
     act = A.make(name, params, scale)
     f, df = _textbook(name, act.p, scale)
     z = Fraction(k, 40)
-    # the sympy forms are exact / 30 digits: relative 1e-12 even in the tails
-    assert _near(_sympy_at(act.sympy_expr(), z), f(float(z)), 1e-12, 1e-300)
-    assert _near(_sympy_at(act.sympy_derivative(), z), df(float(z)), 1e-12, 1e-300)
+    # The sympy forms are exact / 45 digits; the textbook side is float64 `math`, whose
+    # own cancellation (1 - s with s near 1) costs up to ~1e-11 relative in the tails.
+    assert _near(_sympy_at(act.sympy_expr(), z), f(float(z)), 1e-9, 1e-300)
+    assert _near(_sympy_at(act.sympy_derivative(), z), df(float(z)), 1e-9, 1e-300)
 
 
 # ------------------------------------------------------------- kink conventions

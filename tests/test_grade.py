@@ -135,9 +135,6 @@ def test_all_keys_in_one_command(keys):
     assert all(r["score"] == r["max_score"] for r in data["results"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: `solve --key` writes a formula for a `form: expression` question "
-                                        "and `grade` marks every formula invalid ('formula answers are not "
-                                        "graded yet'), so the answer key does not score full marks")
 def test_answer_key_scores_full_marks_with_an_expression_question(tmp_path):
     spec = tmp_path / "expr.yaml"
     spec.write_text(SEED.read_text().replace(

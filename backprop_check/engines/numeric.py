@@ -18,9 +18,14 @@ def array(rows) -> np.ndarray:
     return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
 
 
-def forward(case: Case, params: dict[str, np.ndarray]) -> tuple[list, list, np.ndarray, float]:
-    """Pre-activations, layer inputs, output and loss (used by finite differences)."""
-    a = array(case.x)
+def forward(case: Case, params: dict[str, np.ndarray], data: tuple | None = None
+            ) -> tuple[list, list, np.ndarray, float]:
+    """Pre-activations, layer inputs, output and loss (used by finite differences).
+
+    `data` = (x, y) as float arrays, when the caller has them already.
+    """
+    x, y = data if data is not None else (array(case.x), array(case.y))
+    a = x
     inputs, pre = [], []
     for layer in case.layers:
         z = params[layer.weight] @ a
@@ -31,7 +36,6 @@ def forward(case: Case, params: dict[str, np.ndarray]) -> tuple[list, list, np.n
         inputs.append(a)
         pre.append(z)
         a = layer.activation.numpy(z)
-    y = array(case.y)
     scale = float(case.loss.factor) / case.loss.divisor(case.n_samples, len(case.y))
     loss = scale * float(np.sum(case.loss.kind.numpy_term(a, y)))
     return pre, inputs, a, loss

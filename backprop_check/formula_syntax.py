@@ -1,0 +1,238 @@
+"""Parse formula text (untrusted) into `formulas` trees, safely.
+
+The syntax is numpy-like: `@` matrix product, `*` `/` `**` elementwise with
+scalar broadcasting, `.T` transpose, functions such as relu, sigmoid, tanh,
+exp, log, sqrt, abs, softplus, step, diag, sum, mean and max(0, ·), and the
+problem's names (x, y, W1, b1, z1 … y_hat, dl/dz3, step1.W1, N, K and the
+spec's display aliases).
+
+Text is parsed with Python's `ast` module and converted node by node through
+a whitelist; nothing is ever evaluated, executed, sympified or lambdified.
+Before parsing, the text is bounded in length and bracket depth (CPython's
+parser itself can be exhausted by deep nesting), derivative names such as
+`dl/dz3` are turned into placeholder identifiers, and a few Unicode symbols
+(ᵀ ⊙ · − ŷ σ ∂ℓ) become their ASCII spellings. Every rejection is a
+`FormulaSyntaxError` whose message says what is not allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from fractions import Fraction
+from typing import Iterable
+
+from . import formulas as F
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40  # brackets, and the depth of the tree
+MAX_NODES = 400
+MAX_EXPONENT = 16  # |p| in a ** p
+MAX_CONSTANT = 10 ** 9
+MAX_CONSTANT_CHARS = 30
+
+FUNCTIONS = {  # name -> (min args, max args)
+    "relu": (1, 1), "step": (1, 2), "sigmoid": (1, 1), "tanh": (1, 1), "exp": (1, 1), "log": (1, 1),
+    "sqrt": (1, 1), "abs": (1, 1), "softplus": (1, 2), "leaky_relu": (1, 2), "elu": (1, 2),
+    "gelu": (1, 1), "erf": (1, 1), "softmax": (1, 2), "diag": (1, 1), "sum": (1, 2), "mean": (1, 2),
+    "max": (2, 2), "eye": (1, 1),
+}
+ALIASES = {"σ": "sigmoid", "sigma": "sigmoid", "H": "step", "heaviside": "step", "ln": "log",
+           "np_maximum": "max", "maximum": "max", "transpose": None}
+CONSTANTS = {"pi", "e"}
+
+_UNICODE = [("ᵀ", ".T"), ("⊙", "*"), ("∘", "*"), ("·", "*"), ("×", "*"), ("−", "-"), ("ŷ", "y_hat"),
+            ("∂ℓ", "dl"), ("∂l", "dl"), ("∂", "d"), ("σ", "sigmoid"), ("²", "**2")]
+_DERIVATIVE = re.compile(r"(?<![A-Za-z0-9_.])d([A-Za-z][A-Za-z0-9_]*)/d([A-Za-z][A-Za-z0-9_]*)")
+_PREFIXED = re.compile(r"(?<![A-Za-z0-9_.])((?:step|sample)[1-9][0-9]{0,3})\.([A-Za-z][A-Za-z0-9_]*(?:/d[A-Za-z][A-Za-z0-9_]*)?)")
+
+
+class FormulaSyntaxError(ValueError):
+    """The text is not a formula bpcheck accepts; the message says why."""
+
+
+def parse(text: str, names: Iterable[str], resolve=None) -> F.Node:
+    """Parse `text` into a formula tree over `names` (and constants).
+
+    `resolve(name)` maps an alias to its canonical name (or returns None);
+    names are checked after resolving.
+    """
+    if not isinstance(text, str):
+        raise FormulaSyntaxError("a formula must be text")
+    if len(text) > MAX_LENGTH:
+        raise FormulaSyntaxError(f"a formula of {len(text)} characters; the limit is {MAX_LENGTH}")
+    source, placeholders = _prepare(text)
+    _check_depth(source)
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise FormulaSyntaxError(f"not a formula: {exc.msg} (at character {exc.offset or '?'})") from None
+    except (MemoryError, RecursionError, ValueError):
+        raise FormulaSyntaxError("not a formula: too deeply nested or malformed") from None
+    known = set(names)
+    builder = _Builder(known, placeholders, resolve)
+    return builder.build(tree.body, 0)
+
+
+def _prepare(text: str) -> tuple[str, dict]:
+    s = text.strip()
+    for a, b in _UNICODE:
+        s = s.replace(a, b)
+    if not s.isascii():
+        bad = next(c for c in s if not c.isascii())
+        raise FormulaSyntaxError(f"character {bad!r} is not allowed in a formula")
+    if "__" in s:
+        raise FormulaSyntaxError("'__' is not allowed in a formula")
+    placeholders: dict[str, str] = {}
+
+    def hold(name: str) -> str:
+        key = f"_q{len(placeholders)}"  # a leading _ is never a spec name
+        placeholders[key] = name
+        return key
+
+    s = _PREFIXED.sub(lambda m: hold(f"{m.group(1)}.{m.group(2)}"), s)
+    s = _DERIVATIVE.sub(lambda m: hold(f"d{m.group(1)}/d{m.group(2)}"), s)
+    return s, placeholders
+
+
+def _check_depth(source: str) -> None:
+    depth = 0
+    for c in source:
+        if c in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise FormulaSyntaxError(f"brackets nested more than {MAX_DEPTH} deep")
+        elif c in ")]}":
+            depth -= 1
+
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
+
+
+class _Builder:
+    def __init__(self, known: set, placeholders: dict, resolve):
+        self.known = known
+        self.placeholders = placeholders
+        self.resolve = resolve
+        self.count = 0
+
+    def build(self, node: ast.AST, depth: int) -> F.Node:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise FormulaSyntaxError(f"a formula of more than {MAX_NODES} parts")
+        if depth > MAX_DEPTH:
+            raise FormulaSyntaxError(f"a formula nested more than {MAX_DEPTH} deep")
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise FormulaSyntaxError(f"{_describe(node)} is not allowed in a formula")
+        return method(node, depth + 1)
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> F.Node:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise FormulaSyntaxError(f"the operator {type(node.op).__name__} is not allowed "
+                                     "(use + - * / @ **)")
+        left = self.build(node.left, depth)
+        right = self.build(node.right, depth)
+        if op == "**":
+            _check_exponent(right)
+        return F.Bin(op, left, right)
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> F.Node:
+        inner = self.build(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return F.Num(-inner.value) if isinstance(inner, F.Num) else F.Neg(inner)
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        raise FormulaSyntaxError(f"the operator {type(node.op).__name__} is not allowed")
+
+    def _Constant(self, node: ast.Constant, depth: int) -> F.Node:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FormulaSyntaxError(f"{_short(repr(value))} is not a number")
+        if isinstance(value, int) and abs(value) > MAX_CONSTANT:
+            raise FormulaSyntaxError(f"the number {_short(str(value))} is too large (limit {MAX_CONSTANT:g})")
+        text = repr(value)
+        if len(text) > MAX_CONSTANT_CHARS or value != value or abs(value) > MAX_CONSTANT:
+            raise FormulaSyntaxError(f"the number {_short(text)} is out of range (limit {MAX_CONSTANT:g})")
+        return F.Num(Fraction(text) if isinstance(value, float) else Fraction(value))
+
+    def _Name(self, node: ast.Name, depth: int) -> F.Node:
+        name = self.placeholders.get(node.id, node.id)
+        if self.resolve is not None:
+            name = self.resolve(name) or name
+        if name in self.known or name in CONSTANTS:
+            return F.Name(name)
+        if name in FUNCTIONS or name in ALIASES:
+            raise FormulaSyntaxError(f"{name} is a function: write {name}(…)")
+        raise FormulaSyntaxError(f"unknown name {_short(name)!r}")
+
+    def _Attribute(self, node: ast.Attribute, depth: int) -> F.Node:
+        if node.attr != "T":
+            raise FormulaSyntaxError(f"'.{_short(node.attr)}' is not allowed (only .T, the transpose)")
+        return F.T(self.build(node.value, depth))
+
+    def _Call(self, node: ast.Call, depth: int) -> F.Node:
+        if not isinstance(node.func, ast.Name):
+            raise FormulaSyntaxError("only plain function names can be called, e.g. relu(z1)")
+        if node.keywords:
+            raise FormulaSyntaxError("keyword arguments are not allowed")
+        fn = ALIASES.get(node.func.id, node.func.id)
+        if node.func.id == "transpose":
+            fn = "transpose"
+        if fn not in FUNCTIONS and fn != "transpose":
+            raise FormulaSyntaxError(f"unknown function {_short(node.func.id)!r}")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise FormulaSyntaxError("*arguments are not allowed")
+        args = [self.build(a, depth) for a in node.args]
+        if fn == "transpose":
+            if len(args) != 1:
+                raise FormulaSyntaxError("transpose takes one argument")
+            return F.T(args[0])
+        low, high = FUNCTIONS[fn]
+        if not low <= len(args) <= high:
+            raise FormulaSyntaxError(f"{fn} takes {low if low == high else f'{low} or {high}'} argument"
+                                     f"{'s' if high > 1 else ''}, not {len(args)}")
+        if fn == "max":
+            return _max(args)
+        if fn in ("sum", "mean", "softmax") and len(args) == 2:
+            if not (isinstance(args[1], F.Num) and args[1].value in (0, 1)):
+                raise FormulaSyntaxError(f"{fn}'s second argument is an axis: 0 or 1")
+        if fn == "eye" and not (isinstance(args[0], F.Num) and args[0].value.denominator == 1
+                                and 1 <= args[0].value <= 1024):
+            raise FormulaSyntaxError("eye(n) takes a whole number n from 1 to 1024")
+        return F.Call(fn, tuple(args))
+
+    def _Tuple(self, node, depth):
+        raise FormulaSyntaxError("a tuple (a comma outside a call) is not allowed")
+
+
+def _max(args: list) -> F.Node:
+    """max(0, a) and max(a, 0) are relu(a); other maxima are elementwise."""
+    a, b = args
+    if a == F.Num(Fraction(0)):
+        return F.call("relu", b)
+    if b == F.Num(Fraction(0)):
+        return F.call("relu", a)
+    return F.Call("max", (a, b))
+
+
+def _check_exponent(node: F.Node) -> None:
+    value = node.value if isinstance(node, F.Num) else (
+        -node.arg.value if isinstance(node, F.Neg) and isinstance(node.arg, F.Num) else None)
+    if value is None:
+        raise FormulaSyntaxError("an exponent must be a number, e.g. ** 2")
+    if abs(value) > MAX_EXPONENT:
+        raise FormulaSyntaxError(f"exponent {value} is too large (|p| <= {MAX_EXPONENT})")
+
+
+def _describe(node: ast.AST) -> str:
+    return {"Subscript": "indexing [...]", "Lambda": "a lambda", "Compare": "a comparison",
+            "BoolOp": "and/or", "IfExp": "if/else", "Dict": "a dict", "List": "a list", "Set": "a set",
+            "ListComp": "a comprehension", "GeneratorExp": "a generator", "DictComp": "a comprehension",
+            "SetComp": "a comprehension", "JoinedStr": "an f-string", "NamedExpr": "':='",
+            "Await": "await", "Yield": "yield", "Starred": "*"}.get(type(node).__name__, type(node).__name__)
+
+
+def _short(s: str) -> str:
+    return s if len(s) <= 30 else s[:27] + "..."
