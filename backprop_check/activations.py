@@ -219,6 +219,28 @@ class Activation:
         return {k: sp.Rational(v.numerator, v.denominator) for k, v in self.params}
 
 
+def custom(text: str) -> Activation:
+    """An activation written as a formula in z, e.g. "5*relu(z)" or "z*sigmoid(z)".
+
+    Raises FormulaSyntaxError for text that is not an elementwise formula in z.
+    """
+    from . import elementwise as E  # late: elementwise imports the formula parser
+
+    node = E.parse_elementwise(text, {"z"})
+    slope = E.derivative(node, "z")
+    at = lambda tree, z: F.evaluate(tree, {"z": z}) * np.ones_like(z)  # noqa: E731 (constants broadcast)
+    kind = Kind(
+        name=F.to_code(node),
+        sympy_form=lambda z, p: E.to_sympy(node, {"z": z}),
+        numpy_form=lambda z, p: at(node, z),
+        numpy_derivative=lambda z, p: at(slope, z),
+        formula=lambda a, p: F.substitute(node, {"z": a}),
+        dformula=lambda a, p: F.substitute(slope, {"z": a}),
+        exact=E.is_rational(node),
+        kinks=(0.0,) if E.functions_in(node) & E.KINKED else ())
+    return Activation(kind)
+
+
 def make(name: str, params: dict | None = None, scale: Fraction = Fraction(1)) -> Activation:
     """Configure an activation; unknown names and parameters raise KeyError."""
     kind = KINDS[name]

@@ -22,7 +22,7 @@ YH, Y = sp.symbols("yhat y", real=True)
 AVERAGES = ("none", "samples", "outputs", "all")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class LossKind:
     name: str
     sympy_term: sp.Expr
@@ -52,6 +52,26 @@ KINDS: dict[str, LossKind] = {k.name: k for k in [
              formula=lambda yh, y: F.Neg(F.mul(y, F.call("log", yh))),
              dformula=lambda yh, y: F.Neg(F.div(y, yh))),
 ]}
+
+
+def custom(text: str) -> LossKind:
+    """A loss whose per-element term is a formula in y_hat and y, e.g. "(y_hat - y)**4".
+
+    Raises FormulaSyntaxError for text that is not an elementwise formula.
+    """
+    from . import elementwise as E  # late: elementwise imports the formula parser
+
+    node = E.parse_elementwise(text, {"y_hat", "y"})
+    if "y_hat" not in F.names_in(node):
+        raise E.FormulaSyntaxError("a loss term must use y_hat")
+    slope = E.derivative(node, "y_hat")
+    at = lambda tree, yh, y: F.evaluate(tree, {"y_hat": yh, "y": y}) * np.ones_like(yh)  # noqa: E731
+    return LossKind(
+        name="custom", sympy_term=E.to_sympy(node, {"y_hat": YH, "y": Y}),
+        numpy_term=lambda yh, y: at(node, yh, y), numpy_dterm=lambda yh, y: at(slope, yh, y),
+        formula=lambda yh, y: F.substitute(node, {"y_hat": yh, "y": y}),
+        dformula=lambda yh, y: F.substitute(slope, {"y_hat": yh, "y": y}),
+        exact=E.is_rational(node))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from typing import Any
 from . import activations, losses
 from .errors import InputError
 from .exact import NumberError, parse_number
+from .formula_syntax import FormulaSyntaxError
 from .formulas import FUNCTIONS as _FUNCTION_NAMES
+from .formulas import FormulaError
 from .quantities import Structure, UnknownQuantity, canonical
 from .yamlsource import Document, parse, read_text
 
@@ -269,6 +271,12 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
         params = {k: r.number(path + (name, k)) for k in (raw or {})}
     elif isinstance(spec, str):
         name = spec.strip()
+        if name not in activations.KINDS and re.search(r"[()*+/^-]", name):
+            try:
+                return activations.custom(name)
+            except (FormulaSyntaxError, FormulaError) as exc:
+                raise r.fail(path, f"activation formula {name[:40]!r}: {exc} "
+                                   "(write an elementwise formula in z, e.g. \"5*relu(z)\")") from None
     else:
         raise r.fail(path, "activation must be a name such as relu, or a mapping {relu: {scale: 5}}")
     if name not in activations.KINDS:
@@ -401,10 +409,13 @@ def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
     if isinstance(raw, str):
         raw = {"type": raw}
     else:
-        r.mapping(("loss",), {"type", "factor", "average"})
+        r.mapping(("loss",), {"type", "factor", "average", "term"})
     kind = str(raw.get("type", ""))
-    if kind not in losses.KINDS:
-        raise r.fail(("loss",), f"unknown loss type {kind!r}; use one of {', '.join(losses.KINDS)}")
+    if kind == "custom" or "term" in raw:
+        term = _custom_loss(r, raw)
+    elif kind not in losses.KINDS:
+        raise r.fail(("loss",), f"unknown loss type {kind!r}; use one of {', '.join(losses.KINDS)}, "
+                                "or custom with a term")
     factor = r.number(("loss", "factor")) if "factor" in raw else Fraction(1)
     if factor <= 0:
         raise r.fail(("loss", "factor"), "loss.factor must be positive")
@@ -426,7 +437,17 @@ def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
         for n, column in enumerate(zip(*y)):
             if sum(column) != 1:
                 raise r.fail(("data", "y"), f"cross_entropy targets must sum to 1 per sample; sample {n + 1} sums to {sum(column)}")
-    return losses.Loss(losses.KINDS[kind], factor, average)
+    return losses.Loss(term if kind == "custom" or "term" in raw else losses.KINDS[kind], factor, average)
+
+
+def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
+    if str(raw.get("type", "custom")) != "custom" or "term" not in raw:
+        raise r.fail(("loss",), "a custom loss is {type: custom, term: \"(y_hat - y)**2\"}")
+    text = r.string(("loss", "term"), what="a formula in y_hat and y")
+    try:
+        return losses.custom(text)
+    except (FormulaSyntaxError, FormulaError) as exc:
+        raise r.fail(("loss", "term"), f"loss term {text[:40]!r}: {exc}") from None
 
 
 def _train(r: _Reader):
@@ -519,6 +540,9 @@ def _questions(r: _Reader, problem: Problem) -> tuple:
         form = str(q.get("form", "value"))
         if form not in FORMS:
             raise r.fail(path + ("form",), f"form must be one of {', '.join(FORMS)}")
+        if form == "expression" and (name.startswith("sample") or re.match(r"step([2-9]|\d\d)", name)
+                                     or name == "step1.loss"):
+            raise r.fail(path + ("form",), f"{name} has no formula form; ask for its value")
         out.append(Question(
             quantity=name, points=points, form=form,
             tolerance=_tolerance(r, path + ("tolerance",)) if "tolerance" in q else None,

@@ -41,6 +41,8 @@ def _to_mpf(v):
 
 def to_rational(v):
     """An mpf (a binary fraction) or rational as an exact QQ element."""
+    if isinstance(v, mpmath.mpc):
+        raise ArithmeticError("a complex value (the log or square root of a negative number)")
     if not _is_mpf(v):
         return QQ(int(v.numerator), int(v.denominator))
     if not mpmath.isfinite(v):

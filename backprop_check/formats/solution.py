@@ -83,7 +83,8 @@ def render_human(solution: Solution, console: Console) -> None:
         table.add_column("formula")
         table.add_column("value", no_wrap=True)
         for e in entries:
-            formula = F.to_text(e.formula) if e.formula is not None else ""
+            # the answer syntax, so that an instructor can copy a formula into a key
+            formula = F.to_code(e.formula) if e.formula is not None else ""
             # Text() cells: a matrix such as "[0.1  0.2]" must not be read as rich markup.
             table.add_row(*(Text(c) for c in (_display(solution, e.name), _shape_text(e.shape),
                                                formula, _matrix_text(e.value))))

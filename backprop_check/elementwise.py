@@ -1,0 +1,206 @@
+"""Custom elementwise functions written as formulas: activations and losses.
+
+A spec may define an activation as a formula in `z` (`activation:
+"5*relu(z)"`) or a loss term in `y_hat` and `y` (`loss: {type: custom, term:
+"(y_hat - y)**2"}`). The text is parsed by `formula_syntax` (never
+evaluated); from the tree this module derives, independently of each other,
+what the two engines need:
+- `to_sympy`: the sympy expression the symbolic engine evaluates and
+  differentiates with `sympy.diff`;
+- `derivative`: our own differentiation of the tree, which the numpy engine
+  evaluates; so the engines still share no derivative code.
+Only elementwise operations are allowed: no `@`, `.T`, `diag`, `sum`, ….
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy as sp
+
+from . import formulas as F
+from .formula_syntax import FormulaSyntaxError, parse
+
+ELEMENTWISE = {"relu", "step", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "softplus",
+               "leaky_relu", "elu", "gelu", "erf", "max"}
+RATIONAL = {"relu", "step", "abs", "max", "leaky_relu"}  # rational in, rational out
+KINKED = {"relu", "step", "abs", "max", "leaky_relu", "elu"}
+
+
+def parse_elementwise(text: str, names: set) -> F.Node:
+    """Parse and check that a formula is elementwise in `names`."""
+    node = parse(text, names)
+    _check(node)
+    if not F.names_in(node) & names:
+        raise FormulaSyntaxError(f"the formula does not use {' or '.join(sorted(names))}")
+    return node
+
+
+def _check(node: F.Node) -> None:
+    if isinstance(node, F.T) or (isinstance(node, F.Bin) and node.op == "@"):
+        raise FormulaSyntaxError("only elementwise operations are allowed here (no @ or .T)")
+    if isinstance(node, F.Call) and node.fn not in ELEMENTWISE:
+        raise FormulaSyntaxError(f"{node.fn} is not an elementwise function")
+    for child in _children(node):
+        _check(child)
+
+
+def _children(node: F.Node) -> tuple:
+    if isinstance(node, (F.Neg, F.T)):
+        return (node.arg,)
+    if isinstance(node, F.Bin):
+        return (node.left, node.right)
+    if isinstance(node, F.Call):
+        return node.args
+    return ()
+
+
+def functions_in(node: F.Node) -> set:
+    out = {node.fn} if isinstance(node, F.Call) else set()
+    for child in _children(node):
+        out |= functions_in(child)
+    return out
+
+
+def is_rational(node: F.Node) -> bool:
+    """Maps rationals to rationals: only + − × ÷, integer powers and piecewise-linear functions."""
+    if isinstance(node, F.Bin) and node.op == "**" and not (
+            isinstance(node.right, F.Num) and node.right.value.denominator == 1):
+        return False
+    if isinstance(node, F.Name) and node.id in ("pi", "e"):
+        return False
+    if isinstance(node, F.Call) and node.fn not in RATIONAL:
+        return False
+    return all(is_rational(c) for c in _children(node))
+
+
+# ------------------------------------------------------------------ to sympy
+
+def to_sympy(node: F.Node, symbols: dict) -> sp.Expr:
+    """The sympy expression of an elementwise formula tree."""
+    if isinstance(node, F.Name):
+        if node.id == "pi":
+            return sp.pi
+        if node.id == "e":
+            return sp.E
+        return symbols[node.id]
+    if isinstance(node, F.Num):
+        return sp.Rational(node.value.numerator, node.value.denominator)
+    if isinstance(node, F.Neg):
+        return -to_sympy(node.arg, symbols)
+    if isinstance(node, F.Bin):
+        a, b = to_sympy(node.left, symbols), to_sympy(node.right, symbols)
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "**": a ** b}[node.op] if node.op != "/" else a / b
+    args = [to_sympy(a, symbols) for a in node.args]
+    return _SYMPY[node.fn](*args)
+
+
+def _piecewise_linear(a, right, left, at_zero):
+    return sp.Piecewise((right, a > 0), (at_zero, sp.Eq(a, 0)), (left, True))
+
+
+_SYMPY = {
+    "relu": lambda a: sp.Piecewise((a, a > 0), (0, True)),
+    "step": lambda a, h=0: _piecewise_linear(a, 1, 0, h),
+    "abs": lambda a: sp.Piecewise((a, a > 0), (-a, a < 0), (0, True)),
+    "max": lambda a, b: sp.Piecewise((a, a > b), (b, True)),
+    "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
+    "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "erf": sp.erf,
+    "sqrt": lambda a: a ** sp.Rational(1, 2),
+    "softplus": lambda a, b=1: sp.log(1 + sp.exp(b * a)) / b,
+    "leaky_relu": lambda a, s=sp.Rational(1, 100): sp.Piecewise((a, a > 0), (s * a, True)),
+    "elu": lambda a, al=1: sp.Piecewise((a, a > 0), (al * (sp.exp(a) - 1), True)),
+    "gelu": lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2,
+}
+
+
+# ------------------------------------------------------------------ our own derivative
+
+def _n(v) -> F.Num:
+    return F.Num(Fraction(v))
+
+
+_ZERO, _ONE = F.Num(Fraction(0)), F.Num(Fraction(1))
+
+
+def _add(a: F.Node, b: F.Node) -> F.Node:
+    return b if a == _ZERO else a if b == _ZERO else F.add(a, b)
+
+
+def _sub(a: F.Node, b: F.Node) -> F.Node:
+    return a if b == _ZERO else F.Neg(b) if a == _ZERO else F.sub(a, b)
+
+
+def _mul(a: F.Node, b: F.Node) -> F.Node:
+    return _ZERO if _ZERO in (a, b) else F.mul(a, b)
+
+
+def _pow(a: F.Node, p: Fraction) -> F.Node:
+    return a if p == 1 else _ONE if p == 0 else F.Bin("**", a, F.Num(p))
+
+
+def derivative(node: F.Node, var: str) -> F.Node:
+    """d node / d var, elementwise, by the rules of a calculus textbook."""
+    if isinstance(node, F.Name):
+        return _n(1 if node.id == var else 0)
+    if isinstance(node, F.Num):
+        return _n(0)
+    if isinstance(node, F.Neg):
+        inner = derivative(node.arg, var)
+        return _ZERO if inner == _ZERO else F.Neg(inner)
+    if isinstance(node, F.Bin):
+        return _binary(node, var)
+    return _chain(node, var)
+
+
+def _binary(node: F.Bin, var: str) -> F.Node:
+    a, b = node.left, node.right
+    da, db = derivative(a, var), derivative(b, var)
+    if node.op == "+":
+        return _add(da, db)
+    if node.op == "-":
+        return _sub(da, db)
+    if node.op == "*":
+        return _add(_mul(da, b), _mul(a, db))
+    if node.op == "/":
+        if db == _ZERO:
+            return _ZERO if da == _ZERO else F.div(da, b)
+        return F.div(_sub(_mul(da, b), _mul(a, db)), _pow(b, Fraction(2)))
+    if node.op == "**" and isinstance(b, F.Num):
+        return _mul(_mul(F.Num(b.value), _pow(a, b.value - 1)), da)
+    raise F.FormulaError(f"cannot differentiate {F.to_code(node)}")
+
+
+def _chain(node: F.Call, var: str) -> F.Node:
+    a = node.args[0]
+    da = derivative(a, var)
+    fn, rest = node.fn, node.args[1:]
+    if fn == "max":
+        b = node.args[1]
+        s = F.call("step", F.sub(a, b))
+        return _add(_mul(s, da), _mul(F.sub(_n(1), s), derivative(b, var)))
+    outer = {
+        "relu": lambda: F.call("step", a),
+        "step": lambda: _n(0),
+        "abs": lambda: F.sub(F.call("step", a), F.call("step", F.Neg(a))),
+        "sigmoid": lambda: F.mul(F.call("sigmoid", a), F.sub(_n(1), F.call("sigmoid", a))),
+        "tanh": lambda: F.sub(_n(1), F.Bin("**", F.call("tanh", a), _n(2))),
+        "exp": lambda: F.call("exp", a),
+        "log": lambda: F.div(_n(1), a),
+        "sqrt": lambda: F.div(_n(Fraction(1, 2)), F.call("sqrt", a)),
+        "erf": lambda: F.div(F.mul(_n(2), F.call("exp", F.Neg(F.Bin("**", a, _n(2))))),
+                             F.call("sqrt", F.Name("pi"))),
+        "softplus": lambda: F.call("sigmoid", F.mul(rest[0] if rest else _n(1), a)),
+        "leaky_relu": lambda: F.add(rest[0] if rest else _n(Fraction(1, 100)),
+                                    F.mul(F.sub(_n(1), rest[0] if rest else _n(Fraction(1, 100))),
+                                          F.call("step", a))),
+        "elu": lambda: F.add(F.call("step", a), F.mul(F.sub(_n(1), F.call("step", a)),
+                                                       F.mul(rest[0] if rest else _n(1), F.call("exp", a)))),
+        "gelu": lambda: F.add(
+            F.mul(_n(Fraction(1, 2)), F.add(_n(1), F.call("erf", F.div(a, F.call("sqrt", _n(2)))))),
+            F.div(F.mul(a, F.call("exp", F.div(F.Neg(F.Bin("**", a, _n(2))), _n(2)))),
+                  F.call("sqrt", F.mul(_n(2), F.Name("pi"))))),
+    }
+    if fn not in outer:
+        raise F.FormulaError(f"cannot differentiate {fn}")
+    return _mul(outer[fn](), da)
