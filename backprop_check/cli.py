@@ -106,8 +106,12 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: one per core).")
+@click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
+              help="Wall-clock seconds allowed per answers file.")
 @_guarded
-def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, color) -> None:
+def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, color, jobs, timeout) -> None:
     """Grade answer files (and directories of them) against their problems."""
     from .classroom import Grader, discover, summarize
     from .formats import report
@@ -117,7 +121,10 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
     files = discover(paths)
     if not files:
         raise InputError("no answer files found (looked for answers.yaml and *.answers.yaml)")
-    grader = Grader(problem=problem, problem_sha256=problem_sha256)
+    from .sandbox import Limits
+
+    grader = Grader(problem=problem, problem_sha256=problem_sha256, jobs=jobs,
+                    limits=Limits(timeout=timeout, cpu=max(1, int(timeout * 0.75))))
     results = _grade_with_progress(grader, files)
     _apply_pass_mark(results, pass_mark)
     summary = summarize(results)

@@ -25,7 +25,7 @@ from . import activations
 from . import formulas as F
 from .engines import Case, numeric
 from .losses import AVERAGES, Loss
-from .solve import Solution, case_of, present
+from .solve import Solution, case_of, present, requested_samples
 from .tolerance import Tolerance, fraction_digits, significant_digits
 
 _PREFIX = re.compile(r"(step|sample)(\d+)\.(.+)")
@@ -66,7 +66,7 @@ def _quantities(problem, case: Case, slope_mistake, lr) -> dict:
     out = dict(numeric.run(case, jacobians=problem.n_samples == 1, slope_mistake=slope_mistake))
     if lr is not None and problem.steps:
         out.update(_train(case, lr, problem.steps, slope_mistake))
-    for n in range(1, problem.n_samples + 1) if problem.n_samples > 1 else ():
+    for n in sorted(requested_samples(problem)) if problem.n_samples > 1 else ():
         sub = numeric.run(case.sample(n - 1), jacobians=True, slope_mistake=slope_mistake)
         out.update({f"sample{n}.{k}": v for k, v in sub.items()})
     return out
