@@ -32,6 +32,7 @@ WORLDS = 6
 SCALES = (0.5, 1.0, 2.0)
 MAX_TRIES = 40
 RTOL = 1e-7
+MAX_TRANSPOSE_TRIES = 60
 
 
 @dataclass
@@ -181,12 +182,38 @@ def _matches(node: F.Node, world: dict, quantity: str) -> bool:
     return value is not None and _close(value, world[quantity])
 
 
+def _subtrees(node: F.Node) -> list:
+    out = [node]
+    for child in {F.Neg: lambda n: (n.arg,), F.T: lambda n: (n.arg,), F.Bin: lambda n: (n.left, n.right),
+                  F.Call: lambda n: n.args}.get(type(node), lambda n: ())(node):
+        out += _subtrees(child)
+    return out
+
+
+def _replace(node: F.Node, old: F.Node, new: F.Node) -> F.Node:
+    if node is old:
+        return new
+    if isinstance(node, F.Neg):
+        return F.Neg(_replace(node.arg, old, new))
+    if isinstance(node, F.T):
+        return F.T(_replace(node.arg, old, new))
+    if isinstance(node, F.Bin):
+        return F.Bin(node.op, _replace(node.left, old, new), _replace(node.right, old, new))
+    if isinstance(node, F.Call):
+        return F.Call(node.fn, tuple(_replace(a, old, new) for a in node.args))
+    return node
+
+
 def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str) -> Verdict:
-    for name in sorted(F.names_in(node)):
-        flipped = F.substitute(node, {name: F.T(F.Name(name))})
-        value, _ = _evaluate(flipped, solution.env)
+    """A formula that does not evaluate: is it right with one part transposed (x for xᵀ)?"""
+    for part in _subtrees(node)[:MAX_TRANSPOSE_TRIES]:
+        if isinstance(part, F.Num):
+            continue
+        value, _ = _evaluate(_replace(node, part, F.T(part)), solution.env)
         if value is not None and _close(value, solution.array(quantity)):
-            return Verdict("invalid", f"the shapes do not fit ({error}): {name} where {name}ᵀ belongs?",
+            shown = F.to_code(part)
+            shown = shown if isinstance(part, F.Name) else f"({shown})"
+            return Verdict("invalid", f"the shapes do not fit ({error}): {shown} where {shown}ᵀ belongs?",
                            ["transposed"])
     return Verdict("invalid", f"the formula cannot be evaluated: {error}")
 

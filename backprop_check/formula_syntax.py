@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from fractions import Fraction
 from typing import Iterable
 
@@ -75,7 +76,7 @@ def parse(text: str, names: Iterable[str], resolve=None) -> F.Node:
 
 
 def _prepare(text: str) -> tuple[str, dict]:
-    s = text.strip()
+    s = unicodedata.normalize("NFC", text.strip())  # y + combining circumflex is ŷ
     for a, b in _UNICODE:
         s = s.replace(a, b)
     if not s.isascii():
@@ -134,6 +135,8 @@ class _Builder:
                                      "(use + - * / @ **)")
         left = self.build(node.left, depth)
         right = self.build(node.right, depth)
+        if op == "**" and left == F.Name("e"):
+            return F.call("exp", right)  # e**(-z) as written on paper
         if op == "**":
             _check_exponent(right)
         return F.Bin(op, left, right)
@@ -198,9 +201,9 @@ class _Builder:
         if fn in ("sum", "mean", "softmax") and len(args) == 2:
             if not (isinstance(args[1], F.Num) and args[1].value in (0, 1)):
                 raise FormulaSyntaxError(f"{fn}'s second argument is an axis: 0 or 1")
-        if fn == "eye" and not (isinstance(args[0], F.Num) and args[0].value.denominator == 1
-                                and 1 <= args[0].value <= 1024):
-            raise FormulaSyntaxError("eye(n) takes a whole number n from 1 to 1024")
+        if fn == "eye" and not (args[0] in (F.Name("N"), F.Name("K")) or (
+                isinstance(args[0], F.Num) and args[0].value.denominator == 1 and 1 <= args[0].value <= 1024)):
+            raise FormulaSyntaxError("eye(n) takes N, K or a whole number n from 1 to 1024")
         return F.Call(fn, tuple(args))
 
     def _Tuple(self, node, depth):

@@ -116,7 +116,8 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
             return _invalid(finding, f"{_short(answer.formula)!r} is not a number "
                                      "(this question asks for a value)")
         return _grade_formula(ctx, q, answer.formula, finding, points)
-    if q.form == "expression":
+    reference = ctx.solution.entries[q.quantity].formula
+    if q.form == "expression" and (reference is None or F.names_in(reference) - {"N", "K"}):
         finding.got = answer.value.tolist()
         return _invalid(finding, "this question asks for a formula, not a number")
     submitted, problem_text, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem))
