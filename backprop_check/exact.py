@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-MAX_NUMBER_CHARS = 80
+MAX_NUMBER_CHARS = 200
 MAX_EXPONENT = 400  # 1e400 is still a fine exact rational; 1e99999999 is an attack
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)

@@ -29,8 +29,8 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 40  # brackets, and the depth of the tree
 MAX_NODES = 400
 MAX_EXPONENT = 16  # |p| in a ** p
-MAX_CONSTANT = 10 ** 9
-MAX_CONSTANT_CHARS = 30
+MAX_CONSTANT = 10 ** 15
+MAX_CONSTANT_CHARS = 40
 
 FUNCTIONS = {  # name -> (min args, max args)
     "relu": (1, 1), "step": (1, 2), "sigmoid": (1, 1), "tanh": (1, 1), "exp": (1, 1), "log": (1, 1),
@@ -71,7 +71,7 @@ def parse(text: str, names: Iterable[str], resolve=None) -> F.Node:
     except (MemoryError, RecursionError, ValueError):
         raise FormulaSyntaxError("not a formula: too deeply nested or malformed") from None
     known = set(names)
-    builder = _Builder(known, placeholders, resolve)
+    builder = _Builder(known, placeholders, resolve, source)
     return builder.build(tree.body, 0)
 
 
@@ -111,7 +111,8 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult:
 
 
 class _Builder:
-    def __init__(self, known: set, placeholders: dict, resolve):
+    def __init__(self, known: set, placeholders: dict, resolve, source: str):
+        self.source = source
         self.known = known
         self.placeholders = placeholders
         self.resolve = resolve
@@ -137,6 +138,8 @@ class _Builder:
         right = self.build(node.right, depth)
         if op == "**" and left == F.Name("e"):
             return F.call("exp", right)  # e**(-z) as written on paper
+        if isinstance(left, F.Num) and isinstance(right, F.Num) and op in "+-*/":
+            return _fold(op, left.value, right.value)  # 1/2 is the number one half
         if op == "**":
             _check_exponent(right)
         return F.Bin(op, left, right)
@@ -155,10 +158,16 @@ class _Builder:
             raise FormulaSyntaxError(f"{_short(repr(value))} is not a number")
         if isinstance(value, int) and abs(value) > MAX_CONSTANT:
             raise FormulaSyntaxError(f"the number {_short(str(value))} is too large (limit {MAX_CONSTANT:g})")
-        text = repr(value)
-        if len(text) > MAX_CONSTANT_CHARS or value != value or abs(value) > MAX_CONSTANT:
-            raise FormulaSyntaxError(f"the number {_short(text)} is out of range (limit {MAX_CONSTANT:g})")
-        return F.Num(Fraction(text) if isinstance(value, float) else Fraction(value))
+        written = (ast.get_source_segment(self.source, node) or repr(value)).replace("_", "")
+        if len(written) > MAX_CONSTANT_CHARS or value != value or abs(value) > MAX_CONSTANT:
+            raise FormulaSyntaxError(f"the number {_short(written)} is out of range (limit {MAX_CONSTANT:g})")
+        try:
+            exact = Fraction(written)  # the digits as written: 0.1 is 1/10, not a binary float
+        except ValueError:
+            exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+        if exact and abs(exact) < Fraction(1, MAX_CONSTANT):
+            raise FormulaSyntaxError(f"the number {_short(written)} is out of range (limit {MAX_CONSTANT:g})")
+        return F.Num(exact)
 
     def _Name(self, node: ast.Name, depth: int) -> F.Node:
         name = self.placeholders.get(node.id, node.id)
@@ -208,6 +217,15 @@ class _Builder:
 
     def _Tuple(self, node, depth):
         raise FormulaSyntaxError("a tuple (a comma outside a call) is not allowed")
+
+
+def _fold(op: str, a: Fraction, b: Fraction) -> F.Num:
+    if op == "/" and b == 0:
+        raise FormulaSyntaxError("division by zero")
+    value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else a}[op]
+    if abs(value) > MAX_CONSTANT or (value and abs(value) < Fraction(1, MAX_CONSTANT)):
+        raise FormulaSyntaxError(f"a constant out of range (limit {MAX_CONSTANT:g})")
+    return F.Num(value)
 
 
 def _max(args: list) -> F.Node:

@@ -129,9 +129,31 @@ def _prec(node: Node) -> int:
         return _PREC[node.op]
     if isinstance(node, Neg):
         return 3
-    if isinstance(node, Num) and (node.value < 0 or node.value.denominator != 1):
-        return 2  # "-3" and "1/2" need brackets as a factor
+    if isinstance(node, Num) and node.value < 0:
+        return 2  # "-3" needs brackets as a factor
+    if isinstance(node, Num) and node.value.denominator != 1 and _decimal(node.value) is None:
+        return 2  # so does "1/3"
     return _ATOM
+
+
+def _decimal(value: Fraction) -> str | None:
+    """A terminating decimal (0.0001), or None when 1/3-like."""
+    d, digits = value.denominator, 0
+    while d % 10 == 0 or d % 2 == 0 or d % 5 == 0:
+        if d % 10 == 0:
+            d //= 10
+        elif d % 2 == 0:
+            d //= 2
+        else:
+            d //= 5
+        digits += 1
+    if d != 1 or digits > 20:
+        return None
+    text = f"{value.numerator * 10 ** digits // value.denominator}"
+    sign = "-" if text.startswith("-") else ""
+    text = text.lstrip("-").rjust(digits + 1, "0")
+    whole, frac = text[:-digits] if digits else text, text[-digits:] if digits else ""
+    return sign + whole + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
 
 
 class _Style:
@@ -141,7 +163,8 @@ class _Style:
         return ident
 
     def number(self, value: Fraction) -> str:
-        return str(value)
+        # the answer syntax reads decimals exactly; 1/3 stays a quotient
+        return _decimal(value) or str(value)
 
     def paren(self, s: str) -> str:
         return f"({s})"
@@ -241,7 +264,8 @@ def _render(node: Node, style: _Style) -> str:
         return "-" + (style.paren(inner) if _prec(node.arg) <= 3 else inner)
     if isinstance(node, T):
         inner = _render(node.arg, style)
-        return style.transpose(style.paren(inner) if _prec(node.arg) < _ATOM else inner)
+        wrap = _prec(node.arg) < _ATOM or isinstance(node.arg, Num)  # (0).T, not 0.T
+        return style.transpose(style.paren(inner) if wrap else inner)
     if isinstance(node, Call):
         return style.call(node.fn, [_render(a, style) for a in node.args])
     p = _PREC[node.op]

@@ -9,6 +9,7 @@ point at the exact place in the file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .errors import InputError
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 200_000  # guards against alias ("billion laughs") expansion
+MAX_DEPTH = 64  # nesting; libyaml's composer recurses in C and crashes on ~30 000 levels
 
 NULL_TAG = "tag:yaml.org,2002:null"
 # libyaml's parser when PyYAML was built with it (the wheels are): ~5x faster on a class.
@@ -80,6 +82,8 @@ def load(path: str | Path) -> Document:
 
 def parse(text: str, file: str = "<string>") -> Document:
     """Parse YAML text into a Document; every YAML error becomes an InputError."""
+    if _may_nest_deeply(text):
+        _check_depth(text, file)
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -88,12 +92,46 @@ def parse(text: str, file: str = "<string>") -> Document:
         raise InputError(f"broken YAML: {exc.problem or exc.context}", file, line, col) from None
     except yaml.YAMLError as exc:
         raise InputError(f"broken YAML: {exc}", file) from None
+    except RecursionError:
+        raise InputError("nested too deeply", file) from None
     doc = Document(file, None)
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG and not node.value):
         raise InputError("the file is empty", file, 1, 1)
     counter = [0]
-    doc.data = _convert(node, (), doc, counter)
+    try:
+        doc.data = _convert(node, (), doc, counter)
+    except RecursionError:
+        raise InputError("nested too deeply", file) from None
     return doc
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """A cheap test that lets ordinary files skip the exact depth check."""
+    depth = deepest = 0
+    for m in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if m.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH // 2:
+        return True
+    return any(line.count("- ") > MAX_DEPTH // 4 or len(line) - len(line.lstrip(" -?:")) > MAX_DEPTH
+               for line in text.splitlines())
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Walk the parser's events (no recursion) and refuse deep nesting."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise InputError(f"nested more than {MAX_DEPTH} levels deep", file,
+                                     mark.line + 1, mark.column + 1)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the real parse reports it, with its position
 
 
 def _convert(node: yaml.Node, path: tuple, doc: Document, counter: list) -> Any:

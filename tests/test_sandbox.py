@@ -7,6 +7,7 @@ end to end through the command line.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
@@ -213,23 +214,27 @@ def _answers_yaml(student: str, answers: dict) -> str:
 
 
 def _hostile_formulas(marker: Path) -> list:
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:  # pytest's default import mode puts it there already
+        sys.path.insert(0, here)
     from test_formula_syntax import HOSTILE
     return [text.replace("MARKER", str(marker)) for text in HOSTILE.values()]
 
 
 def _class_dir(root: Path, marker: Path) -> dict:
     """4 good answers files and several hostile ones; returns file name -> kind."""
-    import yaml
-
     (root / "alice").mkdir(parents=True)
     (root / "bob").mkdir()
     (root / "alice" / "answers.yaml").write_text(_answers_yaml("alice", GOOD_VALUES), encoding="utf-8")
-    (root / "bob" / "answers.yaml").write_text(_answers_yaml("bob", GOOD_FORMULAS), encoding="utf-8")
+    bob = dict(GOOD_FORMULAS, **{"step1.loss": GOOD_VALUES["step1.loss"]})  # step1.loss has no formula
+    (root / "bob" / "answers.yaml").write_text(_answers_yaml("bob", bob), encoding="utf-8")
     carol = dict(GOOD_VALUES, z1="[0.1, 0.55, 0.45]", loss="1.5")
     carol["dl/dW1"] = "[[-2.525, 0, 1.025], [-1.2625, 0, 0.5125]]"  # transposed
     (root / "carol.answers.yaml").write_text(_answers_yaml("carol", carol), encoding="utf-8")
-    dave = {k: v for k, v in GOOD_FORMULAS.items() if k.startswith(("z", "y", "loss"))}
-    dave["dl/dW1"] = "-(dl/dz1 @ x.T)"  # sign flipped; dl/db1 and the rest missing
+    dave = {k: v for k, v in GOOD_VALUES.items() if k.startswith(("z", "y", "loss"))}
+    dave["dl/dW1"] = "[[2.525, 1.2625], [0, 0], [-1.025, -0.5125]]"  # sign flipped
+    dave["dl/dW2"] = "dl/dz3 @ z2.T"  # a formula: right where formulas are allowed
+    # dl/db1 and the rest are missing
     (root / "dave.answers.yaml").write_text(_answers_yaml("dave", dave), encoding="utf-8")
     kinds = {"alice/answers.yaml": "full", "bob/answers.yaml": "full", "carol.answers.yaml": "partial",
              "dave.answers.yaml": "partial"}
@@ -259,17 +264,45 @@ def _class_dir(root: Path, marker: Path) -> dict:
     # nesting deep enough to crash libyaml's composer (SIGSEGV): the worker dies, the class grades
     (root / "deep.answers.yaml").write_text("answers:\n  z1: " + "[" * 100_000 + "]" * 100_000 + "\n",
                                             encoding="utf-8")
-    kinds["deep.answers.yaml"] = "hostile"
+    kinds["deep.answers.yaml"] = "error"  # refused by the depth check before parsing
     return kinds
 
 
-def test_grade_a_class_with_hostile_files_end_to_end(tmp_path):
+def _formula_problem(tmp_path: Path) -> Path:
+    """The shipped problem with every question that has a formula form open to formulas."""
+    text = PROBLEM.read_text(encoding="utf-8")
+    lines = [line.replace("}", ", form: any}") if "{quantity:" in line and "step1.loss" not in line else line
+             for line in text.splitlines()]
+    path = tmp_path / "p1-any.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.read_text(encoding="utf-8").count("form: any") == 16
+    return path
+
+
+@pytest.fixture
+def quiet_crashes():
+    """Forked workers inherit pytest's faulthandler, which would print a traceback when
+    the deep file crashes one; the sandbox reports the crash itself."""
+    was = faulthandler.is_enabled()
+    faulthandler.disable()
+    yield
+    if was:
+        faulthandler.enable(file=sys.__stderr__)
+
+
+@pytest.mark.parametrize("form", ["value", "any"])
+def test_grade_a_class_with_hostile_files_end_to_end(tmp_path, form, quiet_crashes):
+    """The shipped problem asks for values (formulas are refused before parsing);
+    its `form: any` copy sends every hostile formula through the formula parser."""
+    problem = PROBLEM if form == "value" else _formula_problem(tmp_path)
     marker = tmp_path / "pwned"
     kinds = _class_dir(tmp_path / "class", marker)
+    if form == "value":
+        kinds["bob/answers.yaml"] = "formulas-refused"  # right formulas, but values were asked for
     assert (tmp_path / "class" / "junk.answers.yaml").stat().st_size > 1_800_000
     assert sum(kind == "formulas" for kind in kinds.values()) >= 2
     start = time.monotonic()
-    result = CliRunner().invoke(main, ["grade", str(tmp_path / "class"), "--problem", str(PROBLEM),
+    result = CliRunner().invoke(main, ["grade", str(tmp_path / "class"), "--problem", str(problem),
                                        "--format", "json"])
     elapsed = time.monotonic() - start
     assert elapsed < 30
@@ -289,6 +322,13 @@ def test_grade_a_class_with_hostile_files_end_to_end(tmp_path):
             else:
                 assert 0 < r["score"] < 19.0 and not r["passed"]
             continue
+        if kind == "formulas-refused":
+            assert r["error"] is None and r["score"] == 1.0 and not r["passed"]  # only step1.loss, a value
+            refused = [q for q in r["questions"] if q["quantity"] != "step1.loss"]
+            assert len(refused) == 16
+            assert all(q["status"] == "invalid" and "(this question asks for a value)" in q["message"]
+                       for q in refused)
+            continue
         assert r["passed"] is False and r["score"] == 0, name
         if kind == "error":
             assert r["error"] and r["error"].strip(), name
@@ -301,12 +341,15 @@ def test_grade_a_class_with_hostile_files_end_to_end(tmp_path):
             assert q["status"] == "invalid" and q["message"].strip(), (name, q)
     assert "alias" in by_file["bomb.answers.yaml"]["error"]
     assert "UTF-8" in by_file["latin1.answers.yaml"]["error"]
-    deep = by_file["deep.answers.yaml"]["questions"]
-    assert all(q["message"].startswith("not graded: ") for q in deep)  # the worker died or hit a limit
+    deep = by_file["deep.answers.yaml"]
+    # refused before parsing (the depth check), or contained by the worker's limits
+    assert ("nested more than" in (deep["error"] or "")
+            or all(q["message"].startswith("not graded: ") for q in deep["questions"]))
     rejected = [q["message"] for name, kind in kinds.items() if kind == "formulas"
                 for q in by_file[name]["questions"] if q["status"] != "missing"]
     assert len(rejected) >= 30
-    assert sum(m.startswith("not a formula bpcheck can read") for m in rejected) >= 0.8 * len(rejected)
+    reason = "not a formula bpcheck can read" if form == "any" else "(this question asks for a value)"
+    assert sum(reason in m for m in rejected) >= 0.8 * len(rejected), rejected
     carol = {q["quantity"]: q for q in by_file["carol.answers.yaml"]["questions"]}
     assert carol["z1"]["status"] == "incorrect" and carol["loss"]["status"] == "incorrect"
     assert carol["dl/dW1"]["status"] == "invalid" and "transposed" in carol["dl/dW1"]["tags"]
@@ -314,4 +357,30 @@ def test_grade_a_class_with_hostile_files_end_to_end(tmp_path):
     assert dave["z1"]["status"] == "correct" and dave["loss"]["status"] == "correct"
     assert dave["dl/dW1"]["status"] == "incorrect" and "sign-flipped" in dave["dl/dW1"]["tags"]
     assert dave["dl/db1"]["status"] == "missing"
+    assert dave["dl/dW2"]["status"] == ("correct" if form == "any" else "invalid")
     assert not marker.exists()
+
+
+def test_a_deeply_nested_answers_file_is_an_input_error_without_the_sandbox(tmp_path):
+    from backprop_check.classroom import Grader
+    path = tmp_path / "deep.answers.yaml"
+    path.write_text("answers:\n  z1: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    result = Grader(problem=PROBLEM).grade(path)  # in this process: no sandbox
+    assert result.error and "nest" in result.error
+
+
+def test_a_deeply_nested_answers_file_is_contained_by_the_sandbox(tmp_path, quiet_crashes):
+    from backprop_check.classroom import Grader
+    paths = []
+    for depth in (5000, 100_000):  # RecursionError in a worker; SIGSEGV in libyaml
+        path = tmp_path / f"deep{depth}.answers.yaml"
+        path.write_text("answers:\n  z1: " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
+        paths.append(path)
+    good = tmp_path / "good.answers.yaml"
+    good.write_text(_answers_yaml("good", GOOD_VALUES), encoding="utf-8")
+    results = Grader(problem=PROBLEM, limits=Limits(timeout=20), jobs=1).grade_all([*paths, good])
+    for r in results[:2]:
+        assert r.score == 0
+        assert ("nested more than" in (r.error or "")
+                or all(f.status == "invalid" and f.message.startswith("not graded: ") for f in r.findings))
+    assert results[2].error is None and results[2].score == results[2].max_score == 19.0

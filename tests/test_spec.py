@@ -327,10 +327,10 @@ def test_huge_exponent_rejected_quickly():
 
 
 def test_overlong_number_rejected():
-    digits = "1" * 200
+    digits = "1" * 201
     text = make(("lr: 0.1", f"lr: {digits}"))
     err = bad(text)
-    assert "more than 80 characters" in err.message
+    assert "more than 200 characters" in err.message
     assert err.line == L_TRAIN
 
 

@@ -204,6 +204,17 @@ def _tex_escape(s: str) -> str:
 
 # ------------------------------------------------------------------ answer key
 
+def _key_value(e: Entry, exact: bool):
+    """Exact decimals or fractions while they stay short; float64 otherwise."""
+    if not exact:
+        return e.value
+    def pick(precise, value):
+        if isinstance(precise, list):
+            return [pick(p, v) for p, v in zip(precise, value)]
+        return precise if len(precise) <= 40 else value
+    return pick(_plain(e.precise), e.value)
+
+
 def answer_key(solution: Solution, key_path: str | Path) -> str:
     """An answers file (FORMAT.md section 3) that scores full marks."""
     p = solution.problem
@@ -216,7 +227,7 @@ def answer_key(solution: Solution, key_path: str | Path) -> str:
         if forms.get(name) == "expression" and e.formula is not None:
             answers[name] = F.to_code(e.formula)
         else:
-            answers[name] = _plain(e.precise) if p.exact else e.value
+            answers[name] = _key_value(e, p.exact)
     try:
         rel = os.path.relpath(Path(p.file).resolve(), Path(key_path).resolve().parent)
     except ValueError:
