@@ -57,7 +57,7 @@ def test_one_step_formulas_in_both_layouts():
     assert code(cols, "dl/dz2") == "W2.T @ dl/dz3" and code(rows, "dl/dz2") == "dl/dz3 @ W2"
     assert code(cols, "dl/db1") == "sum(dl/dz1, 1)" and code(rows, "dl/db1") == "sum(dl/dz1, 0)"
     assert code(cols, "dl/dy_hat") == "(y_hat - y) / N"
-    assert code(cols, "loss") == "(1/2 * sum((y_hat - y) ** 2)) / N"
+    assert code(cols, "loss") == "(0.5 * sum((y_hat - y) ** 2)) / N"
     assert code(cols, "dl/dz1") == "dl/dz2 * step(z1)"
 
 
@@ -68,7 +68,8 @@ def test_one_step_formulas_in_both_layouts():
     (F.div(N("a"), F.mul(N("b"), N("c"))), "a / (b * c)", "a / (b ⊙ c)"),
     (F.Neg(F.sub(N("a"), N("b"))), "-(a - b)", "-(a − b)"),
     (F.Bin("**", F.Neg(N("a")), F.num(2)), "(-a) ** 2", "(-a)^2"),
-    (F.Bin("**", N("a"), F.num(Fraction(1, 2))), "a ** (1/2)", "a^(1/2)"),
+    (F.Bin("**", N("a"), F.num(Fraction(1, 2))), "a ** 0.5", "a^0.5"),  # terminating: a decimal
+    (F.Bin("**", N("a"), F.num(Fraction(1, 3))), "a ** (1/3)", "a^(1/3)"),
     (F.T(F.matmul(N("A"), N("B"))), "(A @ B).T", "(A B)ᵀ"),
     (F.mul(F.num(3), N("y_hat")), "3 * y_hat", "3·ŷ"),
     (F.call("sigmoid", N("z3")), "sigmoid(z3)", "σ(z3)"),
