@@ -65,21 +65,10 @@ class Context:
 def _quantities(problem, case: Case, slope_mistake, lr) -> dict:
     out = dict(numeric.run(case, jacobians=problem.n_samples == 1, slope_mistake=slope_mistake))
     if lr is not None and problem.steps:
-        out.update(_train(case, lr, problem.steps, slope_mistake))
+        out.update(numeric.train(case, lr, problem.steps, slope_mistake))
     for n in sorted(requested_samples(problem)) if problem.n_samples > 1 else ():
         sub = numeric.run(case.sample(n - 1), jacobians=True, slope_mistake=slope_mistake)
         out.update({f"sample{n}.{k}": v for k, v in sub.items()})
-    return out
-
-
-def _train(case: Case, lr, steps: int, slope_mistake) -> dict:
-    out: dict = {}
-    params = numeric.params_of(case)
-    for k in range(1, steps + 1):
-        grads = numeric.run(case, params=params, slope_mistake=slope_mistake)
-        params = {n: v - float(lr) * grads[f"dl/d{n}"] for n, v in params.items()}
-        out.update({f"step{k}.{n}": v for n, v in params.items()})
-        out[f"step{k}.loss"] = numeric.forward(case, params)[3]
     return out
 
 

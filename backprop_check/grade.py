@@ -80,9 +80,16 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution,
     result = FileResult(answers.file, answers.student, problem.id)
     given = answers.resolve(problem)
     ctx = Context(solution)
-    for q in questions_of(problem, solution):
-        finding = grade_question(ctx, q, given)
-        result.findings.append(finding)
+    questions = questions_of(problem, solution)
+    result.findings = [grade_question(ctx, q, given) for q in questions]
+    # Error carried forward uses only answers that were asked for and graded incorrect:
+    # an unasked or a correct answer carries nothing (else any made-up z2 could earn points).
+    wrong = {f.quantity: given[f.quantity] for f in result.findings if f.status == "incorrect"}
+    for q, finding in zip(questions, result.findings):
+        if finding.status == "incorrect" and _option(problem, q, "ecf", False):
+            _error_carried_forward(ctx, q, wrong, given[q.quantity], finding)
+    for finding in result.findings:
+        finding.score = round(finding.score, 6)
         result.score += finding.score
         result.max_score += finding.max_score
     result.warnings = list(answers.warnings)
@@ -140,9 +147,6 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
         finding.score = points * float(ok.mean())
     if "rounding-carried" in finding.tags:
         finding.score = max(finding.score, points * float(problem.options.get("rounding_credit", DEFAULT_ROUNDING_CREDIT)))
-    if _option(problem, q, "ecf", False):
-        _error_carried_forward(ctx, q, given, submitted, tol, finding)
-    finding.score = round(finding.score, 6)
     return finding
 
 
@@ -220,22 +224,27 @@ def _degenerate(value: np.ndarray) -> bool:
     return v.ndim == 2 and v.shape[0] == v.shape[1] and v.shape[0] > 1 and np.array_equal(v, np.eye(v.shape[0]))
 
 
-def _error_carried_forward(ctx: Context, q: Question, given: dict, submitted, tol, finding: Finding) -> None:
-    """Credit an answer that is right given the student's own wrong inputs."""
+def _error_carried_forward(ctx: Context, q: Question, wrong: dict, answer: Answer, finding: Finding) -> None:
+    """Credit an answer that is right given the student's own wrong inputs.
+
+    `wrong`: the student's answers to the questions graded incorrect.
+    """
     entry = ctx.solution.entries.get(q.quantity)
-    if entry is None or entry.formula is None:
+    if entry is None or entry.formula is None or answer.value is None:
         return
+    expected = ctx.solution.array(q.quantity)
+    submitted, _, _ = fit_shape(expected, answer.value, "")
+    tol = Tolerance.from_spec(ctx.problem.tolerance, q.tolerance)
     env = dict(ctx.solution.env)
     used = []
     for name in sorted(F.names_in(entry.formula)):
-        answer = given.get(name)
-        if answer is None or answer.value is None or name not in env:
+        upstream = wrong.get(name)
+        if upstream is None or upstream.value is None or name not in env:
             continue
-        mine = np.asarray(answer.value, dtype=float)
+        mine = np.asarray(upstream.value, dtype=float)
         truth = np.asarray(env[name], dtype=float)
-        if mine.size != truth.size or Tolerance.from_spec(ctx.problem.tolerance).accepts(
-                truth.reshape(-1), mine.reshape(-1)).all():
-            continue  # unusable, or right anyway: nothing to carry
+        if mine.size != truth.size:
+            continue
         if _degenerate(mine):
             return
         env[name] = mine.reshape(truth.shape)

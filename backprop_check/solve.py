@@ -87,14 +87,18 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
         exact = symbolic.run(case, jacobians=single)
         if problem.lr is not None:
             exact.update(symbolic.train(case, problem.lr, problem.steps))
+        exact_floats = {k: _floats(v) for k, v in exact.items()}
     except (ArithmeticError, ValueError) as exc:
-        # log(0) or an overflow: the spec's numbers drive an output to exactly 0 or 1
-        raise InputError(f"the network's values leave the loss undefined ({exc}); "
-                         "use smaller weights or inputs", problem.file) from None
-    fast = numeric.run(case, jacobians=single)
-    if problem.lr is not None:
-        fast.update(numeric.train(case, problem.lr, problem.steps))
-    exact_floats = {k: _floats(v) for k, v in exact.items()}
+        # log(0): an output of exactly 0 or 1 at 45 digits; or beyond float64's range
+        raise InputError(f"the network's values leave the loss undefined or overflow float64 "
+                         f"({exc or type(exc).__name__}); use smaller weights, inputs or learning rate",
+                         problem.file) from None
+    _require_finite(exact_floats, problem)
+    with np.errstate(all="ignore"):  # overflow is reported just below, as bad input
+        fast = numeric.run(case, jacobians=single)
+        if problem.lr is not None:
+            fast.update(numeric.train(case, problem.lr, problem.steps))
+    _require_finite(fast, problem)
     if check:
         compare_engines(exact_floats, fast, solution.report)
         finite_differences(case, fast, solution.report)
@@ -110,9 +114,29 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     for name in all_names(problem.structure):
         solution.entries[name] = _entry(name, exact[name], problem, False,
                                         one.get(name), wide.get(name))
-    for n in sorted((samples or set()) | requested_samples(problem)):
+    wanted = sorted((samples or set()) | requested_samples(problem))
+    _check_sample_work(problem, len(wanted))
+    for n in wanted:
         _add_sample(solution, case, n, check)
     return solution
+
+
+def _check_sample_work(problem: Problem, count: int) -> None:
+    """Each sample is one more pass, with Jacobians of width² entries."""
+    from .spec import MAX_WORK, work_per_pass
+
+    widths = [len(problem.params[l.weight]) for l in problem.layers]
+    per_sample = work_per_pass(problem.layers, problem.params, 1) + sum(w * w for w in widths)
+    if count * per_sample > MAX_WORK:
+        raise InputError(f"{count} samples alone need {count * per_sample:,} operations; the limit is "
+                         f"{MAX_WORK:,}: ask for fewer sample quantities", problem.file)
+
+
+def _require_finite(values: dict, problem: Problem) -> None:
+    for name, value in values.items():
+        if not np.all(np.isfinite(value)):
+            raise InputError(f"{name} is beyond float64's range (or undefined); use smaller weights, "
+                             "inputs or learning rate", problem.file)
 
 
 def _add_sample(solution: Solution, case: Case, n: int, check: bool) -> None:

@@ -30,7 +30,7 @@ MAX_DIM = 1024
 MAX_SAMPLES = 4096
 MAX_ENTRIES = 500_000
 MAX_STEPS = 50
-MAX_MAGNITUDE = 10 ** 6  # any number in a spec
+MAX_MAGNITUDE = 10 ** 6  # any number in a spec (deep nets can still overflow: solve checks)
 MAX_WORK = 4_000_000  # Σ over layers of out·in·N: what the exact engine does in a few seconds
 RESERVED = {"x", "y", "N", "K", "loss", "y_hat", "yhat", "pi", "e", "T"}
 
@@ -61,6 +61,7 @@ class Question:
     form: str = "value"
     partial: str | None = None
     ecf: bool | None = None
+    ecf_share: Fraction | None = None
     position: tuple = (None, None)
 
 
@@ -244,6 +245,7 @@ def _build(doc: Document, text: str) -> Problem:
     x, y, layout, vector = _data(r, layers, params)
     loss = _loss(r, layers, y)
     lr, steps = _train(r)
+    _check_work(r, layers, params, len(x[0]), steps)
     names, display = _names(r, layers)
     tolerance = _tolerance(r, ("tolerance",)) if "tolerance" in top else {}
     problem = Problem(
@@ -397,11 +399,20 @@ def _data(r: _Reader, layers: tuple, params: dict):
     n_out = len(params[layers[-1].weight])
     x, vector = _data_matrix(r, "x", layout, n_in, None)
     y, _ = _data_matrix(r, "y", layout, n_out, len(x[0]))
-    work = sum(len(params[l.weight]) * len(params[l.weight][0]) for l in layers) * len(x[0])
-    if work > MAX_WORK:
-        raise r.fail(("data", "x"), f"the network and batch need {work:,} multiplications per pass; "
-                                    f"the limit is {MAX_WORK:,} (use fewer samples or smaller layers)")
     return x, y, layout, vector
+
+
+def work_per_pass(layers: tuple, params: dict, n_samples: int) -> int:
+    """Multiplications in one forward pass: what the exact engine's time follows."""
+    return sum(len(params[l.weight]) * len(params[l.weight][0]) for l in layers) * n_samples
+
+
+def _check_work(r: _Reader, layers: tuple, params: dict, n_samples: int, steps: int) -> None:
+    work = work_per_pass(layers, params, n_samples) * (1 + steps)
+    if work > MAX_WORK:
+        raise r.fail(("data", "x"), f"the network, batch and {steps} training steps need {work:,} "
+                                    f"multiplications; the limit is {MAX_WORK:,} (use fewer samples, "
+                                    "smaller layers or fewer steps)")
 
 
 def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
@@ -508,11 +519,15 @@ def _options(r: _Reader) -> dict:
         out["ecf"] = r.boolean(("ecf",))
     for key in ("ecf_share", "rounding_credit"):
         if key in top:
-            value = r.number((key,))
-            if not 0 <= value <= 1:
-                raise r.fail((key,), f"{key} must be between 0 and 1")
-            out[key] = value
+            out[key] = _share(r, (key,))
     return out
+
+
+def _share(r: _Reader, path: tuple) -> Fraction:
+    value = r.number(path)
+    if not 0 <= value <= 1:
+        raise r.fail(path, f"{path[-1]} must be between 0 and 1")
+    return value
 
 
 def _questions(r: _Reader, problem: Problem) -> tuple:
@@ -548,5 +563,6 @@ def _questions(r: _Reader, problem: Problem) -> tuple:
             tolerance=_tolerance(r, path + ("tolerance",)) if "tolerance" in q else None,
             partial=r.string(path + ("partial",), re.compile(r"entries|none"), "'entries' or 'none'") if "partial" in q else None,
             ecf=r.boolean(path + ("ecf",)) if "ecf" in q else None,
+            ecf_share=_share(r, path + ("ecf_share",)) if "ecf_share" in q else None,
             position=r.doc.where(path)))
     return tuple(out)

@@ -633,6 +633,22 @@ def test_degenerate_upstream_earns_no_ecf(tmp_path, seed, ecf_spec):
     assert "ecf" not in q["tags"] and "correct given" not in q["message"]
 
 
+def test_ecf_carries_nothing_from_an_answer_that_was_not_asked(tmp_path, seed):
+    """A made-up z2 that no question asks for must not earn dl/dW2 its points."""
+    text = SEED.read_text()
+    assert text.rstrip().endswith("{quantity: step1.W1, points: 1}")  # questions come last
+    spec = tmp_path / "only-dw2.yaml"
+    spec.write_text(text[:text.index("questions:")] + "questions:\n  - {quantity: dl/dW2, points: 2}\necf: true\n")
+    made_up_z2 = [[1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0], [2.0, 0.0, 1.0, 0.0]]
+    dz3 = [[float(v) for v in row] for row in seed["dl/dz3"]]
+    claimed = [[sum(d * z for d, z in zip(dz3[0], row)) for row in made_up_z2]]  # dl/dz3 @ z2.T
+    answers = {"dl/dW2": claimed, "dl/dz3": dz3, "z2": made_up_z2}
+    f = write_answers(tmp_path / "a.answers.yaml", answers, spec)
+    _, data = grade_json(f)
+    q = by_quantity(only(data))["dl/dW2"]
+    assert q["status"] == "incorrect" and q["score"] == 0 and "ecf" not in q["tags"]
+
+
 # ------------------------------------------------------------------ a class in one command
 
 BROKEN = "bpcheck: 1\nanswers:\n  z1: [[1, 2]\n  loss: 0.4\n"

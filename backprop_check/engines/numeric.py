@@ -111,13 +111,15 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None,
     return out
 
 
-def train(case: Case, lr: Fraction | float, steps: int) -> dict:
+def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None) -> dict:
+    """Parameters and loss after each gradient-descent step (see `run` for slope_mistake)."""
     out: dict = {}
     params = params_of(case)
+    grads = run(case, params=params, slope_mistake=slope_mistake)
     for k in range(1, steps + 1):
-        grads = run(case, params=params)
         params = {name: value - float(lr) * grads[f"dl/d{name}"] for name, value in params.items()}
         for name, value in params.items():
             out[f"step{k}.{name}"] = value
-        out[f"step{k}.loss"] = forward(case, params)[3]
+        grads = run(case, params=params, slope_mistake=slope_mistake)
+        out[f"step{k}.loss"] = grads["loss"]
     return out

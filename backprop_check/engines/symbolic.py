@@ -244,19 +244,37 @@ def _jac_name(l: int, n_layers: int) -> str:
     return f"d{top}/dz{2 * l - 1}"
 
 
+MAX_EXACT_BITS = 256  # beyond this, exact training steps round to DPS digits
+
+
 def train(case: Case, lr: Fraction, steps: int) -> dict:
-    """Parameters and loss after each of `steps` gradient-descent steps."""
+    """Parameters and loss after each of `steps` gradient-descent steps.
+
+    Exact arithmetic doubles the size of the fractions at every step (a
+    1×1 net at 12 steps takes minutes); once a parameter's numerator or
+    denominator passes MAX_EXACT_BITS, the parameters are rounded to DPS
+    digits, as the transcendental activations are.
+    """
     out: dict = {}
     rate = QQ(lr.numerator, lr.denominator)
     params = dict(case.params)
+    grads = run(case)
     for k in range(1, steps + 1):
-        grads = run(Case(case.layers, params, case.x, case.y, case.loss))
         new = {}
         for name, value in params.items():
-            updated = matrix(value).sub(grads[f"dl/d{name}"].mul(rate))
+            updated = _bounded(matrix(value).sub(grads[f"dl/d{name}"].mul(rate)))
             out[f"step{k}.{name}"] = updated
             new[name] = tuple(tuple(Fraction(int(v.numerator), int(v.denominator)) for v in row)
                               for row in updated.to_list())
         params = new
-        out[f"step{k}.loss"] = run(Case(case.layers, params, case.x, case.y, case.loss))["loss"]
+        grads = run(Case(case.layers, params, case.x, case.y, case.loss))  # also the next step's gradients
+        out[f"step{k}.loss"] = grads["loss"]
     return out
+
+
+def _bounded(m: DomainMatrix) -> DomainMatrix:
+    values = m.to_list_flat()
+    if all(int(v.numerator).bit_length() <= MAX_EXACT_BITS and int(v.denominator).bit_length() <= MAX_EXACT_BITS
+           for v in values):
+        return m
+    return _map(lambda env: _to_mpf(env[0]), m)
