@@ -87,8 +87,14 @@ class Grader:
             self.load(self.problem)  # solved once, before the workers fork; a broken one fails the run
         return sandbox.run(paths, self.grade, self._failed, self.limits, self.jobs, progress)
 
-    def _failed(self, path: Path, reason: str) -> FileResult:
-        """The result of a file whose grading hit a sandbox limit: every question invalid."""
+    def _failed(self, path: Path, reason: str, internal: bool = False) -> FileResult:
+        """The result of a file whose grading hit a sandbox limit: every question invalid.
+
+        An exception in a worker is a bug in bpcheck, not the student's doing: it is
+        reported as an internal error (exit 3), never graded as invalid.
+        """
+        if internal:
+            return FileResult(str(path), None, None, error=f"internal error: {reason}", internal=True)
         if self.problem is None:
             return FileResult(str(path), None, None, error=f"cannot grade: {reason}")
         problem, solution = self.load(self.problem)

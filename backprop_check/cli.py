@@ -154,6 +154,11 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
     if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
             fh.write(report.render_markdown(results, summary))
+    internal = [r for r in results if r.internal]
+    if internal:
+        click.echo(f"bpcheck: internal error while grading {internal[0].file}: {internal[0].error}\n"
+                   "This is a bug in bpcheck; please report it.", err=True)
+        sys.exit(EXIT_INTERNAL)
     if any(r.error for r in results):
         sys.exit(EXIT_INPUT)
     sys.exit(EXIT_OK if all(r.passed for r in results) else EXIT_FAIL)

@@ -29,6 +29,7 @@ from .solve import Solution, case_of, present, requested_samples
 from .tolerance import Tolerance, fraction_digits, significant_digits
 
 _PREFIX = re.compile(r"(step|sample)(\d+)\.(.+)")
+MIN_SIGFIGS = 2  # the least precision that can claim "rounding carried"
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,8 @@ def _rounding_carried(ctx, name, answer) -> Iterator:
     if not upstream:
         return
     sig = [significant_digits(float(v), str(t)) for v, t in zip(np.asarray(answer.value).reshape(-1), texts)]
+    if min(decimals) < 1 or any(s is not None and s < MIN_SIGFIGS for s in sig):
+        return  # "1." rounds everything to integers: too coarse to excuse anything
     choices = [(max(decimals), None)] + ([(None, max(s for s in sig if s))] if any(sig) else [])
     for d, sf in choices:
         env = dict(ctx.solution.env)
@@ -271,6 +274,8 @@ def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolera
     """Every catalogue mistake whose candidate matches the submitted value."""
     expected = ctx.expected(name)
     found = []
+    if not np.any(submitted):
+        return found  # all zeros: nothing was computed, so no mistake can be named
     for mistake in CATALOGUE:
         for candidate, detail, *own in mistake.candidates(ctx, name, answer):
             if candidate is None or np.shape(candidate) != expected.shape:

@@ -89,6 +89,8 @@ def _inputs(solution: Solution, rng, scale: float) -> dict:
         world["y"] = rng.normal(0.0, scale, shape)
     elif p.loss.name == "bce":
         world["y"] = rng.uniform(0.05, 0.95, shape)
+    elif p.loss.name != "cross_entropy":  # a custom loss: targets like the given ones
+        world["y"] = np.asarray(env["y"], dtype=float) * rng.uniform(0.5, 1.5, shape)
     else:  # cross-entropy: one-hot along the class axis
         axis = 1 if p.rows else 0
         classes = rng.integers(0, shape[axis], size=shape[1 - axis])
@@ -96,6 +98,16 @@ def _inputs(solution: Solution, rng, scale: float) -> dict:
         for n, c in enumerate(classes):
             y[(n, c) if axis == 1 else (c, n)] = 1.0
         world["y"] = y
+    return world
+
+
+def _nearby(solution: Solution, rng) -> dict:
+    """The problem's inputs, each entry moved by up to 10%."""
+    env = solution.env
+    world = {"N": env["N"], "K": env["K"], "y": env["y"]}
+    for name in ["x", *solution.problem.params]:
+        value = np.asarray(env[name], dtype=float)
+        world[name] = value * (1 + 0.1 * rng.uniform(-1, 1, value.shape)) + 0.01 * rng.uniform(-1, 1, value.shape)
     return world
 
 
@@ -122,6 +134,13 @@ def worlds(solution: Solution, slope_mistake=None) -> list:
             tries += 1
             inputs = _inputs(solution, rng, SCALES[len(out) % len(SCALES)])
             world = _complete(inputs, formulas)
+            if world is not None:
+                out.append(world)
+        tries = 0
+        while len(out) < WORLDS and tries < MAX_TRIES:
+            # a narrow domain (sqrt, log of a hidden value): stay near the problem's own inputs
+            tries += 1
+            world = _complete(_nearby(solution, rng), formulas)
             if world is not None:
                 out.append(world)
         cache[key] = out
@@ -161,6 +180,10 @@ def check(solution: Solution, quantity: str, node: F.Node, fit) -> Verdict:
         return Verdict("invalid", problem_text, [tag] if tag else [], got)
     here = _close(fitted, expected) if expected.size else True
     ref_worlds = [w for w in worlds(solution) if quantity in w]
+    if not ref_worlds:
+        return Verdict("incorrect" if not here else "invalid",
+                       "cannot be checked away from the problem's values (the reference is undefined "
+                       "at every other point tried); ask your instructor", [], got)
     mismatch = next((w for w in ref_worlds if not _matches(node, w, quantity)), None)
     if here and mismatch is None:
         return Verdict("correct", "correct (equal to the reference formula)", [], got)

@@ -58,6 +58,7 @@ class FileResult:
     warnings: list = field(default_factory=list)  # (line, message)
     error: str | None = None  # the file could not be graded at all
     passed: bool = False
+    internal: bool = False  # the error is a bug in bpcheck (exit 3)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -99,8 +99,9 @@ def run(items: list, grade: Callable, on_failure: Callable, limits: Limits = Lim
         jobs: int | None = None, progress: Callable | None = None) -> list:
     """grade(item) for every item in sandboxed workers; results in order.
 
-    `on_failure(item, reason)` builds the result of an item whose worker hit
-    a limit or crashed.
+    `on_failure(item, reason, internal)` builds the result of an item whose
+    worker hit a limit or died (internal=False), or raised an exception, which
+    is a bug in the grader (internal=True).
     """
     if not items:
         return []
@@ -130,7 +131,7 @@ def run(items: list, grade: Callable, on_failure: Callable, limits: Limits = Lim
                 if slot.conn in ready:
                     try:
                         index, (kind, value) = slot.conn.recv()
-                        finish(slot, value if kind == "ok" else on_failure(items[index], value))
+                        finish(slot, value if kind == "ok" else on_failure(items[index], value, kind == "crash"))
                         continue
                     except (EOFError, OSError):
                         reason = _death(slot.process, limits)
@@ -140,7 +141,7 @@ def run(items: list, grade: Callable, on_failure: Callable, limits: Limits = Lim
                     continue
                 index = slot.task
                 slot.stop(kill=True)
-                finish(slot, on_failure(items[index], reason))
+                finish(slot, on_failure(items[index], reason, False))
                 slots[i] = _Slot(ctx, grade, limits)
     finally:
         for slot in slots:

@@ -759,3 +759,17 @@ def test_csv_neutralises_formulas_in_file_names(tmp_path, seed, monkeypatch):
     assert grade(".", "--csv", gradebook).exit_code == 0
     [row] = list(csv.DictReader(io.StringIO(gradebook.read_text())))
     assert not row["file"].startswith(("=", "+", "-", "@"))
+
+
+def test_a_bug_while_grading_is_an_internal_error_not_a_grade(tmp_path, keys, monkeypatch):
+    """An exception inside a worker is bpcheck's fault: exit 3, never 'invalid' or a score."""
+    import backprop_check.grade as grading
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(grading, "grade_question", broken)  # the forked workers inherit it
+    key, _ = keys["assignment1-ex2"]
+    result = run("grade", key, "--problem", SEED, "--format", "json")
+    assert result.exit_code == 3, result.output
+    assert "internal error" in result.stderr and "boom" in result.stderr
