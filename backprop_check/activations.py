@@ -237,7 +237,7 @@ def custom(text: str) -> Activation:
         formula=lambda a, p: F.substitute(node, {"z": a}),
         dformula=lambda a, p: F.substitute(slope, {"z": a}),
         exact=E.is_rational(node),
-        kinks=(0.0,) if E.functions_in(node) & E.KINKED else ())
+        kinks=E.kinks(node) or ())
     return Activation(kind)
 
 

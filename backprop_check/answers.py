@@ -148,6 +148,8 @@ def _flat(row: list, where: str):
             floats.append(float(parse_number(v)))
         except NumberError as exc:
             raise ValueError(f"{where}, entry {j + 1}: {exc}") from None
+        except OverflowError:
+            raise ValueError(f"{where}, entry {j + 1}: a number too large for float64") from None
         texts.append(v)
     return floats, texts
 

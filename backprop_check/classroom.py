@@ -19,7 +19,7 @@ from .errors import InputError
 from . import sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
-from .spec import Problem, load_problem, stamp_digest  # noqa: F401 (re-exported)
+from .spec import Problem, load_problem, stamp_digest  # noqa: F401 (stamp_digest: for callers)
 
 ANSWER_NAMES = ("answers.yaml", "answers.yml")
 MAX_FILES = 20_000
@@ -52,7 +52,6 @@ class Grader:
 
     problem: Path | None = None  # --problem: ignore the files' `problem:`
     problem_sha256: str | None = None
-    pass_mark: float | None = None
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     jobs: int | None = None
     _problems: dict = field(default_factory=dict)
@@ -77,7 +76,7 @@ class Grader:
             if problem_path is None:
                 raise InputError("no problem: name one with 'problem:' in the file or --problem", str(path))
             problem, solution = self.load(problem_path)
-            return grade_file(answers, problem, solution, self.pass_mark)
+            return grade_file(answers, problem, solution)
         except InputError as exc:
             return FileResult(str(path), None, None, error=str(exc))
 

@@ -118,6 +118,7 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
 
     if problem_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", problem_sha256):
         raise InputError("--problem-sha256 takes 64 hexadecimal digits")
+    threshold = _pass_mark(pass_mark)  # a bad --pass fails before any grading
     files = discover(paths)
     if not files:
         raise InputError("no answer files found (looked for answers.yaml and *.answers.yaml)")
@@ -126,7 +127,8 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
     grader = Grader(problem=problem, problem_sha256=problem_sha256, jobs=jobs,
                     limits=Limits(timeout=timeout, cpu=max(1, int(timeout * 0.75))))
     results = _grade_with_progress(grader, files)
-    _apply_pass_mark(results, pass_mark)
+    for r in results:
+        r.passed = r.error is None and r.score >= threshold(r.max_score) - 1e-9
     summary = summarize(results)
     if csv_path:
         _write(csv_path, report.render_csv(results))
@@ -188,20 +190,15 @@ def _grade_with_progress(grader, files: list) -> list:
         return grader.grade_all(files, progress=lambda: bar.advance(task))
 
 
-def _apply_pass_mark(results: list, mark: str | None) -> None:
-    """Passed = score ≥ mark (points, or a percentage of each file's maximum)."""
-    for r in results:
-        if r.error:
-            r.passed = False
-            continue
-        if mark is None:
-            threshold = r.max_score
-        else:
-            m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(%?)\s*", mark)
-            if not m:
-                raise InputError(f"--pass {mark!r}: give points (e.g. 7.5) or a percentage (e.g. 60%)")
-            threshold = float(m.group(1)) * (r.max_score / 100 if m.group(2) else 1)
-        r.passed = r.score >= threshold - 1e-9
+def _pass_mark(mark: str | None):
+    """--pass as a function of a file's maximum: points, a percentage, or full marks."""
+    if mark is None:
+        return lambda maximum: maximum
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(%?)\s*", mark)
+    if not m:
+        raise InputError(f"--pass {mark!r}: give points (e.g. 7.5) or a percentage (e.g. 60%)")
+    value, percent = float(m.group(1)), bool(m.group(2))
+    return lambda maximum: value * maximum / 100 if percent else value
 
 
 def _stdout():

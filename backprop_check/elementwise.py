@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 
 from . import formulas as F
@@ -24,7 +25,7 @@ from .formula_syntax import FormulaSyntaxError, parse
 ELEMENTWISE = {"relu", "step", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "softplus",
                "leaky_relu", "elu", "gelu", "erf", "max"}
 RATIONAL = {"relu", "step", "abs", "max", "leaky_relu"}  # rational in, rational out
-KINKED = {"relu", "step", "abs", "max", "leaky_relu", "elu"}
+KINKED = {"relu", "step", "abs", "leaky_relu", "elu"}  # not differentiable where the argument is 0
 
 
 def parse_elementwise(text: str, names: set) -> F.Node:
@@ -33,6 +34,9 @@ def parse_elementwise(text: str, names: set) -> F.Node:
     _check(node)
     if not F.names_in(node) & names:
         raise FormulaSyntaxError(f"the formula does not use {' or '.join(sorted(names))}")
+    symbols = {n: sp.Symbol(n, real=True) for n in names}
+    if to_sympy(node, symbols).has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise FormulaSyntaxError("the formula divides by zero")
     return node
 
 
@@ -41,24 +45,33 @@ def _check(node: F.Node) -> None:
         raise FormulaSyntaxError("only elementwise operations are allowed here (no @ or .T)")
     if isinstance(node, F.Call) and node.fn not in ELEMENTWISE:
         raise FormulaSyntaxError(f"{node.fn} is not an elementwise function")
-    for child in _children(node):
+    for child in F.children(node):
         _check(child)
 
 
-def _children(node: F.Node) -> tuple:
-    if isinstance(node, (F.Neg, F.T)):
-        return (node.arg,)
-    if isinstance(node, F.Bin):
-        return (node.left, node.right)
-    if isinstance(node, F.Call):
-        return node.args
-    return ()
+def kinks(node: F.Node, var: str = "z") -> tuple | None:
+    """Where a custom function of `var` has kinks, when each kinked argument is affine in var.
+
+    relu(z - 0.3) has its kink at 0.3, max(a, b) where a = b. None when a kink
+    cannot be placed (its argument is not affine), so that no snapping is done.
+    """
+    found = []
+    for part in _calls(node):
+        if part.fn not in KINKED and part.fn != "max":
+            continue
+        arg = part.args[0] if part.fn != "max" else F.sub(part.args[0], part.args[1])
+        at = [float(np.asarray(F.evaluate(arg, {var: np.array(v)}))) for v in (0.0, 1.0, 2.0)]
+        slope = at[1] - at[0]
+        if abs(at[2] - 2 * at[1] + at[0]) > 1e-12 * max(1.0, *map(abs, at)) or slope == 0:
+            return None
+        found.append(-at[0] / slope)
+    return tuple(sorted(set(found)))
 
 
-def functions_in(node: F.Node) -> set:
-    out = {node.fn} if isinstance(node, F.Call) else set()
-    for child in _children(node):
-        out |= functions_in(child)
+def _calls(node: F.Node) -> list:
+    out = [node] if isinstance(node, F.Call) else []
+    for child in F.children(node):
+        out += _calls(child)
     return out
 
 
@@ -71,7 +84,7 @@ def is_rational(node: F.Node) -> bool:
         return False
     if isinstance(node, F.Call) and node.fn not in RATIONAL:
         return False
-    return all(is_rational(c) for c in _children(node))
+    return all(is_rational(c) for c in F.children(node))
 
 
 # ------------------------------------------------------------------ to sympy

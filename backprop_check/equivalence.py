@@ -63,7 +63,10 @@ def parse_answer(solution: Solution, text: str) -> F.Node:
 
 
 def _formulas(solution: Solution, slope_mistake) -> dict:
-    """The solution-sheet formulas in dependency order (optionally mistaken)."""
+    """The solution-sheet formulas in dependency order (optionally mistaken).
+
+    The true ones were cached by `solve`; mistaken ones are derived here once.
+    """
     key = ("formulas", slope_mistake)
     cache = solution.variants
     if key not in cache:
@@ -207,8 +210,7 @@ def _matches(node: F.Node, world: dict, quantity: str) -> bool:
 
 def _subtrees(node: F.Node) -> list:
     out = [node]
-    for child in {F.Neg: lambda n: (n.arg,), F.T: lambda n: (n.arg,), F.Bin: lambda n: (n.left, n.right),
-                  F.Call: lambda n: n.args}.get(type(node), lambda n: ())(node):
+    for child in F.children(node):
         out += _subtrees(child)
     return out
 

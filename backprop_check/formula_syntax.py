@@ -29,6 +29,7 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 40  # brackets, and the depth of the tree
 MAX_NODES = 400
 MAX_EXPONENT = 16  # |p| in a ** p
+MAX_DEGREE = 64  # (z**16)**16 would be degree 256: sympy would expand it for minutes
 MAX_CONSTANT = 10 ** 15
 MAX_CONSTANT_CHARS = 40
 
@@ -142,6 +143,8 @@ class _Builder:
             return _fold(op, left.value, right.value)  # 1/2 is the number one half
         if op == "**":
             _check_exponent(right)
+            if _degree(left) * abs(right.value if isinstance(right, F.Num) else 1) > MAX_DEGREE:
+                raise FormulaSyntaxError(f"powers of powers beyond degree {MAX_DEGREE}")
         return F.Bin(op, left, right)
 
     def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> F.Node:
@@ -205,6 +208,10 @@ class _Builder:
         if not low <= len(args) <= high:
             raise FormulaSyntaxError(f"{fn} takes {low if low == high else f'{low} or {high}'} argument"
                                      f"{'s' if high > 1 else ''}, not {len(args)}")
+        if fn in ("softplus", "leaky_relu", "elu", "step") and len(args) == 2:
+            if not isinstance(args[1], F.Num) or (fn == "softplus" and args[1].value <= 0):
+                raise FormulaSyntaxError(f"{fn}'s second argument must be a number"
+                                         + (" above 0" if fn == "softplus" else ""))
         if fn == "max":
             return _max(args)
         if fn in ("sum", "mean", "softmax") and len(args) == 2:
@@ -236,6 +243,16 @@ def _max(args: list) -> F.Node:
     if b == F.Num(Fraction(0)):
         return F.call("relu", a)
     return F.Call("max", (a, b))
+
+
+def _degree(node: F.Node) -> Fraction:
+    """How far nested powers raise the degree (products add, powers multiply)."""
+    if isinstance(node, F.Bin) and node.op == "**" and isinstance(node.right, F.Num):
+        return _degree(node.left) * abs(node.right.value)
+    if isinstance(node, F.Bin) and node.op in "*@":
+        return _degree(node.left) + _degree(node.right)
+    children = F.children(node)
+    return max((_degree(c) for c in children), default=Fraction(1))
 
 
 def _check_exponent(node: F.Node) -> None:

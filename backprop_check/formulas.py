@@ -106,14 +106,23 @@ def substitute(node: Node, bindings: Mapping[str, Node]) -> Node:
     return node
 
 
+def children(node: Node) -> tuple:
+    """The direct subtrees of a node."""
+    if isinstance(node, (Neg, T)):
+        return (node.arg,)
+    if isinstance(node, Bin):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
 def names_in(node: Node) -> set[str]:
     """Every name a formula refers to."""
     if isinstance(node, Name):
         return {node.id}
-    children = {Neg: lambda n: (n.arg,), T: lambda n: (n.arg,),
-                Bin: lambda n: (n.left, n.right), Call: lambda n: n.args}
     out: set[str] = set()
-    for child in children.get(type(node), lambda n: ())(node):
+    for child in children(node):
         out |= names_in(child)
     return out
 

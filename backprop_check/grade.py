@@ -75,9 +75,8 @@ def questions_of(problem: Problem, solution: Solution) -> tuple:
                  if not name.startswith("sample") and name != alias)
 
 
-def grade_file(answers: AnswerFile, problem: Problem, solution: Solution,
-               pass_mark: float | None = None) -> FileResult:
-    """Grade every question of `problem` in one answers file."""
+def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> FileResult:
+    """Grade every question of `problem` in one answers file (passed: full marks)."""
     result = FileResult(answers.file, answers.student, problem.id)
     given = answers.resolve(problem)
     ctx = Context(solution)
@@ -95,8 +94,7 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution,
         result.max_score += finding.max_score
     result.warnings = list(answers.warnings)
     result.score = round(result.score, 6)
-    mark = result.max_score if pass_mark is None else pass_mark
-    result.passed = result.score >= mark - 1e-9
+    result.passed = result.score >= result.max_score - 1e-9
     return result
 
 
@@ -173,12 +171,11 @@ def _short(text: str) -> str:
 
 
 def _shape_owner(name: str, problem: Problem) -> str:
-    """'the shape of W1' for dl/dW1 and step1.W1."""
-    base = name.rsplit(".", 1)[-1]
+    """'the shape of W1' for dl/dW1 and step1.W1; values add their layout."""
+    base = name.split(".", 1)[1] if name.startswith(("step", "sample")) else name
     target = base[4:] if base.startswith("dl/d") else base
-    if target in problem.params:
-        return f"the shape of {target}"
-    return f"the shape of {target}" + (f" in the {problem.layout} layout" if target.startswith(("z", "y_hat")) else "")
+    layout = f" in the {problem.layout} layout" if target.startswith(("z", "y_hat")) else ""
+    return f"the shape of {target}{layout}"
 
 
 def _dims(shape: tuple) -> str:

@@ -12,8 +12,6 @@ import difflib
 import re
 from dataclasses import dataclass
 
-GROUPS = ("forward", "loss", "backward", "local", "update", "sample")
-
 _PREFIX = re.compile(r"(step|sample)([1-9]\d{0,4})\.(.+)")
 _GRAD = re.compile(r"dl/d(.+)")
 _JAC = re.compile(r"d([^/]+)/d(.+)")

@@ -106,6 +106,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     one = derivation.one_step(problem.layers, problem.loss, problem.rows, single, single, widths)
     if problem.lr is not None:
         one.update(derivation.step_formulas(problem.layers, problem.lr))
+    solution.variants[("formulas", None)] = one  # formula grading evaluates the same trees
     solution.env = _environment(problem, fast)
     if check:
         values = {k: _present(k, v, problem, False, for_env=True) for k, v in fast.items()}
