@@ -273,7 +273,7 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
         params = {k: r.number(path + (name, k)) for k in (raw or {})}
     elif isinstance(spec, str):
         name = spec.strip()
-        if name not in activations.KINDS and re.search(r"[()*+/^-]", name):
+        if name not in activations.KINDS and not re.fullmatch(r"[A-Za-z_]\w*", name):  # a formula
             try:
                 return activations.custom(name)
             except (FormulaSyntaxError, FormulaError) as exc:

@@ -358,3 +358,76 @@ def test_parameter_named_like_a_quantity_exits_2(runner, tmp_path, name):
     result = solve(runner, spec, "--format", "json")
     assert result.exit_code == 2, result.stderr
     assert f"{spec}:6:" in result.stderr
+
+
+# --------------------------------------------------------------- regressions from the code review
+
+ONE_BY_ONE = """\
+bpcheck: 1
+id: tiny-train
+network: {layers: [{weight: W1, activation: identity}, {weight: W2, activation: identity}]}
+params: {W1: [[0.3]], W2: [[0.7]]}
+data: {x: [0.9], y: [0.2]}
+loss: mse
+train: {lr: LR, steps: STEPS}
+"""
+
+
+def test_fifty_exact_training_steps_solve(runner, tmp_path):
+    """Exact fractions double in size every step; past 256 bits they continue at 45 digits."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(ONE_BY_ONE.replace("LR", "0.1").replace("STEPS", "50"))
+    result = solve(runner, spec, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    losses = [json.loads(result.stdout)["quantities"][f"step{k}.loss"] for k in (1, 50)]
+    assert 0 < losses[1] < losses[0]
+
+
+def test_a_diverging_step_is_bad_input(runner, tmp_path):
+    spec = tmp_path / "t.yaml"
+    spec.write_text(ONE_BY_ONE.replace("LR", "1000").replace("STEPS", "6").replace("0.3", "3").replace("0.7", "7"))
+    result = solve(runner, spec, "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert "float64" in result.stderr
+    no_traceback(result)
+
+
+CUSTOM = """\
+bpcheck: 1
+id: custom
+network: {layers: [{weight: W1, activation: "ACT"}, {weight: W2, activation: identity}]}
+params: {W1: [[0.1, 0.2], [0.5, 0.5]], W2: [[0.7, 0.1]]}
+data: {x: [1, 1], y: [0.2]}
+loss: mse
+"""
+
+
+@pytest.mark.parametrize("act", ["relu(z - 0.3)", "z/2", "-z", "pi*z", "z*sigmoid(z)", "abs(z - 1)"])
+def test_custom_activations_solve(runner, tmp_path, act):
+    """relu(z - 0.3) meets 0.1 + 0.2 = 0.3 exactly: its kink is placed at 0.3, not 0."""
+    spec = tmp_path / "c.yaml"
+    spec.write_text(CUSTOM.replace("ACT", act))
+    result = solve(runner, spec, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("act, message", [
+    ("softplus(z, 0)", "above 0"),
+    ("z/0", "divides by zero"),
+    ("leaky_relu(z, z)", "must be a number"),
+    ("((((z**16)**16)**16)**16)", "degree"),
+    ("z @ z", "elementwise"),
+    ("__import__('os')", "not allowed"),
+])
+def test_bad_custom_activations_are_bad_input(runner, tmp_path, act, message):
+    spec = tmp_path / "c.yaml"
+    spec.write_text(CUSTOM.replace('"ACT"', repr(act) if "'" not in act else '"' + act + '"'))
+    result = solve(runner, spec, "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "c.yaml:3:" in result.stderr
+    no_traceback(result)
+
+
+def test_a_special_file_is_refused(runner):
+    result = runner.invoke(main, ["hash", "/dev/zero"])
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
