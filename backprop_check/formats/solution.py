@@ -162,7 +162,7 @@ def render_markdown(solution: Solution) -> str:
 def _latex_matrix(value) -> str:
     if not isinstance(value, list):
         return _number(value)
-    rows = value if value and isinstance(value[0], list) else [value]
+    rows = value if value and isinstance(value[0], list) else [[v] for v in value]  # a vector is a column
     body = r" \\ ".join(" & ".join(_number(v) for v in row) for row in rows)
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
