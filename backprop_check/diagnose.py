@@ -66,7 +66,7 @@ class Context:
 def _quantities(problem, case: Case, slope_mistake, lr) -> dict:
     out = dict(numeric.run(case, jacobians=problem.n_samples == 1, slope_mistake=slope_mistake))
     if lr is not None and problem.steps:
-        out.update(numeric.train(case, lr, problem.steps, slope_mistake))
+        out.update(numeric.train(case, lr, problem.steps, slope_mistake, first=dict(out)))
     for n in sorted(requested_samples(problem)) if problem.n_samples > 1 else ():
         sub = numeric.run(case.sample(n - 1), jacobians=True, slope_mistake=slope_mistake)
         out.update({f"sample{n}.{k}": v for k, v in sub.items()})

@@ -86,7 +86,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     try:
         exact = symbolic.run(case, jacobians=single)
         if problem.lr is not None:
-            exact.update(symbolic.train(case, problem.lr, problem.steps))
+            exact.update(symbolic.train(case, problem.lr, problem.steps, first=exact))
         exact_floats = {k: _floats(v) for k, v in exact.items()}
     except (ArithmeticError, ValueError) as exc:
         # log(0): an output of exactly 0 or 1 at 45 digits; or beyond float64's range
@@ -97,7 +97,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     with np.errstate(all="ignore"):  # overflow is reported just below, as bad input
         fast = numeric.run(case, jacobians=single)
         if problem.lr is not None:
-            fast.update(numeric.train(case, problem.lr, problem.steps))
+            fast.update(numeric.train(case, problem.lr, problem.steps, first=fast))
     _require_finite(fast, problem)
     if check:
         compare_engines(exact_floats, fast, solution.report)

@@ -111,11 +111,13 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None,
     return out
 
 
-def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None) -> dict:
-    """Parameters and loss after each gradient-descent step (see `run` for slope_mistake)."""
+def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None,
+          first: dict | None = None) -> dict:
+    """Parameters and loss after each gradient-descent step (see `run` for slope_mistake;
+    `first` is `run(case)` when the caller has it already)."""
     out: dict = {}
     params = params_of(case)
-    grads = run(case, params=params, slope_mistake=slope_mistake)
+    grads = first if first is not None else run(case, params=params, slope_mistake=slope_mistake)
     for k in range(1, steps + 1):
         params = {name: value - float(lr) * grads[f"dl/d{name}"] for name, value in params.items()}
         for name, value in params.items():

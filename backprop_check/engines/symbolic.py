@@ -247,18 +247,19 @@ def _jac_name(l: int, n_layers: int) -> str:
 MAX_EXACT_BITS = 256  # beyond this, exact training steps round to DPS digits
 
 
-def train(case: Case, lr: Fraction, steps: int) -> dict:
+def train(case: Case, lr: Fraction, steps: int, first: dict | None = None) -> dict:
     """Parameters and loss after each of `steps` gradient-descent steps.
 
     Exact arithmetic doubles the size of the fractions at every step (a
     1×1 net at 12 steps takes minutes); once a parameter's numerator or
     denominator passes MAX_EXACT_BITS, the parameters are rounded to DPS
-    digits, as the transcendental activations are.
+    digits, as the transcendental activations are. `first`: `run(case)`,
+    when the caller has it already.
     """
     out: dict = {}
     rate = QQ(lr.numerator, lr.denominator)
     params = dict(case.params)
-    grads = run(case)
+    grads = first if first is not None else run(case)
     for k in range(1, steps + 1):
         new = {}
         for name, value in params.items():
