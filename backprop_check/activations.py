@@ -40,6 +40,7 @@ class Kind:
     exact: bool = False
     kinks: tuple = ()
     elementwise: bool = True
+    kinks_unknown: bool = False  # a custom formula whose kinks bpcheck cannot place
 
 
 def _sigmoid_np(z):
@@ -237,7 +238,8 @@ def custom(text: str) -> Activation:
         formula=lambda a, p: F.substitute(node, {"z": a}),
         dformula=lambda a, p: F.substitute(slope, {"z": a}),
         exact=E.is_rational(node),
-        kinks=E.kinks(node) or ())
+        kinks=E.kinks(node) or (),
+        kinks_unknown=E.kinks(node) is None)
     return Activation(kind)
 
 

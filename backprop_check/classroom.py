@@ -23,6 +23,7 @@ from .spec import Problem, load_problem, stamp_digest  # noqa: F401 (stamp_diges
 
 ANSWER_NAMES = ("answers.yaml", "answers.yml")
 MAX_FILES = 20_000
+MAX_CACHED_PROBLEMS = 8
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -59,6 +60,9 @@ class Grader:
 
     def load(self, path: Path) -> tuple[Problem, Solution]:
         key = path.resolve()
+        if key not in self._problems and len(self._problems) >= MAX_CACHED_PROBLEMS:
+            self._problems.clear()  # files naming many specs must not grow a worker without bound
+            self._solutions.clear()
         if key not in self._problems:
             problem = load_problem(path)  # also checks the spec's own sha256:
             if self.problem_sha256:

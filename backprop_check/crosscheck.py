@@ -27,6 +27,7 @@ RTOL = 1e-9
 FLOOR = 1e-12
 FLOOR_ABS = 1e-14  # an exact 0 that float64 computes as 1e-17 by cancellation
 FD_RTOL = 1e-5
+FD_FLOOR = 1e-12  # a perfect fit: loss and gradients ~0, where only rounding is left
 FD_MAX_ENTRIES = 128  # per parameter; hand-sized problems are checked entirely
 
 
@@ -103,7 +104,7 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
                 report.fd_skipped += 1
                 continue
             fd = (values[0] - values[1]) / (2 * h)
-            tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss))
+            tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR
             if abs(fd - grad[index]) > tol:
                 raise EngineDisagreement(
                     f"dl/d{name}{list(index)}: backprop gives {grad[index]!r}, "

@@ -182,7 +182,10 @@ def _learning_rate(ctx, name, answer) -> Iterator:
     if rate <= 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
         return  # no step, or a step up the gradient (step-up names that)
     nice = float(f"{rate:.3g}")
-    yield ctx.variant(name, ("lr", nice), lr=nice), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
+    # not cached: every student may guess another rate, and a worker grades many students
+    value = _quantities(ctx.problem, case_of(ctx.problem), None, nice).get(name)
+    if value is not None:
+        yield present(name, value, ctx.problem), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
 
 
 def _relu_at_zero(ctx, name, answer) -> Iterator:

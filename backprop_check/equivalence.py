@@ -92,8 +92,8 @@ def _inputs(solution: Solution, rng, scale: float) -> dict:
         world["y"] = rng.normal(0.0, scale, shape)
     elif p.loss.name == "bce":
         world["y"] = rng.uniform(0.05, 0.95, shape)
-    elif p.loss.name != "cross_entropy":  # a custom loss: targets like the given ones
-        world["y"] = np.asarray(env["y"], dtype=float) * rng.uniform(0.5, 1.5, shape)
+    elif p.loss.name != "cross_entropy":  # a custom loss: signed targets; an undefined world is redrawn
+        world["y"] = rng.normal(0.0, scale, shape)
     else:  # cross-entropy: one-hot along the class axis
         axis = 1 if p.rows else 0
         classes = rng.integers(0, shape[axis], size=shape[1 - axis])
@@ -108,6 +108,8 @@ def _nearby(solution: Solution, rng) -> dict:
     """The problem's inputs, each entry moved by up to 10%."""
     env = solution.env
     world = {"N": env["N"], "K": env["K"], "y": env["y"]}
+    if solution.problem.loss.name in ("mse", "custom"):  # targets free to move: move them too
+        world["y"] = np.asarray(env["y"], dtype=float) + 0.1 * rng.uniform(-1, 1, np.shape(env["y"]))
     for name in ["x", *solution.problem.params]:
         value = np.asarray(env[name], dtype=float)
         world[name] = value * (1 + 0.1 * rng.uniform(-1, 1, value.shape)) + 0.01 * rng.uniform(-1, 1, value.shape)

@@ -28,6 +28,7 @@ from . import formulas as F
 MAX_LENGTH = 2000
 MAX_DEPTH = 40  # brackets, and the depth of the tree
 MAX_NODES = 400
+MAX_TREE_DEPTH = 200
 MAX_EXPONENT = 16  # |p| in a ** p
 MAX_DEGREE = 64  # (z**16)**16 would be degree 256: sympy would expand it for minutes
 MAX_CONSTANT = 10 ** 15
@@ -123,8 +124,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise FormulaSyntaxError(f"a formula of more than {MAX_NODES} parts")
-        if depth > MAX_DEPTH:
-            raise FormulaSyntaxError(f"a formula nested more than {MAX_DEPTH} deep")
+        if depth > MAX_TREE_DEPTH:  # a long chain a*b*c*… is deep as a tree, flat as text
+            raise FormulaSyntaxError(f"a formula nested more than {MAX_TREE_DEPTH} deep")
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise FormulaSyntaxError(f"{_describe(node)} is not allowed in a formula")

@@ -20,7 +20,7 @@ from . import derivation
 from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric, symbolic
-from .errors import InputError
+from .errors import EngineDisagreement, InputError
 from .quantities import all_names, base_names, group_of
 from .spec import Problem
 
@@ -100,7 +100,14 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
             fast.update(numeric.train(case, problem.lr, problem.steps, first=fast))
     _require_finite(fast, problem)
     if check:
-        compare_engines(exact_floats, fast, solution.report)
+        try:
+            compare_engines(exact_floats, fast, solution.report)
+        except EngineDisagreement as exc:
+            if any(l.activation.kind.kinks_unknown for l in problem.layers):
+                raise InputError(f"{exc}: a pre-activation probably lies exactly on a kink of a custom "
+                                 "activation whose kinks bpcheck cannot place (its argument is not affine "
+                                 "in z); change the numbers or the formula", problem.file) from None
+            raise
         finite_differences(case, fast, solution.report)
     widths = tuple(len(problem.params[l.weight]) for l in problem.layers)
     one = derivation.one_step(problem.layers, problem.loss, problem.rows, single, single, widths)

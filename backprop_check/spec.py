@@ -16,6 +16,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import sympy as sp
+
 from . import activations, losses
 from .errors import InputError
 from .exact import NumberError, parse_number
@@ -275,8 +277,10 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
         name = spec.strip()
         if name not in activations.KINDS and not re.fullmatch(r"[A-Za-z_]\w*", name):  # a formula
             try:
-                return activations.custom(name)
-            except (FormulaSyntaxError, FormulaError) as exc:
+                act = activations.custom(name)
+                _compiles(act)
+                return act
+            except (FormulaSyntaxError, FormulaError, TypeError) as exc:
                 raise r.fail(path, f"activation formula {name[:40]!r}: {exc} "
                                    "(write an elementwise formula in z, e.g. \"5*relu(z)\")") from None
     else:
@@ -300,6 +304,14 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
     except KeyError as exc:
         allowed = set(activations.KINDS[name].defaults) | {"scale"}
         raise r.fail(path, f"{name} has no parameter {exc.args[0]!r}{_suggest(exc.args[0], allowed)}") from None
+
+
+def _compiles(act: activations.Activation) -> None:
+    """The exact engine can evaluate the formula and sympy's derivative of it (else TypeError)."""
+    from .engines import symbolic
+
+    symbolic.compile_expr(act.sympy_expr(), (activations.Z,))
+    symbolic.compile_expr(act.sympy_derivative(), (activations.Z,))
 
 
 def _layers(r: _Reader, g0: Fraction) -> tuple:
@@ -456,8 +468,14 @@ def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
         raise r.fail(("loss",), "a custom loss is {type: custom, term: \"(y_hat - y)**2\"}")
     text = r.string(("loss", "term"), what="a formula in y_hat and y")
     try:
-        return losses.custom(text)
-    except (FormulaSyntaxError, FormulaError) as exc:
+        kind = losses.custom(text)
+        from .engines import symbolic
+
+        symbols = (losses.YH, losses.Y)
+        symbolic.compile_expr(kind.sympy_term, symbols)
+        symbolic.compile_expr(sp.diff(kind.sympy_term, losses.YH), symbols)
+        return kind
+    except (FormulaSyntaxError, FormulaError, TypeError) as exc:
         raise r.fail(("loss", "term"), f"loss term {text[:40]!r}: {exc}") from None
 
 

@@ -402,7 +402,8 @@ loss: mse
 """
 
 
-@pytest.mark.parametrize("act", ["relu(z - 0.3)", "z/2", "-z", "pi*z", "z*sigmoid(z)", "abs(z - 1)"])
+@pytest.mark.parametrize("act", ["relu(z - 0.3)", "z/2", "-z", "pi*z", "z*sigmoid(z)", "abs(z - 1)",
+                                 "step(z, 1) * z", "sqrt(z**2)", "relu(z**2 - 0.01)"])
 def test_custom_activations_solve(runner, tmp_path, act):
     """relu(z - 0.3) meets 0.1 + 0.2 = 0.3 exactly: its kink is placed at 0.3, not 0."""
     spec = tmp_path / "c.yaml"
@@ -426,6 +427,25 @@ def test_bad_custom_activations_are_bad_input(runner, tmp_path, act, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "c.yaml:3:" in result.stderr
     no_traceback(result)
+
+
+@pytest.mark.parametrize("act", ["exp(16*z)", "relu(log(z - 1))"])
+def test_custom_activations_out_of_range_are_bad_input(runner, tmp_path, act):
+    """exp(16 z) leaves float64 after a step; log of a negative number is complex."""
+    spec = tmp_path / "c.yaml"
+    text = (ROOT / "problems" / "dsga1008-2020-p1.yaml").read_text()
+    spec.write_text(text.replace("activation: relu", f'activation: "{act}"') + "train: {lr: 0.1, steps: 2}\n")
+    result = solve(runner, spec, "--format", "json")
+    assert result.exit_code == 2, result.output
+    no_traceback(result)
+
+
+def test_a_perfect_fit_solves(runner, tmp_path):
+    """Loss and gradients ~0: finite differences must not call rounding a disagreement."""
+    spec = tmp_path / "p.yaml"
+    spec.write_text((ROOT / "problems" / "dsga1008-2020-p1.yaml").read_text().replace("y: [1.0]", "y: [0.604]"))
+    result = solve(runner, spec, "--format", "json")
+    assert result.exit_code == 0, result.stderr
 
 
 def test_a_special_file_is_refused(runner):

@@ -397,3 +397,23 @@ def test_answer_key_formulas_score_full_marks_on_every_shipped_problem(tmp_path,
     (r,) = data["results"]
     assert result.exit_code == 0 and r["score"] == r["max_score"], \
         [(q["quantity"], q["message"]) for q in r["questions"] if q["status"] != "correct"]
+
+
+@pytest.mark.parametrize("target", ["y: [1.0]", "y: [0.0]"])
+@pytest.mark.parametrize("quantity, text, status", [
+    ("dl/dy_hat", "y_hat - y", "correct"),
+    ("dl/dy_hat", "y_hat - abs(y)", "incorrect"),   # equal only where y >= 0
+    ("dl/dy_hat", "y_hat + y", "incorrect"),        # equal only where y = 0
+    ("loss", "0.5*y_hat**2", "incorrect"),          # equal only where y = 0
+])
+def test_custom_loss_formulas_are_checked_at_moved_targets(target, quantity, text, status):
+    """A custom loss's random points must move y (its sign too), or y-mistakes slip through."""
+    spec = (ROOT / "problems" / "dsga1008-2020-p1.yaml").read_text().replace(
+        'loss: {type: mse, factor: "1/2"}', 'loss: {type: custom, term: "(y_hat - y)**2", factor: "1/2"}')
+    assert "type: custom" in spec
+    from backprop_check.spec import parse_problem
+
+    solution = solve(parse_problem(spec.replace("y: [1.0]", target), "custom.yaml"))
+    verdict = equivalence.grade_text(solution, quantity, text,
+                                     lambda e, s: grade_module.fit_shape(e, s, "the shape"))
+    assert verdict.status == status, verdict.message

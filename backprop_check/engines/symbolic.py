@@ -25,6 +25,7 @@ from .. import activations, losses
 from . import Case
 
 DPS = 45  # working digits for transcendental functions (>= 30 are promised)
+MAX_MAGNITUDE_BITS = 1100  # 2**1100: past float64's range either way
 
 
 # --------------------------------------------------------- scalar evaluation
@@ -36,6 +37,8 @@ def _is_mpf(v) -> bool:
 def _to_mpf(v):
     if _is_mpf(v):
         return v
+    if isinstance(v, mpmath.mpc):
+        raise ArithmeticError("a complex value (the log or square root of a negative number)")
     return mpmath.mpf(int(v.numerator)) / int(v.denominator)
 
 
@@ -47,6 +50,11 @@ def to_rational(v):
         return QQ(int(v.numerator), int(v.denominator))
     if not mpmath.isfinite(v):
         raise ArithmeticError("a value overflowed to infinity or NaN")
+    if v and mpmath.mag(v) > MAX_MAGNITUDE_BITS:
+        # beyond float64: as an exact fraction it would have ~10⁹ bits and stall every product
+        raise ArithmeticError("a value beyond float64's range")
+    if v and mpmath.mag(v) < -MAX_MAGNITUDE_BITS:
+        return QQ(0)  # below float64's smallest subnormal: both engines see 0
     p, q = mpmath.libmp.to_rational(v._mpf_)
     return QQ(int(p), int(q))
 
@@ -75,6 +83,8 @@ def _pow(base, exponent):
 
 
 def _compare(rel, a, b) -> bool:
+    if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
+        raise ArithmeticError("a complex value (the log or square root of a negative number)")
     a, b = (_to_mpf(a), _to_mpf(b)) if (_is_mpf(a) or _is_mpf(b)) else (a, b)
     return {sp.StrictGreaterThan: a > b, sp.GreaterThan: a >= b, sp.StrictLessThan: a < b,
             sp.LessThan: a <= b, sp.Equality: a == b}[rel]
@@ -95,8 +105,9 @@ def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
     if expr.is_Number or expr in (sp.pi, sp.E):
         value = mpmath.mpf(sp.N(expr, DPS + 10))
         return lambda env: value
-    if expr is sp.true:
-        return lambda env: True
+    if expr is sp.true or expr is sp.false:
+        value = bool(expr)
+        return lambda env: value
     args = [compile_expr(a, symbols) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
     if isinstance(expr, sp.Add):
         return lambda env: _fold(_add, args, env)
@@ -119,7 +130,20 @@ def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
         return lambda env: next(value(env) for value, cond in branches if cond(env))
     if isinstance(expr, sp.core.relational.Relational):
         return lambda env: _compare(type(expr), args[0](env), args[1](env))
+    if isinstance(expr, (sp.And, sp.Or)):
+        pick = all if isinstance(expr, sp.And) else any
+        return lambda env: pick(f(env) for f in args)
+    if isinstance(expr, sp.Not):
+        return lambda env: not args[0](env)
+    if isinstance(expr, sp.Abs):
+        return lambda env: abs(args[0](env))
+    if isinstance(expr, sp.sign):
+        return lambda env: QQ((_positive(args[0](env))) - _positive(-args[0](env)))
     raise TypeError(f"the symbolic engine cannot evaluate {type(expr).__name__}")
+
+
+def _positive(v) -> int:
+    return int((_to_mpf(v) if _is_mpf(v) else v) > 0)
 
 
 def _fold(op, fns, env):
