@@ -14,7 +14,6 @@ matches, under the question's tolerance. To add a mistake, add an entry.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Iterator
@@ -25,10 +24,10 @@ from . import activations
 from . import formulas as F
 from .engines import Case, numeric
 from .losses import AVERAGES, Loss
+from .quantities import parts
 from .solve import Solution, case_of, present, requested_samples
 from .tolerance import Tolerance, fraction_digits, significant_digits
 
-_PREFIX = re.compile(r"(step|sample)(\d+)\.(.+)")
 MIN_SIGFIGS = 2  # the least precision that can claim "rounding carried"
 
 
@@ -83,8 +82,7 @@ def _with_layers(ctx: Context, layers: tuple) -> Case:
 
 
 def _base(name: str) -> str:
-    m = _PREFIX.fullmatch(name)
-    return m.group(3) if m else name
+    return parts(name)[2]
 
 
 def _depends_on_loss(name: str) -> bool:
@@ -167,10 +165,9 @@ def _step_up(ctx, name, answer) -> Iterator:
 
 
 def _learning_rate(ctx, name, answer) -> Iterator:
-    m = _PREFIX.fullmatch(name)
-    if not m or m.group(1) != "step" or m.group(2) != "1" or m.group(3) == "loss":
+    kind, k, param = parts(name)
+    if (kind, k) != ("step", 1) or param == "loss":
         return
-    param = m.group(3)
     p = np.asarray(ctx.solution.env[param]).reshape(-1)
     g = np.asarray(ctx.solution.env[f"dl/d{param}"]).reshape(-1)
     s = np.asarray(answer.value, dtype=float).reshape(-1)

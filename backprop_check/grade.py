@@ -19,6 +19,7 @@ from . import equivalence
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from .diagnose import Context, diagnose
+from .quantities import parts
 from .solve import Solution
 from .spec import Problem, Question
 from .tolerance import Tolerance
@@ -172,7 +173,7 @@ def _short(text: str) -> str:
 
 def _shape_owner(name: str, problem: Problem) -> str:
     """'the shape of W1' for dl/dW1 and step1.W1; values add their layout."""
-    base = name.split(".", 1)[1] if name.startswith(("step", "sample")) else name
+    base = parts(name)[2]
     target = base[4:] if base.startswith("dl/d") else base
     layout = f" in the {problem.layout} layout" if target.startswith(("z", "y_hat")) else ""
     return f"the shape of {target}{layout}"

@@ -97,6 +97,12 @@ def group_of(name: str) -> str:
     return "forward"
 
 
+def parts(name: str) -> tuple[str | None, int | None, str]:
+    """("step", 1, "W1") for step1.W1, ("sample", 2, "z1") for sample2.z1, else (None, None, name)."""
+    m = _PREFIX.fullmatch(name)
+    return (m.group(1), int(m.group(2)), m.group(3)) if m else (None, None, name)
+
+
 class UnknownQuantity(KeyError):
     """A name no quantity answers to; `suggestion` is the closest real one."""
 
@@ -114,8 +120,8 @@ def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) ->
     """The canonical spelling of `name`, or UnknownQuantity."""
     aliases = aliases or {}
     raw = str(name).strip().replace(" ", "")
-    m = _PREFIX.fullmatch(raw)
-    prefix, rest = (f"{m.group(1)}{m.group(2)}.", m.group(3)) if m else ("", raw)
+    kind, k, rest = parts(raw)
+    prefix = f"{kind}{k}." if kind else ""
     base = _canonical_base(rest, s, aliases)
     full = prefix + base if base else None
     if full and _exists(full, s):
@@ -146,10 +152,9 @@ def _canonical_base(rest: str, s: Structure, aliases: dict[str, str]) -> str | N
 
 
 def _exists(name: str, s: Structure) -> bool:
-    m = _PREFIX.fullmatch(name)
-    if not m:
+    kind, k, rest = parts(name)
+    if kind is None:
         return name in base_names(s) or name == s.out_name
-    kind, k, rest = m.group(1), int(m.group(2)), m.group(3)
     if kind == "step":
         return k <= s.train_steps and (rest == "loss" or rest in param_names(s))
     return k <= s.n_samples and s.n_samples > 1 and rest in base_names(s, per_sample=True)

@@ -21,7 +21,7 @@ from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric, symbolic
 from .errors import EngineDisagreement, InputError
-from .quantities import all_names, base_names, group_of
+from .quantities import all_names, base_names, group_of, parts
 from .spec import Problem
 
 PRECISE_DIGITS = 30
@@ -70,12 +70,7 @@ def case_of(problem: Problem) -> Case:
 
 def requested_samples(problem: Problem) -> set[int]:
     """Sample numbers (1-based) that the questions ask about."""
-    out = set()
-    for q in problem.questions:
-        m = re.match(r"sample(\d+)\.", q.quantity)
-        if m:
-            out.add(int(m.group(1)))
-    return out
+    return {k for kind, k, _ in map(parts, (q.quantity for q in problem.questions)) if kind == "sample"}
 
 
 def solve(problem: Problem, samples: set[int] | None = None, check: bool = True) -> Solution:
@@ -171,7 +166,7 @@ def _entry(name, value, problem, single_sample, formula=None, expanded=None) -> 
 
 def _kind(name: str, biases: set) -> str:
     """scalar, value (a forward value or its gradient), bias, or matrix."""
-    base = name.split(".", 1)[1] if re.match(r"(step|sample)\d+\.", name) else name
+    base = parts(name)[2]
     if base == "loss":
         return "scalar"
     if not base.startswith("dl/") and re.fullmatch(r"d[^/]+/d.+", base):
