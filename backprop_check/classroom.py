@@ -19,7 +19,7 @@ from .errors import InputError
 from . import sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
-from .spec import Problem, load_problem, stamp_digest  # noqa: F401 (stamp_digest: for callers)
+from .spec import Problem, load_problem
 
 ANSWER_NAMES = ("answers.yaml", "answers.yml")
 MAX_FILES = 20_000

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from backprop_check.classroom import stamp_digest
+from backprop_check.spec import stamp_digest
 from backprop_check.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 import sympy as sp
 import yaml
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
