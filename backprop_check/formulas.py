@@ -140,13 +140,13 @@ def _prec(node: Node) -> int:
         return 3
     if isinstance(node, Num) and node.value < 0:
         return 2  # "-3" needs brackets as a factor
-    if isinstance(node, Num) and node.value.denominator != 1 and _decimal(node.value) is None:
+    if isinstance(node, Num) and node.value.denominator != 1 and decimal(node.value) is None:
         return 2  # so does "1/3"
     return _ATOM
 
 
-def _decimal(value: Fraction) -> str | None:
-    """A terminating decimal (0.0001), or None when 1/3-like."""
+def decimal(value: Fraction, max_digits: int = 20) -> str | None:
+    """The exact decimal of a fraction (0.0001), or None when 1/3-like or longer than max_digits."""
     d, digits = value.denominator, 0
     while d % 10 == 0 or d % 2 == 0 or d % 5 == 0:
         if d % 10 == 0:
@@ -156,7 +156,7 @@ def _decimal(value: Fraction) -> str | None:
         else:
             d //= 5
         digits += 1
-    if d != 1 or digits > 20:
+    if d != 1 or digits > max_digits:
         return None
     text = f"{value.numerator * 10 ** digits // value.denominator}"
     sign = "-" if text.startswith("-") else ""
@@ -173,7 +173,7 @@ class _Style:
 
     def number(self, value: Fraction) -> str:
         # the answer syntax reads decimals exactly; 1/3 stays a quotient
-        return _decimal(value) or str(value)
+        return decimal(value) or str(value)
 
     def paren(self, s: str) -> str:
         return f"({s})"

@@ -220,32 +220,14 @@ def _precise_scalar(v, exact: bool) -> str:
 
 
 def _exact_string(q: Fraction) -> str:
-    """A terminating decimal when there is one, else p/q."""
-    d = q.denominator
-    twos = fives = 0
-    while d % 2 == 0:
-        d //= 2
-        twos += 1
-    while d % 5 == 0:
-        d //= 5
-        fives += 1
-    if d != 1 or max(twos, fives) > 40:
-        return f"{q.numerator}/{q.denominator}"
-    digits = max(twos, fives)
-    scaled = abs(q.numerator) * 10 ** digits // q.denominator
-    sign = "-" if q < 0 else ""
-    whole, frac = divmod(scaled, 10 ** digits)
-    return f"{sign}{whole}" + (f".{frac:0{digits}d}".rstrip("0") if digits else "")
+    """A terminating decimal when there is one (up to 40 places), else p/q."""
+    return F.decimal(q, 40) or f"{q.numerator}/{q.denominator}"
 
 
 def _precise(value, exact: bool):
     if hasattr(value, "to_list"):
         rows = [[_precise_scalar(v, exact) for v in row] for row in value.to_list()]
-        arr = np.empty(value.shape, dtype=object)
-        for i, row in enumerate(rows):
-            for j, v in enumerate(row):
-                arr[i, j] = v
-        return arr
+        return np.array(rows, dtype=object).reshape(value.shape)
     return _precise_scalar(value, exact)
 
 
