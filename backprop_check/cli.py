@@ -83,12 +83,8 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
         with open(output, "w", encoding="utf-8") if output else _stdout() as stream:
             render.render_human(solution, _console(stream))
         return
-    text = {"json": render.render_json, "yaml": render.render_yaml,
-            "markdown": render.render_markdown, "latex": render.render_latex}[fmt](solution)
-    if output:
-        _write(output, text)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(output, {"json": render.render_json, "yaml": render.render_yaml,
+                   "markdown": render.render_markdown, "latex": render.render_latex}[fmt](solution))
 
 
 @main.command()
@@ -139,20 +135,13 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
                    f"showing {results[0].file} of {len(results)} files", err=True)
     if fmt == "human":
         with open(output, "w", encoding="utf-8") if output else _stdout() as stream:
-            console = _console(stream) if color is None else Console(
-                file=stream, force_terminal=color, no_color=not color, width=None if color else 160,
-                highlight=False)
-            report.render_human(results, summary, console)
+            report.render_human(results, summary, _console(stream, color))
     else:
-        text = {"json": lambda: report.render_json(results, summary),
-                "junit": lambda: report.render_junit(results),
-                "gradescope": lambda: report.render_gradescope(results),
-                "github": lambda: report.render_github(results),
-                "markdown": lambda: report.render_markdown(results, summary)}[fmt]()
-        if output:
-            _write(output, text)
-        else:
-            click.echo(text, nl=not text.endswith("\n"))
+        _emit(output, {"json": lambda: report.render_json(results, summary),
+                       "junit": lambda: report.render_junit(results),
+                       "gradescope": lambda: report.render_gradescope(results),
+                       "github": lambda: report.render_github(results),
+                       "markdown": lambda: report.render_markdown(results, summary)}[fmt]())
     if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
             fh.write(report.render_markdown(results, summary))
@@ -171,12 +160,11 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
 @_guarded
 def hash_command(problem: Path) -> None:
     """Print PROBLEM's hashes: for --problem-sha256, and for its own sha256: key."""
-    from .spec import stamp_digest
+    from .spec import file_digest, stamp_digest
     from .yamlsource import read_text
 
     text = read_text(problem)
-    import hashlib
-    click.echo(f"file sha256 (for grade --problem-sha256): {hashlib.sha256(text.encode('utf-8')).hexdigest()}")
+    click.echo(f"file sha256 (for grade --problem-sha256): {file_digest(text)}")
     click.echo(f"stamp (for a 'sha256:' line in the spec):  {stamp_digest(text)}")
 
 
@@ -207,11 +195,19 @@ def _stdout():
     return nullcontext(sys.stdout)
 
 
-def _console(stream) -> Console:
-    """Rich on a terminal; plain and wide enough for matrices elsewhere."""
-    terminal = stream.isatty()
-    return Console(file=stream, width=None if terminal else 160, no_color=not terminal,
+def _console(stream, color: bool | None = None) -> Console:
+    """Rich on a terminal (or with --color); plain and wide enough for matrices elsewhere."""
+    styled = stream.isatty() if color is None else color
+    return Console(file=stream, force_terminal=color, width=None if styled else 160, no_color=not styled,
                    highlight=False)
+
+
+def _emit(output: Path | None, text: str) -> None:
+    """A machine format to its file, or to standard output."""
+    if output:
+        _write(output, text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 def _write(path: Path, text: str) -> None:

@@ -117,10 +117,15 @@ def load_problem(path: str | Path) -> Problem:
     return _build(parse(text, str(path)), text)
 
 
+def file_digest(text: str) -> str:
+    """The SHA-256 of a file's text: what grade --problem-sha256 pins."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def stamp_digest(text: str) -> str:
     """The hash a spec's own `sha256:` records: the file without that line."""
-    body = "".join(line for line in text.splitlines(keepends=True) if not re.match(r"sha256\s*:", line))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return file_digest("".join(line for line in text.splitlines(keepends=True)
+                               if not re.match(r"sha256\s*:", line)))
 
 
 def parse_problem(text: str, file: str = "<string>") -> Problem:
@@ -255,7 +260,7 @@ def _build(doc: Document, text: str) -> Problem:
         layout=layout, vector=vector, loss=loss, lr=lr, steps=steps, tolerance=tolerance,
         questions=(), names=names, display=display, options=_options(r),
         sha256=r.string(("sha256",), re.compile(r"[0-9a-f]{64}"), "64 hex digits") if "sha256" in top else None,
-        digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        digest=file_digest(text))
     if problem.sha256 and stamp_digest(text) != problem.sha256:
         raise r.fail(("sha256",), "the spec's sha256 does not match its content: the file was changed "
                                   "(bpcheck hash prints the right one)")
