@@ -130,20 +130,22 @@ def _slope_layers(ctx) -> Iterator:
             yield l, layer
 
 
-def _derivative_missing(ctx, name, answer) -> Iterator:
+def _slope_mistakes(ctx, name: str, how: str, describe: Callable) -> Iterator:
+    """The quantity re-solved with one layer's f′ dropped ("one") or taken at its output."""
     if not _base(name).startswith("dl/d") and not name.startswith("step"):
         return
     for l, layer in _slope_layers(ctx):
-        value = ctx.variant(name, ("slope", l, "one"), slope_mistake=(l, "one"))
-        yield value, f"without the derivative of layer {l}'s {layer.activation.label()}"
+        yield ctx.variant(name, ("slope", l, how), slope_mistake=(l, how)), describe(l, layer)
+
+
+def _derivative_missing(ctx, name, answer) -> Iterator:
+    return _slope_mistakes(ctx, name, "one", lambda l, layer:
+                           f"without the derivative of layer {l}'s {layer.activation.label()}")
 
 
 def _derivative_at_output(ctx, name, answer) -> Iterator:
-    if not _base(name).startswith("dl/d") and not name.startswith("step"):
-        return
-    for l, layer in _slope_layers(ctx):
-        value = ctx.variant(name, ("slope", l, "output"), slope_mistake=(l, "output"))
-        yield value, f"with f′ of layer {l} evaluated at its output z{2 * l} instead of z{2 * l - 1}"
+    return _slope_mistakes(ctx, name, "output", lambda l, layer:
+                           f"with f′ of layer {l} evaluated at its output z{2 * l} instead of z{2 * l - 1}")
 
 
 def _bias_not_summed(ctx, name, answer) -> Iterator:
