@@ -189,25 +189,21 @@ def check(solution: Solution, quantity: str, node: F.Node, fit) -> Verdict:
         return Verdict("incorrect" if not here else "invalid",
                        "cannot be checked away from the problem's values (the reference is undefined "
                        "at every other point tried); ask your instructor", [], got)
-    mismatch = next((w for w in ref_worlds if not _matches(node, w, quantity)), None)
+    values = [_evaluate(node, w)[0] for w in ref_worlds]  # once: the checks and the diagnosis share them
+    mismatch = next((i for i, (v, w) in enumerate(zip(values, ref_worlds))
+                     if v is None or not _close(v, w[quantity])), None)
     if here and mismatch is None:
         return Verdict("correct", "correct (equal to the reference formula)", [], got)
-    tags, why = diagnose(solution, quantity, node)
+    tags, why = diagnose(solution, quantity, node, values)
     if mismatch is None:
         message = ("equal to the reference at random points but not at the problem's values "
                    f"(expected {_show(expected)}, your formula gives {_show(fitted)})")
-    elif here:
-        message = "matches at the problem's values only; " + _differs(node, mismatch, quantity)
     else:
-        message = _differs(node, mismatch, quantity)
+        differs = _differs(node, values[mismatch], ref_worlds[mismatch], quantity)
+        message = "matches at the problem's values only; " + differs if here else differs
     if why:
         message += "; probably " + "; or ".join(why)
     return Verdict("incorrect", message, tags, got)
-
-
-def _matches(node: F.Node, world: dict, quantity: str) -> bool:
-    value, _ = _evaluate(node, world)
-    return value is not None and _close(value, world[quantity])
 
 
 def _subtrees(node: F.Node) -> list:
@@ -245,8 +241,7 @@ def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str) 
     return Verdict("invalid", f"the formula cannot be evaluated: {error}")
 
 
-def _differs(node: F.Node, world: dict, quantity: str) -> str:
-    value, _ = _evaluate(node, world)
+def _differs(node: F.Node, value, world: dict, quantity: str) -> str:
     shown = ", ".join(f"{n} = {_show(world[n])}" for n in sorted(F.names_in(node)) if n in world)[:300]
     return (f"differs from the reference at a random point ({shown}): "
             f"your formula gives {_show(value)}, the reference {_show(world[quantity])}")
@@ -259,12 +254,16 @@ def _show(value) -> str:
     return " ".join(text.split())
 
 
-def diagnose(solution: Solution, quantity: str, node: F.Node) -> tuple[list, list]:
-    """Catalogue mistakes that a formula can make, checked at the random worlds."""
+def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | None = None) -> tuple[list, list]:
+    """Catalogue mistakes that a formula can make, checked at the random worlds.
+
+    `values`: the formula already evaluated at those worlds, when the caller has them.
+    """
     base = [w for w in worlds(solution) if quantity in w]
     if not base:
         return [], []
-    values = [_evaluate(node, w)[0] for w in base]
+    if values is None:
+        values = [_evaluate(node, w)[0] for w in base]
     if any(v is None for v in values):
         return [], []
     p = solution.problem
