@@ -1,0 +1,336 @@
+"""Mutation testing for bpcheck: do the tests notice when the code is wrong?
+
+    python tools/mutate.py --module backprop_check/tolerance.py --tests tests/test_tolerance.py
+    python tools/mutate.py --module backprop_check/diagnose.py --tests tests/test_diagnose.py --max 80
+    python tools/mutate.py --module backprop_check/losses.py --tests tests/test_losses.py --ids 3,17 -v
+
+The module is parsed with `ast` and every mutation point is listed, in a
+fixed order (one mutant = one change):
+
+- arithmetic operators (+ ↔ −, × ↔ ÷, ** → ×, // → /, % → //, @ → ×),
+  also in augmented assignments;
+- comparisons (< ↔ <=, > ↔ >=, == ↔ !=, in ↔ not in, is ↔ is not);
+- boolean operators (and ↔ or) and `not` removed;
+- unary minus removed (−x → x);
+- numeric constants (int n → n + 1, float x → x + 1), True ↔ False, and
+  with --strings, string constants (docstrings never);
+- min ↔ max, any ↔ all, np.maximum ↔ np.minimum, np.any ↔ np.all.
+
+Everything is mutated: module-level tables and the lambdas inside them
+included; only docstrings and annotations are left alone.
+
+Each mutant is run against the chosen test files in a subprocess, in a
+private copy of the package made once per job in a temporary directory
+(`python -m pytest` run from that directory imports the copy first). The
+real source file is never written: the working tree stays untouched even if
+the tool is killed. A mutant is *killed* when the tests fail (or time out:
+`--timeout`, default 3 × the unmutated run + 10 s) and *survives* when they
+pass. The tool prints the kill rate and every survivor as
+`#id line: original → mutant`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "backprop_check"
+
+BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+          ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.MatMult: ast.Mult}
+CMPOPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
+          ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+SWAPS = {"min": "max", "max": "min", "any": "all", "all": "any",
+         "maximum": "minimum", "minimum": "maximum"}
+OPS_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//",
+            ast.Mod: "%", ast.MatMult: "@", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+            ast.Eq: "==", ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is",
+            ast.IsNot: "is not", ast.And: "and", ast.Or: "or"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: int
+    line: int
+    original: str
+    mutated: str
+
+
+# ------------------------------------------------------------ finding mutants
+
+def _skipped(tree: ast.Module) -> set:
+    """ids of nodes never mutated: docstrings, annotations, `from __future__`."""
+    skip: set = set()
+
+    def cover(node):
+        for sub in ast.walk(node):
+            skip.add(id(sub))
+
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body \
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            cover(body[0])
+        if isinstance(node, (ast.AnnAssign, ast.arg)) and node.annotation is not None:
+            cover(node.annotation)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            cover(node.returns)
+        if isinstance(node, ast.ImportFrom):
+            cover(node)
+    return skip
+
+
+def _points(tree: ast.Module, strings: bool) -> list:
+    """Every mutation point as (node, kind, detail), in ast.walk order."""
+    skip = _skipped(tree)
+    out = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in BINOPS:
+            out.append((node, "binop", None))
+        elif isinstance(node, ast.Compare):
+            for i, op in enumerate(node.ops):
+                if type(op) in CMPOPS:
+                    out.append((node, "cmp", i))
+        elif isinstance(node, ast.BoolOp):
+            out.append((node, "bool", None))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+            out.append((node, "unary", None))
+        elif isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or (isinstance(v, (int, float)) and not isinstance(v, complex)):
+                out.append((node, "const", None))
+            elif strings and isinstance(v, str):
+                out.append((node, "const", None))
+        elif isinstance(node, ast.Name) and node.id in SWAPS and isinstance(node.ctx, ast.Load):
+            out.append((node, "swap", None))
+        elif isinstance(node, ast.Attribute) and node.attr in SWAPS and isinstance(node.ctx, ast.Load):
+            out.append((node, "swap", None))
+    return out
+
+
+def _apply(node, kind: str, detail) -> None:
+    """Mutate `node` in place."""
+    if kind == "binop":
+        node.op = BINOPS[type(node.op)]()
+    elif kind == "cmp":
+        node.ops[detail] = CMPOPS[type(node.ops[detail])]()
+    elif kind == "bool":
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif kind == "const":
+        v = node.value
+        if isinstance(v, bool):
+            node.value = not v
+        elif isinstance(v, (int, float)):
+            node.value = v + 1
+        else:
+            node.value = "XX" + v + "XX"
+    elif kind == "swap":
+        if isinstance(node, ast.Name):
+            node.id = SWAPS[node.id]
+        else:
+            node.attr = SWAPS[node.attr]
+
+
+class _Unwrap(ast.NodeTransformer):
+    """Replace one UnaryOp node by its operand."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def visit_UnaryOp(self, node):
+        if node is self.target:
+            return self.visit(node.operand)
+        return self.generic_visit(node)
+
+
+def _segment(source: str, node) -> str:
+    text = ast.get_source_segment(source, node) or ast.unparse(node)
+    return " ".join(text.split())
+
+
+def _describe(source: str, node, kind: str, detail) -> tuple[str, str]:
+    """(original, mutated) as short text for the report."""
+    original = _segment(source, node)
+    if kind == "unary":
+        return original, _segment(source, node.operand)
+    if kind in ("binop", "cmp", "bool"):
+        before = node.ops[detail] if kind == "cmp" else node.op
+        mutant = copy.deepcopy(node)
+        _apply(mutant, kind, detail)
+        after = mutant.ops[detail] if kind == "cmp" else mutant.op
+        if len(original) > 70 or isinstance(node, ast.AugAssign):
+            return OPS_TEXT[type(before)], OPS_TEXT[type(after)]
+        return original, ast.unparse(mutant)
+    mutant = copy.deepcopy(node)
+    _apply(mutant, kind, detail)
+    return original, ast.unparse(mutant)
+
+
+def mutants(path: Path, strings: bool = False) -> tuple[str, list]:
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    baseline = ast.unparse(tree)
+    found = []
+    for i, (node, kind, detail) in enumerate(_points(tree, strings)):
+        original, mutated = _describe(source, node, kind, detail)
+        found.append(Mutant(i, node.lineno, original, mutated))
+    # drop mutants whose source is the original's (e.g. +0.0 -> 1.0 never; kept simple)
+    return baseline, found
+
+
+def mutated_source(path: Path, mutant_id: int, strings: bool = False) -> str:
+    """The module's source with mutant `mutant_id` applied (parsed afresh every time)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    node, kind, detail = _points(tree, strings)[mutant_id]
+    if kind == "unary":
+        tree = _Unwrap(node).visit(tree)
+    else:
+        _apply(node, kind, detail)
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree) + "\n"
+
+
+# ------------------------------------------------------------ running them
+
+class Sandbox:
+    """A private copy of the package in a temporary directory, for one job at a time."""
+
+    def __init__(self, module: Path):
+        self.dir = Path(tempfile.mkdtemp(prefix="bpcheck-mutate-"))
+        shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        self.target = self.dir / module.relative_to(ROOT)
+        self.pristine = self.target.read_text(encoding="utf-8")
+
+    def run(self, source: str | None, tests: list, timeout: float | None) -> tuple[str, float]:
+        """('passed' | 'failed' | 'timeout', seconds) for the tests against `source`."""
+        self.target.write_text(self.pristine if source is None else source, encoding="utf-8")
+        env = dict(os.environ, PYTHONPATH=str(self.dir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                   PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+               "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), *map(str, tests)]
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=self.dir, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return "timeout", time.monotonic() - start
+        return ("passed" if code == 0 else "failed"), time.monotonic() - start
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--module", required=True, help="e.g. backprop_check/tolerance.py")
+    ap.add_argument("--tests", nargs="+", required=True, help="test files (or directories) to run")
+    ap.add_argument("--max", type=int, default=None, help="sample at most this many mutants")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    ap.add_argument("--ids", default=None, help="only these mutant ids, e.g. 3,17")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=None, help="seconds per mutant")
+    ap.add_argument("--strings", action="store_true", help="also mutate string constants")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every mutant's outcome")
+    args = ap.parse_args(argv)
+
+    module = (ROOT / args.module).resolve()
+    if not module.is_file() or ROOT / PACKAGE not in module.parents:
+        ap.error(f"{args.module}: not a module of {PACKAGE}/")
+    tests = [(ROOT / t).resolve() for t in args.tests]
+    _, every = mutants(module, args.strings)
+    chosen = every
+    if args.ids:
+        wanted = {int(i) for i in args.ids.split(",")}
+        chosen = [m for m in every if m.id in wanted]
+    elif args.max is not None and len(every) > args.max:
+        chosen = sorted(random.Random(args.seed).sample(every, args.max), key=lambda m: m.id)
+    if args.list:
+        for m in chosen:
+            print(f"#{m.id} line {m.line}: {m.original} → {m.mutated}")
+        return 0
+
+    rel = module.relative_to(ROOT)
+    sandboxes = [Sandbox(module) for _ in range(max(1, args.jobs))]
+    try:
+        status, seconds = sandboxes[0].run(None, tests, None)
+        if status != "passed":
+            print(f"the tests fail on the unmutated {rel}: fix them first", file=sys.stderr)
+            return 2
+        timeout = args.timeout or 3 * seconds + 10
+        print(f"{rel}: {len(chosen)} of {len(every)} mutants; tests: "
+              f"{' '.join(str(Path(t).relative_to(ROOT)) for t in tests)} ({seconds:.1f} s unmutated)",
+              flush=True)
+        free = list(sandboxes)
+        lock = threading.Lock()
+        results: dict = {}
+
+        def one(m: Mutant):
+            with lock:
+                box = free.pop()
+            try:
+                source = mutated_source(module, m.id, args.strings)
+                try:
+                    compile(source, str(rel), "exec")
+                except SyntaxError:
+                    outcome = ("invalid", 0.0)
+                else:
+                    outcome = box.run(source, tests, timeout)
+            finally:
+                box.target.write_text(box.pristine, encoding="utf-8")
+                with lock:
+                    free.append(box)
+            with lock:
+                results[m.id] = outcome
+                if args.verbose:
+                    print(f"  #{m.id} line {m.line}: {outcome[0]} ({outcome[1]:.1f} s): "
+                          f"{m.original} → {m.mutated}", flush=True)
+                elif len(results) % 10 == 0:
+                    print(f"  {len(results)}/{len(chosen)} …", flush=True)
+
+        with ThreadPoolExecutor(max_workers=len(sandboxes)) as pool:
+            list(pool.map(one, chosen))
+    finally:
+        for box in sandboxes:
+            box.close()
+
+    ran = [m for m in chosen if results[m.id][0] != "invalid"]
+    survivors = [m for m in ran if results[m.id][0] == "passed"]
+    timeouts = sum(results[m.id][0] == "timeout" for m in ran)
+    killed = len(ran) - len(survivors)
+    rate = 100.0 * killed / len(ran) if ran else 100.0
+    print(f"{rel}: killed {killed} of {len(ran)} mutants ({rate:.0f}%)"
+          + (f", {timeouts} by timeout" if timeouts else "")
+          + (f"; {len(every)} in the module, {len(chosen)} sampled (--seed {args.seed})"
+             if len(chosen) < len(every) and not args.ids else ""))
+    if survivors:
+        print("survivors:")
+        for m in survivors:
+            print(f"  #{m.id} line {m.line}: {m.original} → {m.mutated}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
