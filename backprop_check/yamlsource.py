@@ -20,7 +20,7 @@ from .errors import InputError
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 1_000_000  # guards against alias ("billion laughs") expansion; above any 2 MB file
-MAX_DEPTH = 64  # nesting; libyaml's composer recurses in C and crashes on ~30 000 levels
+MAX_DEPTH = 64  # nesting, counted on the parser's events (see `parse`)
 
 NULL_TAG = "tag:yaml.org,2002:null"
 # libyaml's parser when PyYAML was built with it (the wheels are): ~5x faster on a class.
@@ -84,78 +84,120 @@ def load(path: str | Path) -> Document:
 
 
 def parse(text: str, file: str = "<string>") -> Document:
-    """Parse YAML text into a Document; every YAML error becomes an InputError."""
-    if _may_nest_deeply(text):
-        _check_depth(text, file)
+    """Parse YAML text into a Document; every YAML error becomes an InputError.
+
+    The document is built from libyaml's event stream by a loop with an explicit
+    stack, never by a recursive composer: nesting depth and alias expansion are
+    counted on exactly the events libyaml produces, whatever comments, quotes or
+    styles the text uses, so no input can exhaust the C or the Python stack.
+    """
+    builder = _Builder(file)
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        for event in yaml.parse(text, Loader=_LOADER):
+            builder.feed(event)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise InputError(f"broken YAML: {exc.problem or exc.context}", file, line, col) from None
     except yaml.YAMLError as exc:
         raise InputError(f"broken YAML: {exc}", file) from None
-    except RecursionError:
-        raise InputError("nested too deeply", file) from None
-    doc = Document(file, None)
-    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG and not node.value):
-        raise InputError("the file is empty", file, 1, 1)
-    counter = [0]
-    try:
-        doc.data = _convert(node, (), doc, counter)
-    except RecursionError:
-        raise InputError("nested too deeply", file) from None
-    return doc
+    return builder.document()
 
 
-def _may_nest_deeply(text: str) -> bool:
-    """A cheap test that lets ordinary files skip the exact depth check."""
-    depth = deepest = 0
-    for m in re.finditer(r"[\[\]{}]", text):
-        depth += 1 if m.group() in "[{" else -1
-        deepest = max(deepest, depth)
-    if deepest > MAX_DEPTH // 2:
+# YAML 1.1's null for plain scalars: '', '~', null, Null, NULL.
+_NULL = re.compile(r"(?:~|null|Null|NULL|)\Z")
+
+
+class _Builder:
+    """Turns parser events into plain data, positions and key positions."""
+
+    def __init__(self, file: str):
+        self.doc = Document(file, None)
+        self.stack: list[list] = []  # [container, path, pending key, anchor, nodes at start]
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded node count)
+        self.nodes = 0
+        self.documents = 0
+
+    def feed(self, event) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self._error(event, "broken YAML: a file holds one YAML document, and a second one starts here")
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            self._open(event)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            frame = self.stack.pop()
+            if frame[3]:
+                self.anchors[frame[3]] = (frame[0], self.nodes - frame[4] + 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            value = None if _is_null(event) else event.value
+            self._count(event, 1)
+            if event.anchor:
+                self.anchors[event.anchor] = (value, 1)
+            self._place(event, value)
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise self._error(event, f"broken YAML: undefined alias {event.anchor[:40]!r}")
+            value, size = self.anchors[event.anchor]
+            self._count(event, size)
+            self._place(event, value)
+
+    def document(self) -> Document:
+        data = self.doc.data
+        if data is None:
+            raise InputError("the file is empty", self.doc.file, 1, 1)
+        return self.doc
+
+    def _open(self, event) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise self._error(event, f"nested more than {MAX_DEPTH} levels deep")
+        self._count(event, 1)
+        container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+        path = self._place(event, container)
+        self.stack.append([container, path, _NO_KEY, event.anchor, self.nodes])
+
+    def _count(self, event, size: int) -> None:
+        self.nodes += size
+        if self.nodes > MAX_NODES:
+            raise self._error(event, f"more than {MAX_NODES} YAML nodes once aliases are expanded "
+                                     "(an alias bomb?)")
+
+    def _place(self, event, value) -> tuple | None:
+        """Put a value where the parser is: the root, a list item, a key or a mapping's value."""
+        where = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if not self.stack:
+            self.doc.data = value
+            self.doc.positions.setdefault((), where)
+            return ()
+        frame = self.stack[-1]
+        container, path = frame[0], frame[1]
+        if isinstance(container, list):
+            path = path + (len(container),)
+            container.append(value)
+        elif frame[2] is _NO_KEY:
+            if not isinstance(event, yaml.ScalarEvent):
+                raise self._error(event, "a mapping key must be a plain name")
+            key = event.value  # a key is its text: `~:` is the key "~", not None
+            if key in container:
+                raise self._error(event, f"duplicate key {key[:40]!r}")
+            frame[2] = key
+            self.doc.key_positions[path + (key,)] = where
+            return None
+        else:
+            path = path + (frame[2],)
+            container[frame[2]] = value
+            frame[2] = _NO_KEY
+        self.doc.positions.setdefault(path, where)
+        return path
+
+    def _error(self, event, message: str) -> InputError:
+        return InputError(message, self.doc.file, event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+_NO_KEY = object()
+
+
+def _is_null(event) -> bool:
+    if event.tag == NULL_TAG:
         return True
-    return any(line.count("- ") > MAX_DEPTH // 4 or len(line) - len(line.lstrip(" -?:")) > MAX_DEPTH
-               for line in text.splitlines())
-
-
-def _check_depth(text: str, file: str) -> None:
-    """Walk the parser's events (no recursion) and refuse deep nesting."""
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=_LOADER):
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise InputError(f"nested more than {MAX_DEPTH} levels deep", file,
-                                     mark.line + 1, mark.column + 1)
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # the real parse reports it, with its position
-
-
-def _convert(node: yaml.Node, path: tuple, doc: Document, counter: list) -> Any:
-    counter[0] += 1
-    if counter[0] > MAX_NODES:
-        raise InputError(f"more than {MAX_NODES} YAML nodes once aliases are expanded (an alias bomb?)",
-                         doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
-    doc.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.ScalarNode):
-        return None if node.tag == NULL_TAG else node.value
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, path + (i,), doc, counter) for i, item in enumerate(node.value)]
-    result: dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            raise InputError("a mapping key must be a plain name", doc.file, line, col)
-        key = key_node.value
-        if key in result:
-            line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            raise InputError(f"duplicate key {key!r}", doc.file, line, col)
-        doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-        result[key] = _convert(value_node, path + (key,), doc, counter)
-    return result
+    return event.tag is None and event.implicit[0] and not event.style and bool(_NULL.match(event.value))
