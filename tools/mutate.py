@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import json
 import os
 import random
 import shutil
@@ -209,24 +210,67 @@ def mutated_source(path: Path, mutant_id: int, strings: bool = False) -> str:
 
 # ------------------------------------------------------------ running them
 
+# A worker imports the heavy third-party modules once, then forks one child per mutant; the
+# child imports bpcheck afresh from the sandbox (the worker never imports it) and runs pytest.
+WORKER = r"""
+import json, os, signal, sys
+import numpy, sympy, yaml, click, click.testing, rich.console, rich.table, hypothesis, pytest
+for line in sys.stdin:
+    job = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        signal.alarm(max(1, int(job["timeout"])))
+        try:
+            code = pytest.main(job["args"])
+        except BaseException:
+            code = 99
+        os._exit(int(code))
+    _, status = os.waitpid(pid, 0)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # whatever the tests left running
+    except OSError:
+        pass
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM:
+        outcome = "timeout"
+    else:
+        outcome = "passed" if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else "failed"
+    print(outcome, flush=True)
+"""
+
+
 class Sandbox:
     """A private copy of the package in a temporary directory, for one job at a time."""
 
-    def __init__(self, module: Path):
+    def __init__(self, module: Path, fork: bool = True):
         self.dir = Path(tempfile.mkdtemp(prefix="bpcheck-mutate-"))
         shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         self.target = self.dir / module.relative_to(ROOT)
         self.pristine = self.target.read_text(encoding="utf-8")
+        self.env = dict(os.environ, PYTHONPATH=str(self.dir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                        PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+        self.worker = None
+        if fork and hasattr(os, "fork"):
+            self.worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=self.dir, env=self.env,
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def run(self, source: str | None, tests: list, timeout: float | None) -> tuple[str, float]:
         """('passed' | 'failed' | 'timeout', seconds) for the tests against `source`."""
         self.target.write_text(self.pristine if source is None else source, encoding="utf-8")
-        env = dict(os.environ, PYTHONPATH=str(self.dir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
-        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-               "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), *map(str, tests)]
+        args = ["-x", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
+                *map(str, tests)]
         start = time.monotonic()
+        if self.worker is not None:
+            self.worker.stdin.write(json.dumps({"args": args, "timeout": timeout or 3600}) + "\n")
+            self.worker.stdin.flush()
+            outcome = self.worker.stdout.readline().strip() or "failed"
+            return outcome, time.monotonic() - start
+        env = self.env
+        cmd = [sys.executable, "-m", "pytest", *args]
         proc = subprocess.Popen(cmd, cwd=self.dir, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         try:
@@ -238,6 +282,12 @@ class Sandbox:
         return ("passed" if code == 0 else "failed"), time.monotonic() - start
 
     def close(self):
+        if self.worker is not None:
+            self.worker.stdin.close()
+            try:
+                self.worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -253,6 +303,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="seconds per mutant")
     ap.add_argument("--strings", action="store_true", help="also mutate string constants")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--no-fork", action="store_true",
+                    help="a fresh `python -m pytest` per mutant (slower) instead of a forking worker")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every mutant's outcome")
     args = ap.parse_args(argv)
 
@@ -273,7 +325,8 @@ def main(argv=None) -> int:
         return 0
 
     rel = module.relative_to(ROOT)
-    sandboxes = [Sandbox(module) for _ in range(max(1, args.jobs))]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill`: still remove the sandboxes
+    sandboxes = [Sandbox(module, fork=not args.no_fork) for _ in range(max(1, args.jobs))]
     try:
         status, seconds = sandboxes[0].run(None, tests, None)
         if status != "passed":
