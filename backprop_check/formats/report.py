@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 from rich import box
@@ -22,23 +22,26 @@ from rich.text import Text
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _clean(value):
-    """Student-controlled text without control characters or terminal escapes."""
-    return _CONTROL.sub("\ufffd", value) if isinstance(value, str) else value
+from . import escape
 
 
-def cleaned(results: list[FileResult]) -> list[FileResult]:
-    """Copies of the records with every string made safe for a terminal or a page."""
+def cleaned(results: list[FileResult], escape: Callable[[object], str]) -> list[FileResult]:
+    """Copies of the records with every string passed through one format's `escape`.
+
+    Every renderer works on these copies only, so no student-controlled text
+    (file names, `student:`, quoted answers, an unpinned problem's names)
+    reaches a report unescaped.
+    """
+    def text(value):
+        return escape(value) if isinstance(value, str) else value
+
     out = []
     for r in results:
-        findings = [replace(f, quantity=_clean(f.quantity), message=_clean(f.message),
-                            got=_clean(f.got)) for f in r.findings]
-        out.append(replace(r, file=_clean(r.file), student=_clean(r.student), error=_clean(r.error),
-                           findings=findings, warnings=[(ln, _clean(m)) for ln, m in r.warnings]))
+        findings = [replace(f, quantity=text(f.quantity), message=text(f.message), got=text(f.got),
+                            tags=[text(t) for t in f.tags]) for f in r.findings]
+        out.append(replace(r, file=text(r.file), student=text(r.student), problem=text(r.problem),
+                           error=text(r.error), findings=findings,
+                           warnings=[(ln, text(m)) for ln, m in r.warnings]))
     return out
 
 
@@ -63,7 +66,7 @@ def _counts(r: FileResult) -> str:
 # ------------------------------------------------------------------ human
 
 def render_human(results: list[FileResult], summary: Summary | None, console: Console) -> None:
-    for r in cleaned(results):
+    for r in cleaned(results, escape.line):
         _human_file(r, console)
     if summary is not None and summary.files > 1:
         _human_summary(summary, console)
@@ -152,44 +155,41 @@ def render_json(results: list[FileResult], summary: Summary | None) -> str:
     out = {"results": [{"file": r.file, "student": r.student, "problem": r.problem, "score": r.score,
                         "max_score": r.max_score, "passed": r.passed, "error": r.error,
                         "warnings": [{"line": ln, "message": m} for ln, m in r.warnings],
-                        "questions": [_question(f) for f in r.findings]} for r in results]}
+                        "questions": [_question(f) for f in r.findings]}
+                       for r in cleaned(results, escape.json_text)]}
     if summary is not None:
         out["summary"] = {"files": summary.files, "graded": summary.graded, "passed": summary.passed,
                           "errors": summary.errors, "mean": summary.mean, "median": summary.median,
                           "mistakes": dict(summary.mistakes)}
-    return json.dumps(out, indent=2, ensure_ascii=False)
+    return _dumps(out)
 
 
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml(s: object) -> str:
-    """Text safe for XML 1.0 (student text may hold control characters)."""
-    return _XML_BAD.sub("\ufffd", str(s))
+def _dumps(data) -> str:
+    """JSON with the line separators escaped too, as JavaScript's own JSON needs."""
+    return json.dumps(data, indent=2, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def render_junit(results: list[FileResult]) -> str:
     root = ET.Element("testsuites", name="bpcheck")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for r in results:
-        suite = ET.SubElement(root, "testsuite", name=_xml(_label(r)))
+    for r in cleaned(results, escape.line):  # one line, XML-safe, no U+FFFD
+        suite = ET.SubElement(root, "testsuite", name=_label(r))
         counts = {"tests": 0, "failures": 0, "errors": 0}
         if r.error:
-            case = ET.SubElement(suite, "testcase", name="answers file", classname=_xml(r.file), time="0")
-            ET.SubElement(case, "error", message=_xml(r.error), type="invalid-file").text = _xml(r.error)
+            case = ET.SubElement(suite, "testcase", name="answers file", classname=r.file, time="0")
+            ET.SubElement(case, "error", message=r.error, type="invalid-file").text = r.error
             counts["tests"] += 1
             counts["errors"] += 1
         for f in r.findings:
-            case = ET.SubElement(suite, "testcase", name=_xml(f.quantity),
-                                 classname=_xml(f"{r.problem}.{_label(r)}"), time="0")
+            case = ET.SubElement(suite, "testcase", name=f.quantity, classname=f"{r.problem}.{_label(r)}", time="0")
             counts["tests"] += 1
-            text = _xml(f"{f.message}" + (f"\ntags: {', '.join(f.tags)}" if f.tags else "")
-                        + f"\nscore: {_points(f.score)}/{_points(f.max_score)}")
+            text = (f"{f.message}" + (f"\ntags: {', '.join(f.tags)}" if f.tags else "")
+                    + f"\nscore: {_points(f.score)}/{_points(f.max_score)}")
             if f.status == "invalid":
-                ET.SubElement(case, "error", message=_xml(f.message), type="invalid").text = text
+                ET.SubElement(case, "error", message=f.message, type="invalid").text = text
                 counts["errors"] += 1
             elif f.status in ("incorrect", "missing"):
-                ET.SubElement(case, "failure", message=_xml(f.message), type=f.status).text = text
+                ET.SubElement(case, "failure", message=f.message, type=f.status).text = text
                 counts["failures"] += 1
             elif f.tags:
                 ET.SubElement(case, "system-out").text = text
@@ -206,60 +206,49 @@ def render_junit(results: list[FileResult]) -> str:
 
 def render_gradescope(results: list[FileResult]) -> str:
     """Gradescope's results.json for one submission (the first file)."""
-    r = results[0]
+    r = cleaned(results[:1], escape.line)[0]
     tests = [{"name": f.quantity, "score": f.score, "max_score": f.max_score,
               "status": "passed" if f.status == "correct" else "failed",
               "output": f.message + (f"\ntags: {', '.join(f.tags)}" if f.tags else ""),
               "tags": list(f.tags), "visibility": "visible"} for f in r.findings]
     out = {"score": r.score, "output": f"{_points(r.score)}/{_points(r.max_score)} points; {_counts(r)}"
            if not r.error else f"cannot grade: {r.error}", "visibility": "visible", "tests": tests}
-    return json.dumps(out, indent=2, ensure_ascii=False)
-
-
-def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+    return _dumps(out)
 
 
 def render_github(results: list[FileResult]) -> str:
     """Workflow commands: one ::error (or ::warning) per wrong answer."""
     lines = []
-    for r in cleaned(results):
+    data, prop = escape.github_data, escape.github_property
+    for r in cleaned(results, escape.line):
         if r.error:
-            lines.append(f"::error file={_escape_property(r.file)},title=bpcheck::{_escape_data(r.error)}")
+            lines.append(f"::error file={prop(r.file)},title=bpcheck::{data(r.error)}")
             continue
         for line, message in r.warnings:
             at = f",line={line}" if line else ""
-            lines.append(f"::warning file={_escape_property(r.file)}{at},title=bpcheck::{_escape_data(message)}")
+            lines.append(f"::warning file={prop(r.file)}{at},title=bpcheck::{data(message)}")
         for f in r.findings:
             if f.status == "correct":
                 continue
             at = f",line={f.line}" if f.line else ""
-            title = _escape_property(f"{f.quantity}: {f.status}")
+            title = prop(f"{f.quantity}: {f.status}")
             tags = f" [{', '.join(f.tags)}]" if f.tags else ""
-            lines.append(f"::error file={_escape_property(r.file)}{at},title={title}::{_escape_data(f.message + tags)}")
-        lines.append(f"::notice title=bpcheck::{_escape_data(f'{_label(r)}: {_points(r.score)}/{_points(r.max_score)} points')}")
+            lines.append(f"::error file={prop(r.file)}{at},title={title}::{data(f.message + tags)}")
+        lines.append(f"::notice title=bpcheck::{data(f'{_label(r)}: {_points(r.score)}/{_points(r.max_score)} points')}")
     return "\n".join(lines) + "\n"
-
-
-def _md(s: object) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(results: list[FileResult], summary: Summary | None) -> str:
     out = []
-    for r in cleaned(results):
+    for r in cleaned(results, escape.markdown):
         if r.error:
-            out += [f"### {_md(r.file)}", "", f"Cannot grade: {_md(r.error)}", ""]
+            out += [f"### {r.file}", "", f"Cannot grade: {r.error}", ""]
             continue
         verdict = "pass" if r.passed else "below the pass mark"
-        out += [f"### {_md(_label(r))}: {_points(r.score)}/{_points(r.max_score)} points ({verdict})", "",
+        out += [f"### {_label(r)}: {_points(r.score)}/{_points(r.max_score)} points ({verdict})", "",
                 "| quantity | status | points | message | diagnosis |", "|---|---|---|---|---|"]
-        out += [f"| `{_md(f.quantity)}` | {f.status} | {_points(f.score)}/{_points(f.max_score)} | "
-                f"{_md(f.message)} | {_md(', '.join(f.tags))} |" for f in r.findings]
+        out += [f"| {f.quantity} | {f.status} | {_points(f.score)}/{_points(f.max_score)} | "
+                f"{f.message} | {', '.join(f.tags)} |" for f in r.findings]
         out.append("")
     if summary is not None and summary.files > 1:
         out += [f"**Class:** {summary.graded} graded, {summary.passed} passed, mean {summary.mean:.0%}", ""]
@@ -270,6 +259,7 @@ def render_markdown(results: list[FileResult], summary: Summary | None) -> str:
 
 def render_csv(results: list[FileResult]) -> str:
     """One row per student, one column per question (its score)."""
+    results = cleaned(results, escape.csv_cell)
     questions: list[str] = []
     for r in results:
         for f in r.findings:
@@ -280,11 +270,6 @@ def render_csv(results: list[FileResult]) -> str:
     writer.writerow(["file", "student", "problem", "score", "max_score", "passed", "error"] + questions)
     for r in results:
         scores = {f.quantity: f.score for f in r.findings}
-        writer.writerow([_csv_safe(r.file), _csv_safe(r.student or ""), r.problem or "", r.score, r.max_score,
-                         r.passed, _csv_safe(r.error or "")] + [scores.get(q, "") for q in questions])
+        writer.writerow([r.file, r.student or "", r.problem or "", r.score, r.max_score, r.passed, r.error or ""]
+                        + [scores.get(q, "") for q in questions])
     return buf.getvalue()
-
-
-def _csv_safe(s: str) -> str:
-    """Neutralise spreadsheet formulas in student-controlled cells."""
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
