@@ -21,7 +21,7 @@ included; only docstrings and annotations are left alone.
 
 Each mutant is run against the chosen test files in a subprocess, in a
 private copy of the package made once per job in a temporary directory
-(`python -m pytest` run from that directory imports the copy first). The
+(first on the tests' sys.path, so that they import the copy). The
 real source file is never written: the working tree stays untouched even if
 the tool is killed. A mutant is *killed* when the tests fail (or time out:
 `--timeout`, default 3 × the unmutated run + 10 s) and *survives* when they
@@ -210,11 +210,25 @@ def mutated_source(path: Path, mutant_id: int, strings: bool = False) -> str:
 
 # ------------------------------------------------------------ running them
 
+# The tests run from the repository root (they open problems/… relatively), with the
+# sandbox first on sys.path so that `import backprop_check` finds the mutated copy, and
+# without hypothesis's example database (a mutant's failures must not be replayed later).
+SETUP = r"""
+import json, os, signal, sys
+sys.path[0] = sys.argv[1]
+os.chdir(sys.argv[2])
+import pytest, hypothesis
+hypothesis.settings.register_profile("mutate", database=None)
+hypothesis.settings.load_profile("mutate")
+"""
+# One pytest run (the --no-fork mode).
+SINGLE = SETUP + r"""
+sys.exit(pytest.main(json.loads(sys.argv[3])))
+"""
 # A worker imports the heavy third-party modules once, then forks one child per mutant; the
 # child imports bpcheck afresh from the sandbox (the worker never imports it) and runs pytest.
-WORKER = r"""
-import json, os, signal, sys
-import numpy, sympy, yaml, click, click.testing, rich.console, rich.table, hypothesis, pytest
+WORKER = SETUP + r"""
+import numpy, sympy, yaml, click, click.testing, rich.console, rich.table
 for line in sys.stdin:
     job = json.loads(line)
     pid = os.fork()
@@ -255,7 +269,7 @@ class Sandbox:
                         PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
         self.worker = None
         if fork and hasattr(os, "fork"):
-            self.worker = subprocess.Popen([sys.executable, "-c", WORKER], cwd=self.dir, env=self.env,
+            self.worker = subprocess.Popen([sys.executable, "-c", WORKER, str(self.dir), str(ROOT)], env=self.env,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def run(self, source: str | None, tests: list, timeout: float | None) -> tuple[str, float]:
@@ -270,7 +284,7 @@ class Sandbox:
             outcome = self.worker.stdout.readline().strip() or "failed"
             return outcome, time.monotonic() - start
         env = self.env
-        cmd = [sys.executable, "-m", "pytest", *args]
+        cmd = [sys.executable, "-c", SINGLE, str(self.dir), str(ROOT), json.dumps(args)]
         proc = subprocess.Popen(cmd, cwd=self.dir, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         try:
