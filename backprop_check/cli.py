@@ -8,9 +8,11 @@ unless BPCHECK_DEBUG is set.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import click
 from rich.console import Console
 
 from . import __version__
+from .formats.escape import line
 from .errors import (EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, BpcheckError,
                      EngineDisagreement, InputError)
 
@@ -32,22 +35,22 @@ def _guarded(fn):
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"bpcheck: error: {exc}", err=True)
+            _say(f"bpcheck: error: {line(exc)}")
             sys.exit(EXIT_INPUT)
         except EngineDisagreement as exc:
-            click.echo(f"bpcheck: internal error: the checks disagree: {exc}\n"
-                       "This is a bug in bpcheck; please report it with the problem file.", err=True)
+            _say(f"bpcheck: internal error: the checks disagree: {line(exc)}\n"
+                 "This is a bug in bpcheck; please report it with the problem file.")
             sys.exit(EXIT_INTERNAL)
         except BpcheckError as exc:
-            click.echo(f"bpcheck: error: {exc}", err=True)
+            _say(f"bpcheck: error: {line(exc)}")
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if os.environ.get("BPCHECK_DEBUG"):
                 raise
-            click.echo(f"bpcheck: internal error: {type(exc).__name__}: {exc}\n"
-                       "This is a bug in bpcheck (set BPCHECK_DEBUG=1 for details).", err=True)
+            _say(f"bpcheck: internal error: {type(exc).__name__}: {line(exc)}\n"
+                 "This is a bug in bpcheck (set BPCHECK_DEBUG=1 for details).")
             sys.exit(EXIT_INTERNAL)
     return run
 
@@ -80,8 +83,7 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
     if key is not None:
         _write(key, render.answer_key(solution, key))
     if fmt == "human":
-        with open(output, "w", encoding="utf-8") if output else _stdout() as stream:
-            render.render_human(solution, _console(stream))
+        _human(output, None, lambda console: render.render_human(solution, console))
         return
     _emit(output, {"json": render.render_json, "yaml": render.render_yaml,
                    "markdown": render.render_markdown, "latex": render.render_latex}[fmt](solution))
@@ -131,11 +133,10 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human"
     if fmt == "gradescope" and len(results) > 1:
-        click.echo(f"bpcheck: warning: --format gradescope reports one submission; "
-                   f"showing {results[0].file} of {len(results)} files", err=True)
+        _say(f"bpcheck: warning: --format gradescope reports one submission; "
+             f"showing {line(results[0].file)} of {len(results)} files")
     if fmt == "human":
-        with open(output, "w", encoding="utf-8") if output else _stdout() as stream:
-            report.render_human(results, summary, _console(stream, color))
+        _human(output, color, lambda console: report.render_human(results, summary, console))
     else:
         _emit(output, {"json": lambda: report.render_json(results, summary),
                        "junit": lambda: report.render_junit(results),
@@ -143,12 +144,12 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
                        "github": lambda: report.render_github(results),
                        "markdown": lambda: report.render_markdown(results, summary)}[fmt]())
     if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
-            fh.write(report.render_markdown(results, summary))
+        _write(Path(os.environ["GITHUB_STEP_SUMMARY"]), report.render_markdown(results, summary), append=True,
+               what="GITHUB_STEP_SUMMARY")
     internal = [r for r in results if r.internal]
     if internal:
-        click.echo(f"bpcheck: internal error while grading {internal[0].file}: {internal[0].error}\n"
-                   "This is a bug in bpcheck; please report it.", err=True)
+        _say(f"bpcheck: internal error while grading {line(internal[0].file)}: {line(internal[0].error)}\n"
+             "This is a bug in bpcheck; please report it.")
         sys.exit(EXIT_INTERNAL)
     if any(r.error for r in results):
         sys.exit(EXIT_INPUT)
@@ -189,12 +190,6 @@ def _pass_mark(mark: str | None):
     return lambda maximum: value * maximum / 100 if percent else value
 
 
-def _stdout():
-    """Standard output as a context manager that does not close it."""
-    from contextlib import nullcontext
-    return nullcontext(sys.stdout)
-
-
 def _console(stream, color: bool | None = None) -> Console:
     """Rich on a terminal (or with --color); plain and wide enough for matrices elsewhere."""
     styled = stream.isatty() if color is None else color
@@ -202,16 +197,49 @@ def _console(stream, color: bool | None = None) -> Console:
                    highlight=False)
 
 
+def _human(output: Path | None, color: bool | None, draw) -> None:
+    """A rich rendering, `draw(console)`, to its file or to standard output."""
+    if output:
+        buffer = io.StringIO()
+        draw(_console(buffer, color))
+        _write(output, buffer.getvalue())
+    else:
+        with _writing_stdout():
+            draw(_console(sys.stdout, color))
+            sys.stdout.flush()
+
+
 def _emit(output: Path | None, text: str) -> None:
     """A machine format to its file, or to standard output."""
     if output:
         _write(output, text)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        with _writing_stdout():
+            click.echo(text, nl=not text.endswith("\n"))
+            sys.stdout.flush()
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str, append: bool = False, what: str | None = None) -> None:
+    """Write a file; a full disk, a directory or a missing folder is bad input (exit 2)."""
     try:
-        path.write_text(text, encoding="utf-8")
+        with open(path, "a" if append else "w", encoding="utf-8") as fh:
+            fh.write(text)
     except OSError as exc:
-        raise InputError(f"cannot write: {exc.strerror}", str(path)) from None
+        raise InputError(f"cannot write{' ' + what if what else ''}: {exc.strerror or exc}", str(path)) from None
+
+
+@contextmanager
+def _writing_stdout():
+    """Standard output that cannot be written (a full disk, a closed pipe) is exit 2, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        # What is still buffered would fail again when Python exits: send it nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise InputError(f"cannot write standard output: {exc.strerror or exc}") from None
+
+
+def _say(message: str) -> None:
+    """One message on standard error."""
+    click.echo(message, err=True)

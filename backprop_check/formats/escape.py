@@ -27,6 +27,7 @@ import unicodedata
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
                      "\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _MARKDOWN = re.compile(r"([\\`*_\[\]|#!~$])")
 _FORMULA_START = ("=", "+", "-", "@")
@@ -47,11 +48,17 @@ def line(value: object) -> str:
 def json_text(value: object) -> str:
     """Text for the JSON report, kept as written but encodable.
 
-    JSON escapes control characters itself; only lone surrogates (file names
-    that are not UTF-8) cannot be encoded and are shown as escapes. The
-    separators U+2028/U+2029 are escaped on the dumped text (`report`).
+    Lone surrogates (file names that are not UTF-8) cannot be encoded and are
+    shown as escapes; `json_document` escapes what JSON itself leaves raw.
     """
     return _SURROGATE.sub(_visible, str(value))
+
+
+def json_document(text: str) -> str:
+    """Dumped JSON with the characters that JSON leaves raw but readers split
+    lines on or reorder (NEL, U+2028, U+2029, bidi controls) written as \\u
+    escapes: the same JSON value, and no line a student can start."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def markdown(value: object) -> str:

@@ -165,8 +165,8 @@ def render_json(results: list[FileResult], summary: Summary | None) -> str:
 
 
 def _dumps(data) -> str:
-    """JSON with the line separators escaped too, as JavaScript's own JSON needs."""
-    return json.dumps(data, indent=2, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    """JSON as UTF-8 text, with what readers would split lines on escaped."""
+    return escape.json_document(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def render_junit(results: list[FileResult]) -> str:
