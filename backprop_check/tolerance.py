@@ -75,11 +75,12 @@ class Tolerance:
 
 
 def fraction_digits(text: str) -> int | None:
-    """How many decimals a number was written with (`0.0176` -> 4)."""
-    mantissa = text.strip().lower().split("e")[0]
+    """How many decimals a number was written with (`0.0176` -> 4, `1.76e-2` -> 4,
+    `1.25e3` -> -1: to the tens)."""
+    mantissa, _, exponent = text.strip().lower().partition("e")
     if "." not in mantissa or "/" in mantissa:
         return None
-    return len(mantissa.split(".")[1])
+    return len(mantissa.split(".")[1]) - int(exponent or 0)
 
 
 def significant_digits(value: float, text: str) -> int | None:

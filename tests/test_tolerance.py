@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from backprop_check.spec import parse_problem
-from backprop_check.tolerance import AUTO_ATOL, DEFAULT_RTOL, Tolerance
+from backprop_check.tolerance import AUTO_ATOL, DEFAULT_RTOL, Tolerance, fraction_digits, significant_digits
 
 
 def accepts(tol: Tolerance, expected, submitted) -> np.ndarray:
@@ -251,3 +251,75 @@ def test_from_spec_on_a_parsed_problem_with_decimals_default():
     by = {q.quantity: Tolerance.from_spec(p.tolerance, q.tolerance) for q in p.questions}
     assert by["z1"].decimals == 3
     assert by["loss"].sigfigs == 2 and by["loss"].decimals is None
+
+
+# ------------------------------------------------------------------ tests that bite (issue 8)
+# Expectations below are literals worked out by hand, never read back from the module.
+
+def test_question_with_rtol_only_drops_the_problem_sigfigs_mode():
+    tol = Tolerance.from_spec({"sigfigs": 3}, {"rtol": Fraction(5, 100)})
+    assert tol.sigfigs is None and tol.decimals is None
+    assert tol.rtol == pytest.approx(0.05) and tol.atol is None
+    assert tol.describe() == "rtol 0.05, atol auto"
+
+
+def test_question_with_atol_only_drops_the_problem_decimals_mode():
+    tol = Tolerance.from_spec({"decimals": 2}, {"atol": Fraction(1, 1000)})
+    assert tol.decimals is None and tol.sigfigs is None
+    assert tol.rtol == pytest.approx(5e-3) and tol.atol == pytest.approx(1e-3)
+    assert tol.describe() == "rtol 0.005, atol 0.001"
+
+
+def test_problem_rtol_is_kept_under_a_question_sigfigs():
+    tol = Tolerance.from_spec({"rtol": Fraction(1, 100)}, {"sigfigs": 3})
+    assert tol.sigfigs == 3 and tol.rtol == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("sigfigs, expected, submitted", [
+    (2, 1.05, 1.1), (2, 1.05, 1.0), (2, 10.5, 11.0), (2, 10.5, 10.0), (2, 0.105, 0.11),
+    (3, 1.005, 1.01), (3, 1.005, 1.0), (3, 0.1005, 0.101), (3, 10.05, 10.1), (3, -1.005, -1.01),
+])
+def test_sigfigs_accept_an_exact_half_unit_rounded_either_way(sigfigs, expected, submitted):
+    """1.05 to 2 significant figures is 1.0 or 1.1, whichever way the student rounds half;
+    in float64 |1.1 − 1.05| is 0.050000000000000044, a hair past half a unit."""
+    assert accepts(Tolerance(sigfigs=sigfigs), expected, submitted)
+
+
+@pytest.mark.parametrize("sigfigs, expected, submitted", [
+    (2, 1.05, 1.2), (2, 1.0501, 1.0), (3, 1.005, 1.02), (3, 1.0051, 1.0),
+])
+def test_sigfigs_reject_past_the_half_unit(sigfigs, expected, submitted):
+    assert not accepts(Tolerance(sigfigs=sigfigs), expected, submitted)
+
+
+@pytest.mark.parametrize("decimals, expected, submitted", [
+    (2, 0.125, 0.13), (2, 0.125, 0.12), (3, 0.0105, 0.011), (3, 0.0105, 0.010), (1, -2.25, -2.3),
+])
+def test_decimals_accept_an_exact_half_unit_rounded_either_way(decimals, expected, submitted):
+    assert accepts(Tolerance(decimals=decimals), expected, submitted)
+
+
+def test_tolerance_is_immutable_and_hashable():
+    tol = Tolerance(sigfigs=3)
+    with pytest.raises(AttributeError):
+        tol.sigfigs = 4  # nothing downstream may loosen a question's tolerance in place
+    assert len({Tolerance(), Tolerance(), tol}) == 2
+
+
+@pytest.mark.parametrize("text, digits", [
+    ("0.0176", 4), ("-0.50", 2), (" 0.5 ", 1), ("12.", 0), ("1.76e-2", 4), ("1.25E-3", 5), ("1.25e3", -1),
+    ("3", None), ("1e-3", None), ("3/4", None), ("1.5/2", None), ("-7", None),
+])
+def test_fraction_digits_counts_written_decimals(text, digits):
+    assert fraction_digits(text) == digits
+
+
+@pytest.mark.parametrize("value, text, figures", [
+    (0.0176, "0.0176", 3), (123.45, "123.45", 5), (0.5, "0.5", 1), (0.5, "0.50", 2),
+    (-0.5, "-0.500", 3), (0.0001, "0.0001", 1), (1.0, "1.000", 4), (9.99, "9.99", 3),
+    (12.0, "12.", 2), (1250.0, "1.25e3", 3), (0.00125, "1.25e-3", 3), (0.0176, "1.760e-2", 4),
+    (0.0, "0.000", None), (0.001, "1e-3", None), (0.75, "3/4", None), (4.0, "4", None),
+])
+def test_significant_digits_of_a_written_decimal(value, text, figures):
+    # exponent notation counts the mantissa's figures: 1.25e3 and 1.25e-3 have three
+    assert significant_digits(value, text) == figures
