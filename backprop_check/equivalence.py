@@ -25,7 +25,7 @@ import numpy as np
 from . import derivation
 from . import formulas as F
 from .formula_syntax import FormulaSyntaxError, parse
-from .quantities import UnknownQuantity
+from .quantities import UnknownQuantity, group_of, parts
 from .solve import Solution
 
 WORLDS = 6
@@ -299,14 +299,28 @@ def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | Non
     return tags, why
 
 
+# What a formula may use besides the given values: only quantities that the one
+# it answers does not feed, so that no answer can be read off values computed
+# from it (dz2/dz1 = diag(dl/dz1 / dl/dz2) would be right for any dz2/dz1).
+_MAY_USE = {
+    "forward": "the values computed before it",
+    "loss": "the forward values",
+    "backward": "the forward values and the gradients above it",
+    "local": "the forward values (a local Jacobian feeds the gradients, so it may not use them)",
+    "update": "every quantity of the pass before it",
+}
+
+
 def allowed_names(solution: Solution, quantity: str) -> list:
-    """What a formula for `quantity` may use: the given values and what comes before it."""
+    """What a formula for `quantity` may use: the given values and the quantities it does not feed."""
     given = ["x", "y", *solution.problem.params, "N", "K"]
+    local = group_of(parts(quantity)[2]) == "local"
     before = []
     for name in _formulas(solution, None):
         if name == quantity or (quantity == "y_hat" and name == solution.problem.structure.out_name):
             break
-        before.append(name)
+        if not local or group_of(name) == "forward":
+            before.append(name)
     return given + before
 
 
@@ -319,6 +333,7 @@ def grade_text(solution: Solution, quantity: str, text: str, fit) -> Verdict:
     allowed = allowed_names(solution, quantity)
     later = sorted(n for n in F.names_in(node) if n not in allowed and n not in ("pi", "e"))
     if later:
-        return Verdict("invalid", f"a formula for {quantity} may not use {', '.join(later)} "
-                                  f"(it may use {', '.join(allowed)})")
+        rule = _MAY_USE.get(group_of(parts(quantity)[2]), "the quantities before it")
+        return Verdict("invalid", f"a formula for {quantity} may not use {', '.join(later)}: besides the "
+                                  f"given values it may use only {rule} ({', '.join(allowed)})")
     return check(solution, quantity, node, fit)

@@ -417,3 +417,31 @@ def test_custom_loss_formulas_are_checked_at_moved_targets(target, quantity, tex
     verdict = equivalence.grade_text(solution, quantity, text,
                                      lambda e, s: grade_module.fit_shape(e, s, "the shape"))
     assert verdict.status == status, verdict.message
+
+
+# ------------------------------------------------------------------ circular formulas (issue 7, point 3)
+
+@pytest.mark.parametrize("quantity, formula, banned, rule", [
+    # A local Jacobian read off the gradients computed from it: right for any answer.
+    ("dz2/dz1", "diag(dl/dz1 / dl/dz2)", "dl/dz1, dl/dz2", "only the forward values (a local Jacobian"),
+    ("dz2/dz1", "diag(dl/dz1 / (dl/dz1 + 0*dl/dy_hat) * 5*step(z1))", "dl/dy_hat, dl/dz1", "only the forward"),
+    ("dy_hat/dz3", "dy_hat/dz3", "dy_hat/dz3", "only the forward values"),
+    # A gradient from the gradients below it (which it feeds).
+    ("dl/dz2", "dl/dz1 / (5*step(z1)) ", "dl/dz1", "only the forward values and the gradients above it"),
+    # A forward value from a later one.
+    ("z2", "z3 - b2", "z3", "only the values computed before it"),
+])
+def test_a_formula_may_not_use_what_it_feeds(quantity, formula, banned, rule):
+    verdict = equivalence.grade_text(solution_of(P1), quantity, formula, fit)
+    assert verdict.status == "invalid"
+    assert f"a formula for {quantity} may not use {banned}:" in verdict.message
+    assert rule in verdict.message
+
+
+@pytest.mark.parametrize("quantity, formula", [
+    ("dz2/dz1", "diag(5*step(z1))"),  # forward values only: fine
+    ("dl/dz1", "dl/dz2 * 5*step(z1)"),  # the gradient above it: fine
+    ("dl/dW1", "dl/dz1 @ x.T"),
+])
+def test_formulas_from_what_they_do_not_feed_are_graded(quantity, formula):
+    assert equivalence.grade_text(solution_of(P1), quantity, formula, fit).status == "correct"
