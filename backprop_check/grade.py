@@ -215,11 +215,32 @@ def _describe_error(expected: np.ndarray, submitted: np.ndarray, ok: np.ndarray)
     return f"{count}largest error{where}: expected {e:.6g}, got {s:.6g}"
 
 
-def _degenerate(value: np.ndarray) -> bool:
-    """All zeros, or an identity matrix: no credit can be carried from it."""
+# Below this share of the reference's scale a value is "no value at all" for ECF.
+ECF_TINY = 1e-6
+
+
+def _degenerate(value: np.ndarray, truth: np.ndarray) -> str | None:
+    """Why no credit can be carried from `value` (compared with the true one), or None.
+
+    An answer built on zeros, an identity, a constant, or numbers vanishingly
+    small next to the true ones takes no arithmetic to get "right": 1e-300
+    for z1 makes every later gradient 0 within any tolerance.
+    """
     v = np.asarray(value, dtype=float)
+    t = np.asarray(truth, dtype=float)
+    scale = float(np.max(np.abs(t))) if t.size else 0.0
     if not np.any(v):
-        return True
+        return "is all zeros" if np.any(t) else None
+    if _is_identity(v) and not _is_identity(t):
+        return "is an identity matrix"
+    if v.size > 1 and np.all(v == v.flat[0]) and not np.all(t == t.flat[0]):
+        return "has every entry equal"
+    if float(np.max(np.abs(v))) <= ECF_TINY * scale:
+        return f"is vanishingly small next to the true values (|entries| ≤ {float(np.max(np.abs(v))):.3g})"
+    return None
+
+
+def _is_identity(v: np.ndarray) -> bool:
     return v.ndim == 2 and v.shape[0] == v.shape[1] and v.shape[0] > 1 and np.array_equal(v, np.eye(v.shape[0]))
 
 
@@ -235,7 +256,7 @@ def _error_carried_forward(ctx: Context, q: Question, wrong: dict, answer: Answe
     submitted, _, _ = fit_shape(expected, answer.value, "")
     tol = Tolerance.from_spec(ctx.problem.tolerance, q.tolerance)
     env = dict(ctx.solution.env)
-    used = []
+    used, degenerate = [], []
     for name in sorted(F.names_in(entry.formula)):
         upstream = wrong.get(name)
         if upstream is None or upstream.value is None or name not in env:
@@ -244,8 +265,9 @@ def _error_carried_forward(ctx: Context, q: Question, wrong: dict, answer: Answe
         truth = np.asarray(env[name], dtype=float)
         if mine.size != truth.size:
             continue
-        if _degenerate(mine):
-            return
+        why = _degenerate(mine, truth)
+        if why:
+            degenerate.append(f"your {name} {why}")
         env[name] = mine.reshape(truth.shape)
         used.append(name)
     if not used:
@@ -254,9 +276,17 @@ def _error_carried_forward(ctx: Context, q: Question, wrong: dict, answer: Answe
         carried = np.asarray(F.evaluate(entry.formula, env), dtype=float).reshape(submitted.shape)
     except (F.FormulaError, ValueError):
         return
-    if tol.accepts(carried, submitted).all():
-        share = float(_option(ctx.problem, q, "ecf_share", DEFAULT_ECF_SHARE))
-        finding.status = "correct"
-        finding.score = max(finding.score, finding.max_score * share)
-        finding.tags = ["ecf"] + finding.tags
-        finding.message = f"correct given your {', '.join(used)} (error carried forward)"
+    if not tol.accepts(carried, submitted).all():
+        return
+    why = _degenerate(carried, expected.reshape(submitted.shape))
+    if why:  # e.g. a saturated z1: every gradient after it is 0
+        degenerate.append(f"given them, {q.quantity} {why}")
+    if degenerate:
+        finding.message += ("; it follows from your earlier answers, but no credit is carried forward: "
+                            + "; ".join(degenerate) + " (that takes no arithmetic)")
+        return
+    share = float(_option(ctx.problem, q, "ecf_share", DEFAULT_ECF_SHARE))
+    finding.status = "correct"
+    finding.score = max(finding.score, finding.max_score * share)
+    finding.tags = ["ecf"] + finding.tags
+    finding.message = f"correct given your {', '.join(used)} (error carried forward)"

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -773,3 +774,56 @@ def test_a_bug_while_grading_is_an_internal_error_not_a_grade(tmp_path, keys, mo
     result = run("grade", key, "--problem", SEED, "--format", "json")
     assert result.exit_code == 3, result.output
     assert "internal error" in result.stderr and "boom" in result.stderr
+
+
+@pytest.mark.parametrize("factor", [1e-300, 1e-30])
+def test_vanishing_upstream_earns_no_ecf(tmp_path, seed, ecf_spec, factor):
+    """z1 scaled down to nothing: relu of it 'follows', but takes no arithmetic."""
+    with_ecf, _ = ecf_spec
+    tiny = [[float(v) * factor for v in row] for row in seed["z1"]]
+    seed["z1"], seed["z2"] = tiny, relu(tiny)
+    f = write_answers(tmp_path / "a.answers.yaml", seed, with_ecf)
+    _, data = grade_json(f)
+    q = by_quantity(only(data))["z2"]
+    assert q["status"] == "incorrect" and q["score"] == 0 and "ecf" not in q["tags"]
+    assert "no credit is carried forward: your z1 is vanishingly small next to the true values" in q["message"]
+
+
+SATURATING = """bpcheck: 1
+id: saturating
+network:
+  layers:
+    - {weight: W1, bias: b1, activation: sigmoid}
+    - {weight: W2, activation: identity}
+params:
+  W1: [[0.5, -0.3], [0.2, 0.8]]
+  b1: [0.1, -0.1]
+  W2: [[1.0, -1.0]]
+data:
+  x: [1.0, 2.0]
+  y: [0.5]
+loss: {type: mse}
+questions:
+  - {quantity: z1}
+  - {quantity: z2}
+  - {quantity: dl/dz1}
+ecf: true
+"""
+
+
+def test_saturating_upstream_earns_no_ecf(tmp_path):
+    """z1 = 1000, 2000 saturates the sigmoid: z2 = 1, 1 and dl/dz1 = 0 follow with no arithmetic."""
+    spec = tmp_path / "sat.yaml"
+    spec.write_text(SATURATING)
+    f = write_answers(tmp_path / "a.answers.yaml", {"z1": [1000, 2000], "z2": [1, 1], "dl/dz1": [0, 0]}, spec)
+    _, data = grade_json(f)
+    qs = by_quantity(only(data))
+    assert only(data)["score"] == 0
+    assert "z2 has every entry equal" in qs["z2"]["message"] and "ecf" not in qs["z2"]["tags"]
+    assert "dl/dz1 is all zeros" in qs["dl/dz1"]["message"] and "ecf" not in qs["dl/dz1"]["tags"]
+    # A z1 wrong but not saturating still carries: sigmoid of it is computed by hand.
+    z1 = [0.3, 1.2]
+    g = write_answers(tmp_path / "b.answers.yaml",
+                      {"z1": z1, "z2": [1 / (1 + math.exp(-v)) for v in z1]}, spec)
+    _, data = grade_json(g)
+    assert "ecf" in by_quantity(only(data))["z2"]["tags"]
