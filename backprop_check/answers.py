@@ -8,21 +8,31 @@ against the problem (aliases, `z4` for `y_hat`); an unknown name becomes a
 warning with a "did you mean" suggestion. Only `bpcheck`, `problem`,
 `student` and `answers` are read: nothing in an answers file can change the
 key, the tolerances or the points.
+
+The file itself must be a regular file inside the graded tree (`confined`):
+a symbolic link out of it (to the instructor's key next to the submission)
+is refused, whatever level of the path it sits at. A file holds at most
+MAX_FILE_ENTRIES numbers, counted with aliases expanded, so that a small
+file cannot make a large result.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .errors import InputError
 from .exact import NumberError, parse_number
 from .quantities import UnknownQuantity
-from .yamlsource import Document, load
+from .yamlsource import Document, parse, read_text
 
 ANSWER_KEYS = {"bpcheck", "problem", "student", "answers"}
-MAX_ENTRIES = 100_000
+MAX_ENTRIES = 100_000  # per answer
+MAX_FILE_ENTRIES = 100_000  # per file, every answer's entries together, aliases expanded
 MAX_TEXT = 10_000
 
 
@@ -63,8 +73,40 @@ class AnswerFile:
         return out
 
 
-def load_answers(path: str | Path) -> AnswerFile:
-    doc = load(path)
+def inside(real: str, root: str) -> bool:
+    """Is the resolved path `real` the resolved directory `root` or below it?"""
+    try:
+        return os.path.commonpath([real, root]) == root
+    except ValueError:  # different drives (Windows)
+        return False
+
+
+def confined(path: str | Path, tree: str | Path) -> Path:
+    """The real path of `path`, a regular file inside `tree` once every symlink is resolved.
+
+    Resolving the whole path catches a link at any level (the file, or a
+    directory on the way); links that stay inside the tree are fine. The
+    message does not echo the link's target: it may name the runner's layout.
+    """
+    real = os.path.realpath(path)
+    if not inside(real, os.path.realpath(tree)):
+        raise InputError(f"a symbolic link that leads outside the graded directory {str(tree)!r}; "
+                         "only files inside it are graded", str(path))
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        raise InputError("a broken symbolic link" if os.path.islink(path) else "no such file", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", str(path)) from None
+    if not stat.S_ISREG(mode):
+        raise InputError("not a regular file", str(path))
+    return Path(real)
+
+
+def load_answers(path: str | Path, tree: str | Path | None = None) -> AnswerFile:
+    """Read an answers file, which must lie inside `tree` (default: its own directory)."""
+    real = confined(path, Path(path).parent if tree is None else tree)
+    doc = parse(read_text(real), str(path))  # read what was checked; messages name the path given
     data = doc.data
     if not isinstance(data, dict):
         raise doc.error((), "an answers file is a mapping with an 'answers:' key")
@@ -77,6 +119,9 @@ def load_answers(path: str | Path) -> AnswerFile:
         raw = {}
     if not isinstance(raw, dict):
         raise doc.error(("answers",), "'answers:' must be a mapping of quantity: value")
+    if _entries(raw.values()) > MAX_FILE_ENTRIES:
+        raise doc.error(("answers",), f"more than {MAX_FILE_ENTRIES} numbers in the answers together "
+                                      "(aliases counted once per use)")
     student = data.get("student")
     problem = data.get("problem")
     if problem is not None and not isinstance(problem, str):
@@ -119,6 +164,18 @@ def _answer(doc: Document, key: str, value) -> Answer:
     else:
         answer.error = "expected a number, a list of numbers or a formula, not a mapping"
     return answer
+
+
+def _entries(values) -> int:
+    """Scalars in nested lists, counted without recursion (the YAML is at most 64 deep)."""
+    count, stack = 0, list(values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        else:
+            count += 1
+    return count
 
 
 def _array(value: list):

@@ -5,46 +5,148 @@ hash and solved once. A file that cannot be graded (broken YAML, no problem)
 becomes a `FileResult` with an `error`, so the rest of the class still
 grades. The class summary (score distribution, most common mistakes) is
 computed from the records alone.
+
+Nothing one student submits may stop or swamp the class: each student
+directory is its own graded tree (no symlink out of it is followed) with its
+own file limit, the pinned problem is solved under the sandbox's limits, and
+a worker sends back a bounded record (`compact`) however large the file's
+arrays, so the parent's memory does not grow with what students submit.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .answers import load_answers
-from .errors import InputError
+from .answers import inside, load_answers
+from .errors import BpcheckError, InputError
 from . import sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
 from .spec import Problem, load_problem
 
 ANSWER_NAMES = ("answers.yaml", "answers.yml")
-MAX_FILES = 20_000
+MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named directory's own files)
 MAX_CACHED_PROBLEMS = 8
+MAX_SENT_ENTRIES = 1_000  # a finding's arrays travel back from the worker up to this size
+MAX_SENT_WARNINGS = 50
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; below directories, answers.yaml and *.answers.yaml."""
-    found: list[Path] = []
+@dataclass(frozen=True)
+class Submission:
+    """An answers file, the tree it must resolve inside, or why it is not graded."""
+
+    path: Path
+    tree: Path
+    refused: str | None = None
+
+    @classmethod
+    def of(cls, item: str | Path | Submission) -> Submission:
+        """A file named on its own is confined to the directory it is in."""
+        return item if isinstance(item, Submission) else cls(Path(item), Path(item).parent)
+
+
+def discover(paths: Iterable[str | Path]) -> list[Submission]:
+    """Files as given; below directories, answers.yaml and *.answers.yaml.
+
+    In a directory named here, each directory directly inside is one
+    student's tree; files directly in it are confined to the named directory.
+    """
+    found: list[Submission] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            below = sorted(q for q in p.rglob("*") if q.is_file() and _is_answers(q.name))
-            found.extend(below)
-        elif p.exists():
-            found.append(p)
+            found.extend(_class(p))
+        elif p.exists() or p.is_symlink():  # a dangling link is graded invalid, with the reason
+            found.append(Submission.of(p))
         else:
             raise InputError("no such file or directory", str(p))
-        if len(found) > MAX_FILES:
-            raise InputError(f"more than {MAX_FILES} answer files", str(p))
     return found
+
+
+def _class(top: Path) -> list[Submission]:
+    own: list[Path] = []
+    found: list[Submission] = []
+    for entry in _listing(top):
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            found.extend(_limited(_walk(path), path))
+        elif entry.is_symlink() and path.is_dir():
+            continue  # a link to another student (or out of the class): not a student's tree
+        elif _is_answers(entry.name):
+            own.append(path)
+    found.extend(_limited(own, top))
+    return sorted(found, key=lambda s: str(s.path))
+
+
+def _limited(files: list[Path], tree: Path) -> list[Submission]:
+    """A tree's files, or one refusal for all of them past the limit: never the class's."""
+    if len(files) > MAX_FILES_PER_DIRECTORY:
+        return [Submission(tree, tree, f"more than {MAX_FILES_PER_DIRECTORY} answers files in this "
+                                       "directory; none of them graded")]
+    return [Submission(f, tree) for f in files]
+
+
+def _walk(tree: Path) -> list[Path]:
+    """Answers files below `tree`, following only symlinked directories that stay inside it.
+
+    Stops one past the limit, so that a huge directory costs no more to refuse.
+    """
+    root = os.path.realpath(tree)
+    files: list[Path] = []
+    stack, seen = [tree], set()
+    while stack and len(files) <= MAX_FILES_PER_DIRECTORY:
+        folder = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen or not inside(real, root):  # a loop, or a link out of the tree
+            continue
+        seen.add(real)
+        for entry in _listing(folder):
+            if entry.is_dir():
+                stack.append(Path(entry.path))
+            elif _is_answers(entry.name):
+                files.append(Path(entry.path))  # a link: `load_answers` checks where it leads
+    return files
+
+
+def _listing(folder: Path) -> list:
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []  # unreadable: nothing in it can be graded or leak
 
 
 def _is_answers(name: str) -> bool:
     return name in ANSWER_NAMES or name.endswith((".answers.yaml", ".answers.yml"))
+
+
+def compact(result: FileResult) -> FileResult:
+    """The result without arrays past MAX_SENT_ENTRIES or warnings past MAX_SENT_WARNINGS.
+
+    Run in the worker, so that what travels to (and stays in) the parent is
+    bounded by the problem's size, not by what the student submitted. Only
+    the human report reads `got`/`expected`/`wrong` (a diff table, folded to
+    the wrong entries above 12); a finding's message already names the count
+    and the largest error.
+    """
+    for f in result.findings:
+        if _size(f.got) > MAX_SENT_ENTRIES or _size(f.expected) > MAX_SENT_ENTRIES:
+            f.got, f.expected, f.wrong = None, None, []
+    extra = len(result.warnings) - MAX_SENT_WARNINGS
+    if extra > 0:
+        result.warnings = result.warnings[:MAX_SENT_WARNINGS] + [(None, f"… and {extra} more warnings")]
+    return result
+
+
+def _size(value) -> int:
+    """Entries in a nested list (a formula or a number is one)."""
+    if not isinstance(value, list):
+        return 1
+    return sum(_size(v) for v in value) if value and isinstance(value[0], list) else len(value)
 
 
 @dataclass
@@ -73,29 +175,57 @@ class Grader:
             self._solutions[key] = solve(problem)
         return self._problems[key], self._solutions[key]
 
-    def grade(self, path: Path) -> FileResult:
+    def grade(self, item: str | Path | Submission) -> FileResult:
+        sub = Submission.of(item)
+        path = sub.path
+        if sub.refused:
+            return FileResult(str(path), None, None, error=sub.refused)
         try:
-            answers = load_answers(path)
+            answers = load_answers(path, sub.tree)
             problem_path = self.problem or answers.problem
             if problem_path is None:
                 raise InputError("no problem: name one with 'problem:' in the file or --problem", str(path))
             problem, solution = self.load(problem_path)
-            return grade_file(answers, problem, solution)
+            return compact(grade_file(answers, problem, solution))
         except InputError as exc:
             return FileResult(str(path), None, None, error=str(exc))
 
-    def grade_all(self, paths: list[Path], progress: Callable | None = None) -> list[FileResult]:
-        """Grade every file, each in a sandboxed worker (`sandbox`)."""
+    def grade_all(self, items: list, progress: Callable | None = None) -> list[FileResult]:
+        """Grade every file (a path or a `Submission`), each in a sandboxed worker (`sandbox`)."""
         if self.problem is not None:
+            self._solve_within_limits(self.problem)
             self.load(self.problem)  # solved once, before the workers fork; a broken one fails the run
-        return sandbox.run(paths, self.grade, self._failed, self.limits, self.jobs, progress)
+        return sandbox.run(items, self.grade, self._failed, self.limits, self.jobs, progress)
 
-    def _failed(self, path: Path, reason: str, internal: bool = False) -> FileResult:
+    def _solve_within_limits(self, path: Path) -> None:
+        """Solve the pinned problem once in a sandboxed worker, under the per-file limits.
+
+        A costly spec must not run unbounded in this process. The problem
+        cannot travel back (it holds functions), so the worker only proves
+        that it fits: then `load` here repeats the same deterministic work,
+        or raises the same error the worker met (a bad spec, a pin mismatch).
+        """
+        def attempt(p: Path) -> None:
+            try:
+                self.load(p)
+            except BpcheckError:
+                pass  # the load in the parent raises it again, with its exit code
+
+        def overran(_p: Path, reason: str, internal: bool) -> str | None:
+            return None if internal else reason  # an exception: the load in the parent reproduces it
+
+        reason = sandbox.run([path], attempt, overran, self.limits, jobs=1)[0]
+        if reason:
+            raise InputError(f"the problem could not be solved within the grading limits ({reason}; "
+                             "--timeout sets them); `bpcheck solve` shows how long it takes", str(path))
+
+    def _failed(self, item, reason: str, internal: bool = False) -> FileResult:
         """The result of a file whose grading hit a sandbox limit: every question invalid.
 
         An exception in a worker is a bug in bpcheck, not the student's doing: it is
         reported as an internal error (exit 3), never graded as invalid.
         """
+        path = Submission.of(item).path
         if internal:
             return FileResult(str(path), None, None, error=f"internal error: {reason}", internal=True)
         if self.problem is None:
