@@ -126,9 +126,12 @@ def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) ->
     full = prefix + base if base else None
     if full and _exists(full, s):
         return full
-    known = all_names(s) + [f"sample1.{n}" for n in base_names(s, True)] + list(aliases)
+    samples = [f"sample1.{n}" for n in base_names(s, True)] if s.n_samples > 1 else []
+    known = [k for k in all_names(s) + samples + list(aliases) if k != raw]  # never suggest the name itself
     same = [k for k in known if k.lower() == raw.lower()]  # dl/dw1 -> dl/dW1 before anything fuzzier
     close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
+    if not close and kind and base and _exists(base, s):
+        close = [base]  # sample1.z1 of a single-sample problem is z1
     raise UnknownQuantity(str(name), close[0] if close else None)
 
 

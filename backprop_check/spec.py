@@ -236,6 +236,11 @@ def _shape(m: Matrix) -> str:
 
 def _build(doc: Document, text: str) -> Problem:
     r = _Reader(doc)
+    if isinstance(doc.data, dict) and "bpcheck" not in doc.data:
+        # Said before any key is named: an answers file may point `problem:` at any
+        # file (/etc/shadow), and no message may quote what is not a spec of ours.
+        raise doc.error((), "missing required key 'bpcheck': not a bpcheck problem spec "
+                            "(a spec is a YAML mapping with 'bpcheck: 1')")
     top = r.mapping((), TOP_KEYS)
     for key in ("bpcheck", "id", "network", "params", "data", "loss"):
         if key not in top:

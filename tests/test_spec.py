@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from backprop_check.errors import InputError
+from backprop_check.quantities import UnknownQuantity
 from backprop_check.spec import Problem, load_problem, parse_problem
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBLEMS = sorted((Path(__file__).resolve().parent.parent / "problems").glob("*.yaml"))
 
@@ -653,3 +656,23 @@ def test_names_aliases_are_accepted_in_questions():
 def test_quoted_version_and_id_are_accepted():
     p = parse_problem(make(("bpcheck: 1", "bpcheck: '1'"), ("id: tiny", "id: a.b_c-9")), "p.yaml")
     assert p.id == "a.b_c-9"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("sample1.z1", "unknown quantity 'sample1.z1'; did you mean 'z1'?"),  # one sample: no sample prefix
+    ("dl/dw1", "unknown quantity 'dl/dw1'; did you mean 'dl/dW1'?"),
+])
+def test_a_suggestion_is_never_the_name_itself(name, message):
+    problem = load_problem(ROOT / "problems" / "dsga1008-2022-p1.yaml")
+    with pytest.raises(UnknownQuantity) as err:
+        problem.canonical(name)
+    assert str(err.value) == message
+
+
+def test_a_file_that_is_not_a_spec_is_not_quoted(tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text("root: $6$secret-hash\ndaemon: x\n")
+    with pytest.raises(InputError) as err:
+        load_problem(secret)
+    assert "secret" not in err.value.message and "root" not in err.value.message
+    assert "not a bpcheck problem spec" in err.value.message
