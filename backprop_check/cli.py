@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sys
+import warnings
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -29,11 +30,13 @@ GRADE_FORMATS = ("auto", "human", "json", "junit", "gradescope", "github", "mark
 
 
 def _guarded(fn):
-    """Map bpcheck's errors to messages and exit codes."""
+    """Map bpcheck's errors to messages and exit codes (SIGTERM/SIGINT: 128 + the signal)."""
     @wraps(fn)
     def run(*args, **kwargs):
+        from .sandbox import stop_on_signals
         try:
-            return fn(*args, **kwargs)
+            with stop_on_signals():  # a signal raises sandbox.Interrupted: workers are killed on the way out
+                return fn(*args, **kwargs)
         except InputError as exc:
             _say(f"bpcheck: error: {line(exc)}")
             sys.exit(EXIT_INPUT)
@@ -59,6 +62,12 @@ def _guarded(fn):
 @click.version_option(__version__, prog_name="bpcheck")
 def main() -> None:
     """Solve and grade neural-network backpropagation homework."""
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, source=None) -> None:
+    """A Python warning as one line of ours, never with source lines."""
+    _say(f"bpcheck: warning: {line(message)}")
 
 
 @main.command()

@@ -59,7 +59,7 @@ class Interrupted(BpcheckError):
     """SIGTERM or SIGINT while grading: the workers were stopped; exit 128 + signal."""
 
     def __init__(self, signum: int):
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; the grading workers were stopped")
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.exit_code = 128 + signum
 
 
