@@ -165,8 +165,7 @@ def test_numpy_and_formulas_match_textbook_anywhere(z, which):
     act = A.make(name, params, scale)
     f, df = _textbook(name, act.p, scale)
     # float64 forms: relative 1e-12, or an absolute error of a few ulps of 1
-    # (the forms built on 1 + tanh / 1 + erf cancel in the tails; see the
-    # xfail test below for what that does to the engines)
+    # (forms built on 1 + tanh / 1 + erf would cancel in the tails)
     atol = 1e-15 * float(scale)
     assert _near(float(act.numpy(np.array([z]))[0]), f(z), 1e-12, atol)
     assert _near(float(act.numpy_derivative(np.array([z]))[0]), df(z), 1e-12, atol)
@@ -292,7 +291,7 @@ def test_softmax_numpy_form_and_engine_jacobian(zk, wk):
         [[float(v)] for v in z])})[:, 0], s, rtol=1e-13, atol=1e-16)
 
 
-# ------------------------------------------------------------- tails (package bug)
+# ------------------------------------------------------------- tails
 
 TAILS = [("sigmoid", {}, -20.0, "value"), ("sigmoid", {}, -40.0, "value"),
          ("tanh", {}, 10.0, "slope"), ("softplus", {}, -30.0, "slope"),
@@ -306,3 +305,60 @@ def test_numpy_forms_keep_relative_precision_in_the_tails(name, params, z, what)
     got = act.numpy(np.array([z]))[0] if what == "value" else act.numpy_derivative(np.array([z]))[0]
     want = f(z) if what == "value" else df(z)
     assert _near(float(got), want, 1e-9, 0.0)
+
+
+# ------------------------------------------------------------- defaults and far tails (issue 8)
+# The defaults are the README's, written here as literals: a test that takes its expected
+# default from the package cannot notice the default changing.
+
+def test_documented_defaults_are_literal():
+    assert A.make("relu").p == {"grad_at_zero": Fraction(0)}
+    assert A.make("leaky_relu").p == {"slope": Fraction(1, 100), "grad_at_zero": Fraction(0)}
+    assert A.make("softplus").p == {"beta": Fraction(1)}
+    assert A.make("elu").p == {"alpha": Fraction(1)}
+    assert A.make("tanh").p == {} and A.make("relu").scale == 1
+
+
+def test_default_leaky_relu_slope_is_one_hundredth_everywhere():
+    act = A.make("leaky_relu")
+    z = np.array([-2.0, -1.0, 3.0])
+    assert act.numpy(z).tolist() == [-0.02, -0.01, 3.0]
+    assert act.numpy_derivative(z).tolist() == [0.01, 0.01, 1.0]
+    assert act.sympy_expr().subs(A.Z, -1) == sp.Rational(-1, 100)
+    assert act.sympy_derivative().subs(A.Z, -1) == sp.Rational(1, 100)
+    assert act.sympy_derivative().subs(A.Z, 0) == sp.Rational(1, 100)
+    assert _formula_at(act.formula(F.Name("z")), -1.0) == pytest.approx(-0.01, rel=1e-15)
+    assert _formula_at(act.dformula(F.Name("z")), -1.0) == pytest.approx(0.01, rel=1e-15)
+    assert act.label() == "leaky_relu"  # the default is not spelled out
+    assert A.make("leaky_relu", {"slope": Fraction(1, 50)}).label() == "leaky_relu(slope=1/50)"
+
+
+def test_other_defaults_by_value():
+    assert float(A.make("softplus").numpy(np.array([0.0]))[0]) == pytest.approx(math.log(2), rel=1e-15)
+    assert float(A.make("softplus").numpy_derivative(np.array([0.0]))[0]) == 0.5
+    assert float(A.make("elu").numpy(np.array([-1.0]))[0]) == pytest.approx(math.exp(-1) - 1, rel=1e-15)
+    assert float(A.make("elu").numpy_derivative(np.array([-1.0]))[0]) == pytest.approx(math.exp(-1), rel=1e-15)
+    assert float(A.make("relu").numpy_derivative(np.array([0.0]))[0]) == 0.0
+
+
+def _sympy_tail(expr, z: int) -> float:
+    return float(sp.N(expr.subs(A.Z, z), 30))
+
+
+@pytest.mark.parametrize("z", [-800, -400, -200, -100, 100, 200, 400, 800])
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_derivatives_far_in_the_tails_are_finite_and_right(name, z):
+    """sech²(200) = 4e^-400/(1 + e^-400)² ≈ 7.6e-174 and σ′(400) ≈ 1.9e-174 are float64
+    numbers: the numpy forms must not overflow into inf/inf or 0 on the way."""
+    act = A.make(name)
+    got = float(act.numpy_derivative(np.array([float(z)]))[0])
+    want = _sympy_tail(sp.sech(A.Z) ** 2 if name == "tanh" else sp.exp(-A.Z) / (1 + sp.exp(-A.Z)) ** 2, z)
+    assert math.isfinite(got)
+    assert _near(got, want, 1e-12, 1e-320), (got, want)
+
+
+@pytest.mark.parametrize("z", [-800.0, -50.0, 50.0, 800.0])
+def test_sigmoid_far_in_the_tails(z):
+    got = float(A.make("sigmoid").numpy(np.array([z]))[0])
+    want = _sympy_tail(1 / (1 + sp.exp(-A.Z)), int(z))
+    assert math.isfinite(got) and _near(got, want, 1e-12, 1e-320)
