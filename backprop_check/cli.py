@@ -90,7 +90,7 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
     samples = set(range(1, p.n_samples + 1)) if per_sample and p.n_samples > 1 else set()
     solution = run_solve(p, samples)
     if key is not None:
-        _write(key, render.answer_key(solution, key))
+        _write(key, _checked_key(render.answer_key(solution, key), key))
     if fmt == "human":
         _human(output, None, lambda console: render.render_human(solution, console))
         return
@@ -204,6 +204,17 @@ def _console(stream, color: bool | None = None) -> Console:
     styled = stream.isatty() if color is None else color
     return Console(file=stream, force_terminal=color, width=None if styled else 160, no_color=not styled,
                    highlight=False)
+
+
+def _checked_key(text: str, path: Path) -> str:
+    """A key that `grade` will read: no larger than an answers file may be."""
+    from .yamlsource import MAX_FILE_BYTES
+
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"the answer key would be {size / 1e6:.1f} MB, more than the {MAX_FILE_BYTES / 1e6:g} MB "
+                         "an answers file may hold: list fewer quantities under 'questions:'", str(path))
+    return text
 
 
 def _human(output: Path | None, color: bool | None, draw) -> None:

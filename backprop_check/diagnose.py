@@ -278,15 +278,16 @@ def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolera
     found = []
     if not np.any(submitted):
         return found  # all zeros: nothing was computed, so no mistake can be named
-    for mistake in CATALOGUE:
-        for candidate, detail, *own in mistake.candidates(ctx, name, answer):
-            if candidate is None or np.shape(candidate) != expected.shape:
-                continue
-            if np.array_equal(candidate, expected):
-                continue  # the mistake changes nothing here: it explains nothing
-            with np.errstate(all="ignore"):
-                ok = tol.accepts(candidate, submitted).all() or (own and own[0].accepts(candidate, submitted).all())
-            if ok:
-                found.append(Diagnosis(mistake.tag, mistake.summary + (f": {detail}" if detail else "")))
-                break
+    # A mistaken candidate may overflow (a step taken up a huge gradient): it then
+    # matches nothing, which is the right answer, and is no cause for a warning.
+    with np.errstate(all="ignore"):
+        for mistake in CATALOGUE:
+            for candidate, detail, *own in mistake.candidates(ctx, name, answer):
+                if candidate is None or np.shape(candidate) != expected.shape:
+                    continue
+                if np.array_equal(candidate, expected):
+                    continue  # the mistake changes nothing here: it explains nothing
+                if tol.accepts(candidate, submitted).all() or (own and own[0].accepts(candidate, submitted).all()):
+                    found.append(Diagnosis(mistake.tag, mistake.summary + (f": {detail}" if detail else "")))
+                    break
     return found

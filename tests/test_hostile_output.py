@@ -166,3 +166,27 @@ def test_a_step_summary_that_cannot_be_written_is_bad_input(tmp_path, target):
                           "--format", "github"], capture_output=True, text=True, env=env)
     assert out.returncode == 2, out.stderr
     assert "cannot write GITHUB_STEP_SUMMARY" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_python_warnings_are_one_line_without_source():
+    code = ("import warnings, sys\n"
+            "from backprop_check import cli\n"
+            "cli.main.callback()\n"
+            "warnings.warn('overflow encountered\\n::error::forged', RuntimeWarning)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr == "bpcheck: warning: overflow encountered\\n:\u200b:error:\u200b:forged\n"
+
+
+def test_a_key_grade_could_not_read_is_refused(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from backprop_check import yamlsource
+    from backprop_check.cli import main
+
+    spec = ROOT / "problems" / "batch-rows-softmax.yaml"  # 1.6 kB, its key about 3 kB
+    monkeypatch.setattr(yamlsource, "MAX_FILE_BYTES", 2000)
+    key = tmp_path / "key.answers.yaml"
+    result = CliRunner().invoke(main, ["solve", str(spec), "--key", str(key), "--format", "json"])
+    assert result.exit_code == 2
+    assert "more than the 0.002 MB an answers file may hold: list fewer quantities" in result.output
+    assert not key.exists()
