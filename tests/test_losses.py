@@ -128,3 +128,43 @@ def test_scaled_formula_drops_the_factor_two():
 def test_labels():
     assert Loss(KINDS["mse"]).label() == "mse"
     assert Loss(KINDS["mse"], Fraction(1, 2), "samples").label() == "mse, factor 1/2, averaged over samples"
+
+
+# ------------------------------------------------------------- custom terms, identity (issue 8)
+
+def test_custom_loss_must_use_y_hat():
+    from backprop_check.elementwise import FormulaSyntaxError
+    from backprop_check.losses import custom
+
+    with pytest.raises(FormulaSyntaxError, match="a loss term must use y_hat"):
+        custom("(y - 1)**2")
+    kind = custom("(y_hat - y)**4")
+    assert kind.name == "custom" and kind.exact
+    # (ŷ − y)⁴ and its derivative 4(ŷ − y)³ at ŷ = 0.5, y = −0.5, written here
+    assert float(np.asarray(kind.numpy_term(np.array([0.5]), np.array([-0.5])))[0]) == 1.0
+    assert float(np.asarray(kind.numpy_dterm(np.array([0.5]), np.array([-0.5])))[0]) == 4.0
+
+
+def test_custom_abs_loss_differentiates_over_the_reals():
+    """d|ŷ − y|/dŷ = sign(ŷ − y) for real ŷ, y: sympy gets that only from real symbols."""
+    from backprop_check.losses import custom
+
+    kind = custom("abs(y_hat - y)")
+    d = sp.diff(kind.sympy_term, YH)
+    assert d.subs({YH: sp.Rational(3, 4), Y: sp.Rational(1, 4)}) == 1
+    assert d.subs({YH: sp.Rational(-3, 4), Y: sp.Rational(1, 4)}) == -1
+    assert YH.is_real and Y.is_real
+
+
+def test_loss_kinds_are_immutable_and_compared_by_identity():
+    import dataclasses
+
+    mse = KINDS["mse"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mse.name = "other"
+    twin = dataclasses.replace(mse)
+    assert twin != mse and mse == KINDS["mse"]  # identity: a copy is another loss
+    loss = Loss(mse, Fraction(1, 2), "samples")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loss.average = "none"
+    assert {loss: 1}[Loss(mse, Fraction(1, 2), "samples")] == 1  # a Loss is a value
