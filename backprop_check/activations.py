@@ -41,6 +41,8 @@ class Kind:
     kinks: tuple = ()
     elementwise: bool = True
     kinks_unknown: bool = False  # a custom formula whose kinks bpcheck cannot place
+    degree: Fraction = Fraction(1)  # growth of sizes and rounding errors (elementwise.degree)
+    custom: bool = False  # written as a formula in the spec: its cost counts in the work budget
 
 
 def _sigmoid_np(z):
@@ -239,7 +241,8 @@ def custom(text: str) -> Activation:
         dformula=lambda a, p: F.substitute(slope, {"z": a}),
         exact=E.is_rational(node),
         kinks=E.kinks(node) or (),
-        kinks_unknown=E.kinks(node) is None)
+        kinks_unknown=E.kinks(node) is None,
+        degree=max(Fraction(1), E.degree(node)), custom=True)
     return Activation(kind)
 
 

@@ -62,12 +62,13 @@ def compare_engines(exact: dict, fast: dict, report: Report) -> None:
         report.compared += a.size
 
 
-def _kink_pattern(case: Case, pre: list) -> tuple:
-    """Which side of each kink every pre-activation lies on (0 means on it)."""
+def _kink_pattern(case: Case, pre: list, y_hat: np.ndarray, y: np.ndarray) -> tuple:
+    """Which side of each kink every pre-activation (and ŷ, for the loss's kinks) lies on (0: on it)."""
     out = []
     for layer, z in zip(case.layers, pre):
         for k in layer.activation.kind.kinks:
             out.append(np.sign(z - k))
+    out += [np.sign(y_hat - k) for k in numeric.loss_kinks(case, y)]
     return tuple(out)
 
 
@@ -84,8 +85,8 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
     """Central differences of the numpy loss against every parameter gradient."""
     params = numeric.params_of(case)
     data = (numeric.array(case.x), numeric.array(case.y))
-    base_pre, _, _, loss = numeric.forward(case, params, data)
-    base = _kink_pattern(case, base_pre)
+    base_pre, _, base_out, loss = numeric.forward(case, params, data)
+    base = _kink_pattern(case, base_pre, base_out, data[1])
     biggest = max(float(np.max(np.abs(grads[f"dl/d{p}"]))) for p in params)
     rng = np.random.default_rng(0)
     for name, value in params.items():
@@ -97,8 +98,8 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
                 moved = dict(params)
                 moved[name] = value.copy()
                 moved[name][index] += sign * h
-                pre, _, _, l = numeric.forward(case, moved, data)
-                crossed |= any(np.any(a != b) for a, b in zip(_kink_pattern(case, pre), base))
+                pre, _, out, l = numeric.forward(case, moved, data)
+                crossed |= any(np.any(a != b) for a, b in zip(_kink_pattern(case, pre, out, data[1]), base))
                 values.append(l)
             if crossed:
                 report.fd_skipped += 1

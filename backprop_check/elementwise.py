@@ -26,6 +26,9 @@ ELEMENTWISE = {"relu", "step", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "
                "leaky_relu", "elu", "gelu", "erf", "max"}
 RATIONAL = {"relu", "step", "abs", "max", "leaky_relu"}  # rational in, rational out
 KINKED = {"relu", "step", "abs", "leaky_relu", "elu"}  # not differentiable where the argument is 0
+PIECEWISE = KINKED | {"max"}  # sympy Piecewise expressions
+MAX_CALL_DEPTH = 8  # functions of functions: sigmoid nested 30 deep overflows sympy's recursion
+MAX_PIECEWISE_DEPTH = 2  # abs(abs(abs(z))) already takes sympy about a second
 
 
 def parse_elementwise(text: str, names: set) -> F.Node:
@@ -40,13 +43,48 @@ def parse_elementwise(text: str, names: set) -> F.Node:
     return node
 
 
-def _check(node: F.Node) -> None:
+def _check(node: F.Node, calls: int = 0, pieces: int = 0) -> None:
+    """Elementwise only, and nested shallowly enough for the exact engine.
+
+    `calls` / `pieces`: functions / piecewise functions around `node`. sympy's
+    work grows exponentially with nesting (piecewise folding of abs(abs(abs(z))),
+    the chain rule of gelu(gelu(…))) and its recursion overflows near 30 levels.
+    """
     if isinstance(node, F.T) or (isinstance(node, F.Bin) and node.op == "@"):
         raise FormulaSyntaxError("only elementwise operations are allowed here (no @ or .T)")
-    if isinstance(node, F.Call) and node.fn not in ELEMENTWISE:
-        raise FormulaSyntaxError(f"{node.fn} is not an elementwise function")
+    if isinstance(node, F.Call):
+        if node.fn not in ELEMENTWISE:
+            raise FormulaSyntaxError(f"{node.fn} is not an elementwise function")
+        calls, pieces = calls + 1, pieces + (node.fn in PIECEWISE)
+        if calls > MAX_CALL_DEPTH:
+            raise FormulaSyntaxError(f"functions nested more than {MAX_CALL_DEPTH} deep "
+                                     "(the exact engine's work grows with every level)")
+        if pieces > MAX_PIECEWISE_DEPTH:
+            raise FormulaSyntaxError(f"piecewise functions ({', '.join(sorted(PIECEWISE))}) nested more "
+                                     f"than {MAX_PIECEWISE_DEPTH} deep (the exact engine's work "
+                                     "multiplies with every level)")
     for child in F.children(node):
-        _check(child)
+        _check(child, calls, pieces)
+
+
+def degree(node: F.Node) -> Fraction:
+    """How many times over the formula multiplies its input's size and relative error.
+
+    Products and quotients add, powers multiply, functions keep their
+    argument's degree, constants are 0. z**16 is 16: an exact fraction of b
+    bits becomes one of 16·b bits, and a float64 rounding error grows 16 times.
+    (formula_syntax's `_degree` bounds sympy's expansion of one formula; this
+    one is multiplied across a network's layers.)
+    """
+    if isinstance(node, F.Num) or (isinstance(node, F.Name) and node.id in ("pi", "e")):
+        return Fraction(0)
+    if isinstance(node, F.Name):
+        return Fraction(1)
+    if isinstance(node, F.Bin) and node.op == "**" and isinstance(node.right, F.Num):
+        return degree(node.left) * abs(node.right.value)
+    if isinstance(node, F.Bin) and node.op in "*/":
+        return degree(node.left) + degree(node.right)
+    return max((degree(c) for c in F.children(node)), default=Fraction(0))
 
 
 def kinks(node: F.Node, var: str = "z") -> tuple | None:
@@ -55,17 +93,28 @@ def kinks(node: F.Node, var: str = "z") -> tuple | None:
     relu(z - 0.3) has its kink at 0.3, max(a, b) where a = b. None when a kink
     cannot be placed (its argument is not affine), so that no snapping is done.
     """
+    points = kink_points(node, var, {})
+    return None if points is None else tuple(sorted({float(p) for p in points}))
+
+
+def kink_points(node: F.Node, var: str, env: dict) -> list | None:
+    """The values of `var` at which each kinked argument vanishes, given the other names in `env`.
+
+    With arrays in env (a loss's targets y) each point is an array: abs(y_hat - y)
+    has its kink at y_hat = y, entry by entry. None when an argument is not affine in var.
+    """
     found = []
     for part in _calls(node):
         if part.fn not in KINKED and part.fn != "max":
             continue
         arg = part.args[0] if part.fn != "max" else F.sub(part.args[0], part.args[1])
-        at = [float(np.asarray(F.evaluate(arg, {var: np.array(v)}))) for v in (0.0, 1.0, 2.0)]
+        at = [np.asarray(F.evaluate(arg, {**env, var: np.array(v)}), float) for v in (0.0, 1.0, 2.0)]
         slope = at[1] - at[0]
-        if abs(at[2] - 2 * at[1] + at[0]) > 1e-12 * max(1.0, *map(abs, at)) or slope == 0:
+        scale = np.maximum(1.0, np.maximum(np.maximum(abs(at[0]), abs(at[1])), abs(at[2])))
+        if np.any(np.abs(at[2] - 2 * at[1] + at[0]) > 1e-12 * scale) or np.any(slope == 0):
             return None
         found.append(-at[0] / slope)
-    return tuple(sorted(set(found)))
+    return found
 
 
 def _calls(node: F.Node) -> list:

@@ -53,7 +53,20 @@ class T:
     arg: "Node"
 
 
-Node = Union[Name, Num, Neg, Bin, Call, T]
+@dataclass(frozen=True)
+class Index:
+    """`v[0]`, `A[1, 0]`: 0-based, constant positions (graph nodes)."""
+    arg: "Node"
+    at: tuple  # ints
+
+
+@dataclass(frozen=True)
+class Stack:
+    """`[a, b, c]`: a vector of scalar trees, or a matrix of vector ones."""
+    items: tuple
+
+
+Node = Union[Name, Num, Neg, Bin, Call, T, Index, Stack]
 
 
 def num(value) -> Num:
@@ -103,13 +116,19 @@ def substitute(node: Node, bindings: Mapping[str, Node]) -> Node:
         return Bin(node.op, substitute(node.left, bindings), substitute(node.right, bindings))
     if isinstance(node, Call):
         return Call(node.fn, tuple(substitute(a, bindings) for a in node.args))
+    if isinstance(node, Index):
+        return Index(substitute(node.arg, bindings), node.at)
+    if isinstance(node, Stack):
+        return Stack(tuple(substitute(a, bindings) for a in node.items))
     return node
 
 
 def children(node: Node) -> tuple:
     """The direct subtrees of a node."""
-    if isinstance(node, (Neg, T)):
+    if isinstance(node, (Neg, T, Index)):
         return (node.arg,)
+    if isinstance(node, Stack):
+        return node.items
     if isinstance(node, Bin):
         return (node.left, node.right)
     if isinstance(node, Call):
@@ -145,8 +164,13 @@ def _prec(node: Node) -> int:
     return _ATOM
 
 
+MAX_WHOLE_BITS = 3000  # about 900 digits before the point
+
+
 def decimal(value: Fraction, max_digits: int = 20) -> str | None:
     """The exact decimal of a fraction (0.0001), or None when 1/3-like or longer than max_digits."""
+    if value.numerator.bit_length() > value.denominator.bit_length() + MAX_WHOLE_BITS:
+        return None  # a whole part of thousands of digits: past Python's int-to-str limit
     d, digits = value.denominator, 0
     while d % 10 == 0 or d % 2 == 0 or d % 5 == 0:
         if d % 10 == 0:
@@ -186,6 +210,12 @@ class _Style:
 
     def call(self, fn: str, args: list[str]) -> str:
         return f"{fn}({', '.join(args)})"
+
+    def index(self, s: str, at: tuple) -> str:
+        return f"{s}[{', '.join(map(str, at))}]"
+
+    def stack(self, items: list[str]) -> str:
+        return f"[{', '.join(items)}]"
 
 
 class _Text(_Style):
@@ -257,6 +287,9 @@ class _Latex(_Style):
     def transpose(self, s: str) -> str:
         return rf"{s}^{{\top}}"
 
+    def stack(self, items: list[str]) -> str:
+        return r"\begin{bmatrix} " + r" \\ ".join(items) + r" \end{bmatrix}"
+
     def call(self, fn: str, args: list[str]) -> str:
         escaped = fn.replace("_", "\\_")
         head = self._FN.get(fn, rf"\operatorname{{{escaped}}}")
@@ -277,6 +310,11 @@ def _render(node: Node, style: _Style) -> str:
         return style.transpose(style.paren(inner) if wrap else inner)
     if isinstance(node, Call):
         return style.call(node.fn, [_render(a, style) for a in node.args])
+    if isinstance(node, Index):
+        inner = _render(node.arg, style)
+        return style.index(inner if _prec(node.arg) == _ATOM else style.paren(inner), node.at)
+    if isinstance(node, Stack):
+        return style.stack([_render(a, style) for a in node.items])
     p = _PREC[node.op]
     left, right = _render(node.left, style), _render(node.right, style)
     # Mixed products (A @ B * C) get brackets although Python would not need
@@ -388,6 +426,17 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray]):
         return -evaluate(node.arg, env)
     if isinstance(node, T):
         return np.asarray(evaluate(node.arg, env)).T
+    if isinstance(node, Index):
+        try:
+            return np.asarray(evaluate(node.arg, env))[node.at]
+        except IndexError as exc:
+            raise FormulaError(f"{to_code(node)}: {exc}") from None
+    if isinstance(node, Stack):
+        items = [np.asarray(evaluate(a, env), dtype=float) for a in node.items]
+        try:
+            return np.stack(items)
+        except ValueError as exc:
+            raise FormulaError(f"the entries of {to_code(node)} have different shapes") from exc
     if isinstance(node, Call):
         if node.fn not in FUNCTIONS:
             raise FormulaError(f"unknown function {node.fn!r}")

@@ -31,6 +31,9 @@ class LossKind:
     formula: Callable  # (y_hat, y) -> elementwise term
     dformula: Callable  # (y_hat, y) -> d term / d y_hat
     exact: bool = False
+    kinks: Callable | None = None  # y -> list of arrays of ŷ where the term has a kink
+    kinks_unknown: bool = False  # a custom term whose kinks bpcheck cannot place
+    degree: Fraction = Fraction(1)  # growth of sizes and rounding errors (elementwise.degree)
 
 
 KINDS: dict[str, LossKind] = {k.name: k for k in [
@@ -65,13 +68,18 @@ def custom(text: str) -> LossKind:
     if "y_hat" not in F.names_in(node):
         raise E.FormulaSyntaxError("a loss term must use y_hat")
     slope = E.derivative(node, "y_hat")
+    # placeable when every kinked argument is affine in y_hat (checked at a sample target)
+    points = E.kink_points(node, "y_hat", {"y": np.array(0.5)})
     at = lambda tree, yh, y: F.evaluate(tree, {"y_hat": yh, "y": y}) * np.ones_like(yh)  # noqa: E731
     return LossKind(
         name="custom", sympy_term=E.to_sympy(node, {"y_hat": YH, "y": Y}),
         numpy_term=lambda yh, y: at(node, yh, y), numpy_dterm=lambda yh, y: at(slope, yh, y),
         formula=lambda yh, y: F.substitute(node, {"y_hat": yh, "y": y}),
         dformula=lambda yh, y: F.substitute(slope, {"y_hat": yh, "y": y}),
-        exact=E.is_rational(node))
+        exact=E.is_rational(node),
+        kinks=(lambda y: E.kink_points(node, "y_hat", {"y": y})) if points else None,
+        kinks_unknown=points is None,
+        degree=max(Fraction(1), E.degree(node)))
 
 
 @dataclass(frozen=True)

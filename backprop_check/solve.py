@@ -98,10 +98,10 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
         try:
             compare_engines(exact_floats, fast, solution.report)
         except EngineDisagreement as exc:
-            if any(l.activation.kind.kinks_unknown for l in problem.layers):
-                raise InputError(f"{exc}: a pre-activation probably lies exactly on a kink of a custom "
-                                 "activation whose kinks bpcheck cannot place (its argument is not affine "
-                                 "in z); change the numbers or the formula", problem.file) from None
+            if any(l.activation.kind.kinks_unknown for l in problem.layers) or problem.loss.kind.kinks_unknown:
+                raise InputError(f"{exc}: a value probably lies exactly on a kink of a custom activation "
+                                 "or loss whose kinks bpcheck cannot place (its argument is not affine "
+                                 "in z or y_hat); change the numbers or the formula", problem.file) from None
             raise
         finite_differences(case, fast, solution.report)
     widths = tuple(len(problem.params[l.weight]) for l in problem.layers)
@@ -129,7 +129,7 @@ def _check_sample_work(problem: Problem, count: int) -> None:
     from .spec import MAX_WORK, work_per_pass
 
     widths = [len(problem.params[l.weight]) for l in problem.layers]
-    per_sample = work_per_pass(problem.layers, problem.params, 1) + sum(w * w for w in widths)
+    per_sample = work_per_pass(problem.layers, problem.params, 1, problem.loss) + sum(w * w for w in widths)
     if count * per_sample > MAX_WORK:
         raise InputError(f"{count} samples alone need {count * per_sample:,} operations; the limit is "
                          f"{MAX_WORK:,}: ask for fewer sample quantities", problem.file)
@@ -211,10 +211,15 @@ def _floats(value) -> np.ndarray | float:
     return float(value)
 
 
+MAX_EXACT_TEXT_BITS = 200  # p/q of at most ~60 digits; longer ones help nobody (and were rounded)
+
+
 def _precise_scalar(v, exact: bool) -> str:
     q = Fraction(int(v.numerator), int(v.denominator))
-    if exact:
+    if exact and q.numerator.bit_length() + q.denominator.bit_length() <= MAX_EXACT_TEXT_BITS:
         return _exact_string(q)
+    # 30 digits: also for a long fraction, which the sympy engine may have rounded to 45 digits
+    # (symbolic.MAX_EXACT_BITS), and whose digits could pass Python's int-to-str limit
     with mpmath.workdps(PRECISE_DIGITS + 5):
         return mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, PRECISE_DIGITS, strip_zeros=True)
 

@@ -36,6 +36,7 @@ def forward(case: Case, params: dict[str, np.ndarray], data: tuple | None = None
         inputs.append(a)
         pre.append(z)
         a = layer.activation.numpy(z)
+    a = _snap(a, loss_kinks(case, y), np.abs(a))
     scale = float(case.loss.factor) / case.loss.divisor(case.n_samples, len(case.y))
     loss = scale * float(np.sum(case.loss.kind.numpy_term(a, y)))
     return pre, inputs, a, loss
@@ -54,11 +55,24 @@ def _snap_to_kinks(z: np.ndarray, layer, params: dict, a: np.ndarray) -> np.ndar
     size = np.abs(params[layer.weight]) @ np.abs(a)
     if layer.bias:
         size = size + np.abs(params[layer.bias])
-    out = z.copy()
-    for k in layer.activation.kind.kinks:
-        near = np.abs(z - k) <= KINK_RTOL * np.maximum(size, abs(k))
-        out[near] = k
+    return _snap(z, layer.activation.kind.kinks, size)
+
+
+def _snap(v: np.ndarray, kinks, size: np.ndarray) -> np.ndarray:
+    """v with entries within KINK_RTOL of `size` from a kink (a number, or an array per entry) put on it."""
+    out = v.copy()
+    for k in kinks:
+        near = np.abs(v - k) <= KINK_RTOL * np.maximum(size, np.abs(k))
+        out[near] = np.broadcast_to(k, v.shape)[near]
     return out
+
+
+def loss_kinks(case: Case, y: np.ndarray) -> list:
+    """Where a custom loss term has kinks in ŷ (an array per kink; ŷ = y for abs(y_hat - y))."""
+    if case.loss.kind.kinks is None:
+        return []
+    with np.errstate(all="ignore"):
+        return case.loss.kind.kinks(y) or []  # None: not affine at these targets, nothing to snap
 
 
 def params_of(case: Case) -> dict[str, np.ndarray]:

@@ -26,6 +26,7 @@ from . import Case
 
 DPS = 45  # working digits for transcendental functions (>= 30 are promised)
 MAX_MAGNITUDE_BITS = 1100  # 2**1100: past float64's range either way
+MAX_VALUE_BITS = 2048  # an activation's or loss's exact value beyond this is rounded to DPS digits
 
 
 # --------------------------------------------------------- scalar evaluation
@@ -135,6 +136,8 @@ def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
         return lambda env: pick(f(env) for f in args)
     if isinstance(expr, sp.Not):
         return lambda env: not args[0](env)
+    if isinstance(expr, sp.ITE):  # sympy's form of a comparison of a Piecewise (relu(relu(z)))
+        return lambda env: args[1](env) if args[0](env) else args[2](env)
     if isinstance(expr, sp.Abs):
         return lambda env: abs(args[0](env))
     if isinstance(expr, sp.sign):
@@ -151,6 +154,29 @@ def _fold(op, fns, env):
     for f in fns[1:]:
         value = op(value, f(env))
     return value
+
+
+def tree_size(*exprs: sp.Basic) -> int:
+    """Nodes a compiled expression visits per evaluation: shared subexpressions count every time."""
+    memo: dict = {}
+
+    def size(e) -> int:
+        if e not in memo:
+            memo[e] = 1 + sum(size(a) for a in e.args)
+        return memo[e]
+    return sum(size(e) for e in exprs)
+
+
+@lru_cache(maxsize=256)
+def activation_cost(act: activations.Activation) -> int:
+    """Nodes evaluated per entry for the activation and its derivative."""
+    return tree_size(act.sympy_expr(), act.sympy_derivative())
+
+
+@lru_cache(maxsize=256)
+def loss_cost(kind: losses.LossKind) -> int:
+    """Nodes evaluated per entry for the loss term and its derivative."""
+    return tree_size(kind.sympy_term, sp.diff(kind.sympy_term, losses.YH))
 
 
 @lru_cache(maxsize=None)
@@ -176,8 +202,22 @@ def matrix(rows) -> DomainMatrix:
 def _map(fn: Callable, *ms: DomainMatrix) -> DomainMatrix:
     with mpmath.workdps(DPS):
         lists = [m.to_list() for m in ms]
-        rows = [[to_rational(fn(tuple(vals))) for vals in zip(*row_group)] for row_group in zip(*lists)]
+        rows = [[_short(to_rational(fn(tuple(vals))), MAX_VALUE_BITS) for vals in zip(*row_group)]
+                for row_group in zip(*lists)]
     return DomainMatrix(rows, ms[0].shape, QQ)
+
+
+def _short(v, bits: int):
+    """v, or v rounded to DPS digits once its numerator or denominator passes `bits`.
+
+    z**16 multiplies a fraction's size by 16 at every layer: exactly, eight
+    such layers would take hours. Rounded at 45 digits, the values still
+    agree with float64 far beyond the 1e-9 the checks ask.
+    """
+    if int(v.numerator).bit_length() <= bits and int(v.denominator).bit_length() <= bits:
+        return v
+    with mpmath.workdps(DPS):
+        return to_rational(_to_mpf(v))
 
 
 def _ones(n: int) -> DomainMatrix:
@@ -298,8 +338,4 @@ def train(case: Case, lr: Fraction, steps: int, first: dict | None = None) -> di
 
 
 def _bounded(m: DomainMatrix) -> DomainMatrix:
-    values = m.to_list_flat()
-    if all(int(v.numerator).bit_length() <= MAX_EXACT_BITS and int(v.denominator).bit_length() <= MAX_EXACT_BITS
-           for v in values):
-        return m
-    return _map(lambda env: _to_mpf(env[0]), m)
+    return DomainMatrix([[_short(v, MAX_EXACT_BITS) for v in row] for row in m.to_list()], m.shape, QQ)
