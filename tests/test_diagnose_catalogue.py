@@ -304,13 +304,23 @@ questions:
 
 
 def test_rounding_carried_to_two_significant_figures(tmp_path):
-    """ŷ = 1 + 0.03·0.5 = 1.015, y = 0.5583: dl/dz1 = [0.4567, 0.013701]. Rounded to 2
-    significant figures, [0.46, 0.014]; times xᵀ = [1, 0.5]: [[0.46, 0.23], [0.014, 0.007]].
+    """ŷ = 1 + 0.03·0.7 = 1.021, y = 0.5643: dl/dz1 = [0.4567, 0.013701]. Rounded to 2
+    significant figures, [0.46, 0.014]; times xᵀ = [1, 0.7]: [[0.46, 0.322], [0.014, 0.0098]],
+    written to 2 significant figures: 0.32 is half a unit of ITS last digit from 0.322.
     Rounding to the answer's 4 decimals would carry 0.4567, so only the significant-figures
     reading explains it."""
-    problem = write(tmp_path, "carried.yaml", _identity_net("0.03", "[1.0, 0.5]", "[0.5583]"))
-    texts = [["0.46", "0.23"], ["0.014", "0.0070"]]
+    problem = write(tmp_path, "carried.yaml", _identity_net("0.03", "[1.0, 0.7]", "[0.5643]"))
+    texts = [["0.46", "0.32"], ["0.014", "0.0098"]]
     f = finding(problem, "dl/dW1", texts, tmp_path)
+    assert (f.status, f.tags) == ("incorrect", ["rounding-carried"]), f.message
+    assert f.message.endswith("from intermediate values rounded to 2 significant figures")
+
+
+def test_rounding_carried_with_an_exact_zero_entry(tmp_path):
+    """x = [1, 0]: the second column of dl/dW1 is exactly 0, written "0.0" (no significant
+    figures to read); the other entries still tell 2 significant figures."""
+    problem = write(tmp_path, "carried0.yaml", _identity_net("0.03", "[1.0, 0.0]", "[0.5433]"))
+    f = finding(problem, "dl/dW1", [["0.46", "0.0"], ["0.014", "0.0"]], tmp_path)
     assert (f.status, f.tags) == ("incorrect", ["rounding-carried"]), f.message
     assert f.message.endswith("from intermediate values rounded to 2 significant figures")
 
@@ -334,9 +344,40 @@ def test_rounding_carried_needs_readable_precision(tmp_path, texts, why):
     assert (f.status, f.tags) == ("incorrect", []), why
 
 
+def test_rounding_carried_not_claimed_when_one_entry_is_an_integer(tmp_path):
+    """dl/dz1 = [4.52, 1.13] → [4.5, 1.1]; × [1, 2]: [[4.5, 9.0], [1.1, 2.2]]. Written with
+    "9." for 9.0, the least precise entry has no decimals: too coarse to excuse anything."""
+    problem = write(tmp_path, "carried2.yaml", _identity_net("0.25", "[1.0, 2.0]", "[-3.02]"))
+    f = finding(problem, "dl/dW1", [["4.5", "9.0"], ["1.1", "2.2"]], tmp_path)
+    assert f.tags == ["rounding-carried"]  # the same values, every entry with a decimal
+    f = finding(problem, "dl/dW1", [["4.5", "9."], ["1.1", "2.2"]], tmp_path)
+    assert "rounding-carried" not in f.tags
+
+
 def test_rounding_carried_not_claimed_for_integers(tmp_path):
     """Written as "5." and "9." (no decimals), [[4.6, 9.2], [1.1, 2.2]] rounded to units
     is too coarse to excuse anything."""
     problem = write(tmp_path, "carried1.yaml", _identity_net("0.25", "[1.0, 2.0]", "[-3.067]"))
     f = finding(problem, "dl/dW1", [["5.", "9."], ["1.", "2."]], tmp_path)
     assert "rounding-carried" not in f.tags
+
+
+# --------------------------------------------------------------- a batch of two (DEEP)
+
+def test_bias_first_sample_only_in_a_batch_of_two(deep, tmp_path):
+    p = M.Problem(deep)
+    f = finding(deep, "dl/db1", M.run(p)["dl/dz1"][:, 0], tmp_path)
+    assert (f.status, f.tags) == ("incorrect", ["bias-not-summed"]), f.message
+    assert "taken from the first sample only" in f.message
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_sample_quantities_are_diagnosed_in_a_batch_of_two(tmp_path, n):
+    """sample{n}.dl/dW1 (sample n alone, as if N = 1) with the loss's ½ dropped: factor-2."""
+    problem = write(tmp_path, "deep-samples.yaml", DEEP + "questions:\n  - {quantity: dl/dW1}\n"
+                    f"  - {{quantity: sample{n}.dl/dW1}}\n")
+    p = M.Problem(problem)
+    p.x, p.y = p.x[:, n - 1:n], p.y[:, n - 1:n]  # the sample alone: N = 1
+    wrong = M.run(p, factor=2 * p.factor)["dl/dW1"]
+    f = finding(problem, f"sample{n}.dl/dW1", wrong, tmp_path)
+    assert (f.status, f.tags) == ("incorrect", ["factor-2"]), f.message
