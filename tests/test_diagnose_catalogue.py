@@ -345,12 +345,13 @@ def test_rounding_carried_needs_readable_precision(tmp_path, texts, why):
 
 
 def test_rounding_carried_not_claimed_when_one_entry_is_an_integer(tmp_path):
-    """dl/dz1 = [4.52, 1.13] → [4.5, 1.1]; × [1, 2]: [[4.5, 9.0], [1.1, 2.2]]. Written with
-    "9." for 9.0, the least precise entry has no decimals: too coarse to excuse anything."""
-    problem = write(tmp_path, "carried2.yaml", _identity_net("0.25", "[1.0, 2.0]", "[-3.02]"))
-    f = finding(problem, "dl/dW1", [["4.5", "9.0"], ["1.1", "2.2"]], tmp_path)
+    """dl/dz1 = [5.04, 1.26] → [5.0, 1.3]; × [1, 2]: [[5.0, 10.0], [1.3, 2.6]]. Written with
+    "10." for 10.0 (two significant figures, no decimals), the least precise entry has no
+    decimals: too coarse to excuse anything."""
+    problem = write(tmp_path, "carried2.yaml", _identity_net("0.25", "[1.0, 2.0]", "[-3.54]"))
+    f = finding(problem, "dl/dW1", [["5.0", "10.0"], ["1.3", "2.6"]], tmp_path)
     assert f.tags == ["rounding-carried"]  # the same values, every entry with a decimal
-    f = finding(problem, "dl/dW1", [["4.5", "9."], ["1.1", "2.2"]], tmp_path)
+    f = finding(problem, "dl/dW1", [["5.0", "10."], ["1.3", "2.6"]], tmp_path)
     assert "rounding-carried" not in f.tags
 
 
