@@ -126,7 +126,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
 
 def _check_sample_work(problem: Problem, count: int) -> None:
     """Each sample is one more pass, with Jacobians of width² entries."""
-    from .spec import MAX_WORK, work_per_pass
+    from .budget import MAX_WORK, work_per_pass
 
     widths = [len(problem.params[l.weight]) for l in problem.layers]
     per_sample = work_per_pass(problem.layers, problem.params, 1, problem.loss) + sum(w * w for w in widths)

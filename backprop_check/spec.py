@@ -18,7 +18,8 @@ from typing import Any
 
 import sympy as sp
 
-from . import activations, losses
+from . import activations, budget, losses
+from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, read from here too)
 from .errors import InputError
 from .exact import NumberError, parse_number
 from .formula_syntax import FormulaSyntaxError
@@ -33,11 +34,7 @@ MAX_SAMPLES = 4096
 MAX_ENTRIES = 500_000
 MAX_STEPS = 50
 MAX_MAGNITUDE = 10 ** 6  # any number in a spec (deep nets can still overflow: solve checks)
-MAX_WORK = 4_000_000  # Σ over layers of out·in·N: what the exact engine does in a few seconds
 MIN_MAGNITUDE = Fraction(1, 10 ** 300)  # smaller nonzero numbers underflow in float64 (to 0 near 1e-324)
-MAX_FORMULA_COST = 4000  # nodes the exact engine evaluates per entry for a custom formula and its derivative
-NODE_WORK = 8  # one node of a custom formula costs about 8 multiplications (mpmath, closures)
-MAX_DEGREE = 4096  # product of the custom formulas' degrees: float64's rounding errors grow as much
 RESERVED = {"x", "y", "N", "K", "loss", "y_hat", "yhat", "pi", "e", "T"}
 
 TOP_KEYS = {"bpcheck", "id", "title", "description", "network", "params", "data", "loss",
@@ -266,7 +263,7 @@ def _build(doc: Document, text: str) -> Problem:
     x, y, layout, vector = _data(r, layers, params)
     loss = _loss(r, layers, y)
     lr, steps = _train(r)
-    _check_work(r, layers, params, len(x[0]), steps, loss)
+    budget.check(r.fail, layers, params, len(x[0]), steps, loss)
     names, display = _names(r, layers)
     tolerance = _tolerance(r, ("tolerance",)) if "tolerance" in top else {}
     problem = Problem(
@@ -301,7 +298,7 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
             except (FormulaSyntaxError, FormulaError, TypeError, RecursionError) as exc:
                 raise r.fail(path, f"activation formula {name[:40]!r}: {_why(exc)} "
                                    "(write an elementwise formula in z, e.g. \"5*relu(z)\")") from None
-            _check_cost(r, path, symbolic_cost(act), f"activation formula {name[:40]!r}")
+            budget.check_formula(r.fail, path, act, f"activation formula {name[:40]!r}")
             return act
     else:
         raise r.fail(path, "activation must be a name such as relu, or a mapping {relu: {scale: 5}}")
@@ -328,21 +325,6 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
 
 def _why(exc: Exception) -> str:
     return "nested too deeply for sympy" if isinstance(exc, RecursionError) else str(exc)
-
-
-def symbolic_cost(what) -> int:
-    """Nodes the exact engine evaluates per entry for a custom activation or loss kind."""
-    from .engines import symbolic
-
-    if isinstance(what, activations.Activation):
-        return symbolic.activation_cost(what) if what.kind.custom else 0
-    return symbolic.loss_cost(what) if what.name == "custom" else 0
-
-
-def _check_cost(r: _Reader, path: tuple, cost: int, what: str) -> None:
-    if cost > MAX_FORMULA_COST:
-        raise r.fail(path, f"{what}: the exact engine would evaluate {cost:,} parts per entry for it and "
-                           f"its derivative; the limit is {MAX_FORMULA_COST:,} (nest fewer functions)")
 
 
 def _compiles(act: activations.Activation) -> None:
@@ -453,39 +435,6 @@ def _data(r: _Reader, layers: tuple, params: dict):
     return x, y, layout, vector
 
 
-def work_per_pass(layers: tuple, params: dict, n_samples: int, loss: losses.Loss | None = None) -> int:
-    """Multiplications in one forward pass, custom formulas included: what the exact engine's time follows."""
-    per_sample = sum(len(params[l.weight]) * (len(params[l.weight][0]) + NODE_WORK * symbolic_cost(l.activation))
-                     for l in layers)
-    if loss is not None:
-        per_sample += len(params[layers[-1].weight]) * NODE_WORK * symbolic_cost(loss.kind)
-    return per_sample * n_samples
-
-
-def _check_work(r: _Reader, layers: tuple, params: dict, n_samples: int, steps: int,
-                loss: losses.Loss) -> None:
-    _check_degree(r, layers, loss)
-    work = work_per_pass(layers, params, n_samples, loss) * (1 + steps)
-    if work > MAX_WORK:
-        raise r.fail(("data", "x"), f"the network, its custom formulas, the batch and {steps} training steps "
-                                    f"need {work:,} multiplications; the limit is {MAX_WORK:,} (use fewer "
-                                    "samples, smaller layers, simpler formulas or fewer steps)")
-
-
-def _check_degree(r: _Reader, layers: tuple, loss: losses.Loss) -> None:
-    """Each custom formula multiplies float64's rounding errors (and exact sizes) by its degree."""
-    total, parts = Fraction(1), []
-    stages = [(("network", "layers", i, "activation"), l.activation.kind.degree) for i, l in enumerate(layers)]
-    for path, degree in stages + [(("loss", "term"), loss.kind.degree)]:
-        total *= degree
-        parts += [str(degree)] if degree != 1 else []
-        if total > MAX_DEGREE:
-            raise r.fail(path, f"the custom formulas' degrees multiply to {' × '.join(parts)} = {total} "
-                               f"by here; the limit is {MAX_DEGREE}: float64's rounding errors grow as "
-                               "much, and the engines could not check each other (use lower powers or "
-                               "fewer such layers)")
-
-
 def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
     raw = r.get(("loss",))
     if isinstance(raw, str):
@@ -535,7 +484,7 @@ def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
         symbolic.compile_expr(sp.diff(kind.sympy_term, losses.YH), symbols)
     except (FormulaSyntaxError, FormulaError, TypeError, RecursionError) as exc:
         raise r.fail(("loss", "term"), f"loss term {text[:40]!r}: {_why(exc)}") from None
-    _check_cost(r, ("loss", "term"), symbolic_cost(kind), f"loss term {text[:40]!r}")
+    budget.check_formula(r.fail, ("loss", "term"), kind, f"loss term {text[:40]!r}")
     return kind
 
 
