@@ -184,8 +184,7 @@ def _describe(source: str, node, kind: str, detail) -> tuple[str, str]:
     return original, ast.unparse(mutant)
 
 
-def mutants(path: Path, strings: bool = False) -> tuple[str, list]:
-    source = path.read_text(encoding="utf-8")
+def mutants(source: str, strings: bool = False) -> tuple[str, list]:
     tree = ast.parse(source)
     baseline = ast.unparse(tree)
     found = []
@@ -196,9 +195,9 @@ def mutants(path: Path, strings: bool = False) -> tuple[str, list]:
     return baseline, found
 
 
-def mutated_source(path: Path, mutant_id: int, strings: bool = False) -> str:
+def mutated_source(source: str, mutant_id: int, strings: bool = False) -> str:
     """The module's source with mutant `mutant_id` applied (parsed afresh every time)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = ast.parse(source)
     node, kind, detail = _points(tree, strings)[mutant_id]
     if kind == "unary":
         tree = _Unwrap(node).visit(tree)
@@ -259,10 +258,15 @@ for line in sys.stdin:
 class Sandbox:
     """A private copy of the package in a temporary directory, for one job at a time."""
 
-    def __init__(self, module: Path, fork: bool = True):
+    def __init__(self, module: Path, fork: bool = True, rev: str | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="bpcheck-mutate-"))
-        shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if rev is None:  # the working tree as it is now
+            shutil.copytree(ROOT / PACKAGE, self.dir / PACKAGE,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:  # a commit: other people's unfinished edits in the tree do not count
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, PACKAGE],
+                                     check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(self.dir)], input=archive, check=True)
         self.target = self.dir / module.relative_to(ROOT)
         self.pristine = self.target.read_text(encoding="utf-8")
         self.env = dict(os.environ, PYTHONPATH=str(self.dir) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -316,6 +320,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=None, help="seconds per mutant")
     ap.add_argument("--strings", action="store_true", help="also mutate string constants")
+    ap.add_argument("--rev", default=None,
+                    help="mutate the package as committed at REV (e.g. HEAD) instead of the working tree")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--no-fork", action="store_true",
                     help="a fresh `python -m pytest` per mutant (slower) instead of a forking worker")
@@ -326,7 +332,13 @@ def main(argv=None) -> int:
     if not module.is_file() or ROOT / PACKAGE not in module.parents:
         ap.error(f"{args.module}: not a module of {PACKAGE}/")
     tests = [(ROOT / t).resolve() for t in args.tests]
-    _, every = mutants(module, args.strings)
+    rel = module.relative_to(ROOT)
+    if args.rev is None:
+        source = module.read_text(encoding="utf-8")
+    else:
+        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{args.rev}:{rel.as_posix()}"],
+                                check=True, capture_output=True, text=True).stdout
+    _, every = mutants(source, args.strings)
     chosen = every
     if args.ids:
         wanted = {int(i) for i in args.ids.split(",")}
@@ -338,16 +350,15 @@ def main(argv=None) -> int:
             print(f"#{m.id} line {m.line}: {m.original} → {m.mutated}")
         return 0
 
-    rel = module.relative_to(ROOT)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill`: still remove the sandboxes
-    sandboxes = [Sandbox(module, fork=not args.no_fork) for _ in range(max(1, args.jobs))]
+    sandboxes = [Sandbox(module, fork=not args.no_fork, rev=args.rev) for _ in range(max(1, args.jobs))]
     try:
         status, seconds = sandboxes[0].run(None, tests, None)
         if status != "passed":
             print(f"the tests fail on the unmutated {rel}: fix them first", file=sys.stderr)
             return 2
         timeout = args.timeout or 3 * seconds + 10
-        print(f"{rel}: {len(chosen)} of {len(every)} mutants; tests: "
+        print(f"{rel}{'@' + args.rev if args.rev else ''}: {len(chosen)} of {len(every)} mutants; tests: "
               f"{' '.join(os.path.relpath(t, ROOT) for t in tests)} ({seconds:.1f} s unmutated)",
               flush=True)
         free = list(sandboxes)
@@ -358,13 +369,13 @@ def main(argv=None) -> int:
             with lock:
                 box = free.pop()
             try:
-                source = mutated_source(module, m.id, args.strings)
+                mutated = mutated_source(source, m.id, args.strings)
                 try:
-                    compile(source, str(rel), "exec")
+                    compile(mutated, str(rel), "exec")
                 except SyntaxError:
                     outcome = ("invalid", 0.0)
                 else:
-                    outcome = box.run(source, tests, timeout)
+                    outcome = box.run(mutated, tests, timeout)
             finally:
                 box.target.write_text(box.pristine, encoding="utf-8")
                 with lock:
