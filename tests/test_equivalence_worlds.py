@@ -95,7 +95,25 @@ data:
 loss: {type: mse}
 """
 
-SPECS = {"narrow": NARROW, "undefined": UNDEFINED, "all-active": ALL_ACTIVE}
+# one hidden ReLU unit: dead at some random worlds, active at others
+ONE_UNIT = """\
+bpcheck: 1
+id: one-unit
+network:
+  layers:
+    - {weight: W1, bias: b1, activation: relu}
+    - {weight: W2, activation: identity}
+params:
+  W1: [[0.5, -0.3]]
+  b1: [0.1]
+  W2: [[2]]
+data:
+  x: [1, 0.5]
+  y: [1]
+loss: {type: mse}
+"""
+
+SPECS = {"narrow": NARROW, "undefined": UNDEFINED, "all-active": ALL_ACTIVE, "one-unit": ONE_UNIT}
 INPUTS = ("x", "W1", "b1", "W2")
 
 
@@ -198,6 +216,43 @@ def test_matches_at_the_problem_values_only():
     assert v.message.startswith("matches at the problem's values only; differs from the reference at a "
                                 "random point (dl/dz2 = [")
     assert "your formula gives [" in v.message and ", the reference [" in v.message
+    assert "[[" not in v.message  # column vectors are shown flat
+
+
+# ------------------------------------------------------------- diagnosis at every world
+
+def _z1_signs(key: str) -> set:
+    return {bool(np.asarray(w["z1"]).ravel()[0] > 0) for w in E.worlds(solved(key))}
+
+
+def test_a_tag_holds_where_the_quantity_vanishes_too():
+    """One ReLU unit, dead at some worlds (dl/dW1 = 0 there, and −0 = 0): the sign flip
+    still explains the formula at every world."""
+    assert _z1_signs("one-unit") == {True, False}
+    v = verdict("one-unit", "dl/dW1", "-(dl/dz1 @ x.T)")
+    assert (v.status, v.tags) == ("incorrect", ["sign-flipped"])
+    assert v.message.endswith("; probably the sign is flipped")
+
+
+def test_a_slope_mistake_must_explain_every_world():
+    """dl/dz2 · step(−z1) equals the f′-missing value where the unit is dead, and not where
+    it is active: no tag (a mistake is named only if it explains every random point)."""
+    assert _z1_signs("one-unit") == {True, False}
+    v = verdict("one-unit", "dl/dz1", "dl/dz2 * step(-z1)")
+    assert (v.status, v.tags) == ("incorrect", [])
+
+
+def test_derivative_at_output_message_names_the_layer_and_the_output():
+    v = verdict("dsga1008-2022-p2a", "dl/dz1", "dl/dz2 * (1 - tanh(z2)**2)")
+    assert (v.status, v.tags) == ("incorrect", ["derivative-at-output"])
+    assert v.message.endswith("; probably layer 1's f′ is evaluated at z2")
+
+
+def test_diagnose_evaluates_the_formula_itself_when_not_given_values():
+    solution = solved("dsga1008-2022-p1")
+    node = E.parse_answer(solution, "dl/dz2")
+    assert E.diagnose(solution, "dl/dz1", node) == (["activation-derivative-missing"],
+                                                    ["layer 1's f′ is missing"])
 
 
 # ------------------------------------------------------------- the transpose hint
