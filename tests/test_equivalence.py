@@ -19,9 +19,6 @@ Note on K = 2 (dsga1008-2022-p1/p2a/p2b/p2c): an answer off by a factor 2 is
 equally "½‖·‖² instead of ‖·‖²" (factor-2) and "averaged over the K = 2 outputs"
 (mean-vs-sum); both describe it, so both tags are expected there. The 2020
 problems have K = 1, where factor-2 stands alone.
-
-Rows marked xfail(strict) are answers that are mathematically right (or wrong in
-a way a tag should name) that bpcheck grades otherwise today; each reason says why.
 """
 
 from __future__ import annotations
@@ -58,10 +55,8 @@ def fit(e, s):
     return grade_module.fit_shape(e, s, "the shape")
 
 
-def row(problem, quantity, formula, status, tags, reason, xfail=None):
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(problem, quantity, formula, status, tags, reason, marks=marks,
-                        id=f"{problem}:{quantity}:{formula}")
+def row(problem, quantity, formula, status, tags, reason):
+    return pytest.param(problem, quantity, formula, status, tags, reason, id=f"{problem}:{quantity}:{formula}")
 
 
 P1 = "dsga1008-2022-p1"     # f = 5 ReLU, g = identity, ‖ŷ − y‖², K = 2, one sample; hidden unit 2 dead
