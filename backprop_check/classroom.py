@@ -79,7 +79,7 @@ def _class(top: Path) -> list[Submission]:
         elif _is_answers(entry.name):
             own.append(path)
     found.extend(_limited(own, top))
-    return sorted(found, key=lambda s: str(s.path))
+    return sorted(found, key=lambda s: s.path)
 
 
 def _limited(files: list[Path], tree: Path) -> list[Submission]:
@@ -193,7 +193,8 @@ class Grader:
     def grade_all(self, items: list, progress: Callable | None = None) -> list[FileResult]:
         """Grade every file (a path or a `Submission`), each in a sandboxed worker (`sandbox`)."""
         if self.problem is not None:
-            self._solve_within_limits(self.problem)
+            if self.problem.resolve() not in self._problems:
+                self._solve_within_limits(self.problem)
             self.load(self.problem)  # solved once, before the workers fork; a broken one fails the run
         return sandbox.run(items, self.grade, self._failed, self.limits, self.jobs, progress)
 
