@@ -41,6 +41,7 @@ class Kind:
     kinks: tuple = ()
     elementwise: bool = True
     kinks_unknown: bool = False  # a custom formula whose kinks bpcheck cannot place
+    node: Callable | None = None  # the tree the engines run, where it differs from `formula`
     degree: Fraction = Fraction(1)  # growth of sizes and rounding errors (elementwise.degree)
     custom: bool = False  # written as a formula in the spec: its cost counts in the work budget
 
@@ -109,6 +110,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          numpy_form=lambda z, p: np.maximum(z, 0.0),
          numpy_derivative=lambda z, p: _step_np(z, p["grad_at_zero"]),
          formula=lambda a, p: F.call("relu", a),
+         node=lambda a, p: F.call("relu", a, F.Num(p["grad_at_zero"])),
          dformula=lambda a, p: _step_formula(a, p["grad_at_zero"]),
          defaults={"grad_at_zero": Fraction(0)}, exact=True, kinks=(0.0,)),
     Kind("leaky_relu",
@@ -120,6 +122,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
              z > 0, 1.0, np.where(z == 0, float(p["slope"] + (1 - p["slope"]) * p["grad_at_zero"]),
                                   float(p["slope"]))),
          formula=lambda a, p: F.call("leaky_relu", a, F.Num(p["slope"])),
+         node=lambda a, p: F.call("leaky_relu", a, F.Num(p["slope"]), F.Num(p["grad_at_zero"])),
          dformula=lambda a, p: F.add(F.Num(p["slope"]), F.mul(F.Num(1 - p["slope"]),
                                                               _step_formula(a, p["grad_at_zero"]))),
          defaults={"slope": Fraction(1, 100), "grad_at_zero": Fraction(0)}, exact=True, kinks=(0.0,)),
@@ -217,6 +220,11 @@ class Activation:
 
     def dformula(self, arg: F.Node) -> F.Node:
         return F.mul(F.Num(self.scale), self.kind.dformula(arg, self.p))
+
+    def node(self, arg: F.Node) -> F.Node:
+        """The activation as a graph node's formula tree (the engines run it)."""
+        build = self.kind.node or self.kind.formula
+        return F.mul(F.Num(self.scale), build(arg, self.p))
 
     def _sym_params(self) -> dict:
         return {k: sp.Rational(v.numerator, v.denominator) for k, v in self.params}

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import formulas as F
-from .engines import Case, numeric
+from . import network
+from .engines import Case
+from .engines.autodiff import forward
+from .engines.floats import Floats, kink_pattern
 from .errors import EngineDisagreement
+from .graph import Tape
 
 RTOL = 1e-9
 FLOOR = 1e-12
@@ -62,16 +66,6 @@ def compare_engines(exact: dict, fast: dict, report: Report) -> None:
         report.compared += a.size
 
 
-def _kink_pattern(case: Case, pre: list, y_hat: np.ndarray, y: np.ndarray) -> tuple:
-    """Which side of each kink every pre-activation (and ŷ, for the loss's kinks) lies on (0: on it)."""
-    out = []
-    for layer, z in zip(case.layers, pre):
-        for k in layer.activation.kind.kinks:
-            out.append(np.sign(z - k))
-    out += [np.sign(y_hat - k) for k in numeric.loss_kinks(case, y)]
-    return tuple(out)
-
-
 def _entries(shape: tuple, rng) -> list:
     """Every entry of a hand-sized parameter; an even sample of a large one."""
     entries = list(np.ndindex(shape))
@@ -83,24 +77,34 @@ def _entries(shape: tuple, rng) -> list:
 
 def finite_differences(case: Case, grads: dict, report: Report) -> None:
     """Central differences of the numpy loss against every parameter gradient."""
-    params = numeric.params_of(case)
-    data = (numeric.array(case.x), numeric.array(case.y))
-    base_pre, _, base_out, loss = numeric.forward(case, params, data)
-    base = _kink_pattern(case, base_pre, base_out, data[1])
-    biggest = max(float(np.max(np.abs(grads[f"dl/d{p}"]))) for p in params)
+    inputs = {name: Floats().input(v) for name, v in network.graph_of_inputs(case).items()}
+    held = {p: np.asarray(grads[f"dl/d{p}"], float) for p in case.params}
+    graph_differences(network.tape_of(case), inputs, held, "loss", report, lambda p: f"dl/d{p}")
+
+
+def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report: Report, label) -> None:
+    """Central differences of `output` against d output / d input for each input in `grads`.
+
+    An entry whose perturbation moves a function's argument across a kink is
+    skipped and counted: the one-sided slopes differ there.
+    """
+    arithmetic = Floats()
+    base_values = forward(tape, arithmetic, inputs)
+    base = kink_pattern(tape, base_values)
+    loss = float(base_values[tape.at[output]])
+    biggest = max((float(np.max(np.abs(g))) for g in grads.values() if np.size(g)), default=0.0)
     rng = np.random.default_rng(0)
-    for name, value in params.items():
-        grad = np.asarray(grads[f"dl/d{name}"], float)
+    for name, grad in grads.items():
+        value = np.asarray(inputs[name], dtype=float)
         for index in _entries(value.shape, rng):
             h = 1e-6 * max(1.0, abs(value[index]))
             values, crossed = [], False
             for sign in (1.0, -1.0):
-                moved = dict(params)
-                moved[name] = value.copy()
-                moved[name][index] += sign * h
-                pre, _, out, l = numeric.forward(case, moved, data)
-                crossed |= any(np.any(a != b) for a, b in zip(_kink_pattern(case, pre, out, data[1]), base))
-                values.append(l)
+                moved = value.copy()
+                moved[index] += sign * h
+                after = forward(tape, arithmetic, {**inputs, name: moved})
+                crossed |= any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base))
+                values.append(float(after[tape.at[output]]))
             if crossed:
                 report.fd_skipped += 1
                 continue
@@ -108,7 +112,7 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
             tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR
             if abs(fd - grad[index]) > tol:
                 raise EngineDisagreement(
-                    f"dl/d{name}{list(index)}: backprop gives {grad[index]!r}, "
+                    f"{label(name)}{list(index)}: backprop gives {grad[index]!r}, "
                     f"central finite differences {fd!r}")
             report.fd_checked += 1
 

@@ -297,11 +297,11 @@ def test_engine_disagreement_exits_3_and_names_the_quantity(runner, monkeypatch)
 
 def test_wrong_numpy_derivative_exits_3(runner, monkeypatch):
     """A wrong hand-written derivative in the numpy engine is caught, not printed."""
-    from backprop_check import losses
+    from backprop_check import ops
 
-    kind = losses.KINDS["mse"]
-    wrong = dataclasses.replace(kind, numpy_dterm=lambda yh, y: 3.0 * (yh - y))  # should be 2 (yh - y)
-    monkeypatch.setitem(losses.KINDS, "mse", wrong)
+    power = ops.FUNCTIONS["pow"]  # the mse term (ŷ − y)²: d/da a**2 should be 2a
+    wrong = dataclasses.replace(power, dnumpy=(lambda a, p: 3.0 * np.power(a, float(p) - 1),))
+    monkeypatch.setitem(ops.FUNCTIONS, "pow", wrong)
     result = solve(runner, SEED_003, "--format", "json")
     assert result.exit_code == 3
     assert "dl/dy_hat" in result.stderr

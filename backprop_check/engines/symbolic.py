@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Callable
 
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
@@ -179,19 +180,7 @@ def loss_cost(kind: losses.LossKind) -> int:
     return tree_size(kind.sympy_term, sp.diff(kind.sympy_term, losses.YH))
 
 
-@lru_cache(maxsize=None)
-def _activation_fns(act: activations.Activation):
-    z = (activations.Z,)
-    return compile_expr(act.sympy_expr(), z), compile_expr(act.sympy_derivative(), z)
-
-
-@lru_cache(maxsize=None)
-def _loss_fns(kind: losses.LossKind):
-    sym = (losses.YH, losses.Y)
-    return compile_expr(kind.sympy_term, sym), compile_expr(sp.diff(kind.sympy_term, losses.YH), sym)
-
-
-# --------------------------------------------------------- matrices
+# --------------------------------------------------------- the passes
 
 def matrix(rows) -> DomainMatrix:
     """Nested rows of Fractions/QQ as a DomainMatrix over QQ."""
@@ -199,113 +188,21 @@ def matrix(rows) -> DomainMatrix:
                         (len(rows), len(rows[0])), QQ)
 
 
-def _map(fn: Callable, *ms: DomainMatrix) -> DomainMatrix:
-    with mpmath.workdps(DPS):
-        lists = [m.to_list() for m in ms]
-        rows = [[_short(to_rational(fn(tuple(vals))), MAX_VALUE_BITS) for vals in zip(*row_group)]
-                for row_group in zip(*lists)]
-    return DomainMatrix(rows, ms[0].shape, QQ)
+def domain(value):
+    """An exact object array as a DomainMatrix (a scalar stays a QQ element)."""
+    if np.ndim(value) == 0:
+        return QQ.convert(value.item() if isinstance(value, np.ndarray) else value)
+    rows = np.asarray(value, dtype=object)
+    rows = rows.reshape(rows.shape[0], -1)
+    return DomainMatrix([[QQ.convert(v) for v in row] for row in rows.tolist()], rows.shape, QQ)
 
-
-def _short(v, bits: int):
-    """v, or v rounded to DPS digits once its numerator or denominator passes `bits`.
-
-    z**16 multiplies a fraction's size by 16 at every layer: exactly, eight
-    such layers would take hours. Rounded at 45 digits, the values still
-    agree with float64 far beyond the 1e-9 the checks ask.
-    """
-    if int(v.numerator).bit_length() <= bits and int(v.denominator).bit_length() <= bits:
-        return v
-    with mpmath.workdps(DPS):
-        return to_rational(_to_mpf(v))
-
-
-def _ones(n: int) -> DomainMatrix:
-    return DomainMatrix.ones((n, 1), QQ)
-
-
-def _column_sum(m: DomainMatrix) -> DomainMatrix:
-    return DomainMatrix.ones((1, m.shape[0]), QQ).matmul(m)
-
-
-def _softmax(z: DomainMatrix) -> DomainMatrix:
-    with mpmath.workdps(DPS + 5):
-        cols = list(zip(*z.to_list()))
-        out = []
-        for col in cols:
-            e = [mpmath.exp(_to_mpf(v)) for v in col]
-            total = mpmath.fsum(e)
-            out.append([to_rational(v / total) for v in e])
-    return DomainMatrix([list(r) for r in zip(*out)], z.shape, QQ)
-
-
-def _softmax_backward(s: DomainMatrix, g: DomainMatrix) -> DomainMatrix:
-    """Columnwise Jᵀg with J = diag(s) − s sᵀ: s ⊙ (g − 1 (sᵀg))."""
-    inner = _column_sum(s.mul_elementwise(g))  # 1 × N
-    return s.mul_elementwise(g.sub(_ones(s.shape[0]).matmul(inner)))
-
-
-def _softmax_jacobian(s: DomainMatrix) -> DomainMatrix:
-    return DomainMatrix.diag(s.to_list_flat(), QQ).to_dense().sub(s.matmul(s.transpose()).to_dense())
-
-
-# --------------------------------------------------------- the passes
 
 def run(case: Case, jacobians: bool = False) -> dict:
-    """Forward values, loss, gradients (and local Jacobians) of one case."""
-    out: dict = {}
-    a = matrix(case.x)
-    n = case.n_samples
-    inputs, pre = [], []
-    for l, layer in enumerate(case.layers, start=1):
-        z = matrix(case.params[layer.weight]).matmul(a)
-        if layer.bias:
-            z = z.add(matrix(case.params[layer.bias]).matmul(DomainMatrix.ones((1, n), QQ)))
-        inputs.append(a)
-        pre.append(z)
-        if layer.activation.kind.elementwise:
-            f, _ = _activation_fns(layer.activation)
-            a = _map(f, z)
-        else:
-            a = _softmax(z)
-        out[f"z{2 * l - 1}"], out[f"z{2 * l}"] = z, a
-    out["y_hat"] = a
-    y = matrix(case.y)
-    term, dterm = _loss_fns(case.loss.kind)
-    scale = QQ(case.loss.factor.numerator, case.loss.factor.denominator) / case.loss.divisor(n, len(case.y))
-    with mpmath.workdps(DPS):
-        total = sum(_map(term, a, y).to_list_flat(), QQ(0))
-    out["loss"] = scale * total
-    g = _map(dterm, a, y).mul(scale)
-    out["dl/dy_hat"] = g
-    for l in range(len(case.layers), 0, -1):
-        layer, z = case.layers[l - 1], pre[l - 1]
-        if layer.activation.kind.elementwise:
-            _, df = _activation_fns(layer.activation)
-            slope = _map(df, z)
-            delta = g.mul_elementwise(slope)
-            if jacobians:
-                out[_jac_name(l, len(case.layers))] = DomainMatrix.diag(slope.to_list_flat(), QQ).to_dense()
-        else:
-            delta = _softmax_backward(out[f"z{2 * l}"], g)
-            if jacobians:
-                out[_jac_name(l, len(case.layers))] = _softmax_jacobian(out[f"z{2 * l}"])
-        out[f"dl/dz{2 * l - 1}"] = delta
-        out[f"dl/d{layer.weight}"] = delta.matmul(inputs[l - 1].transpose())
-        if layer.bias:
-            out[f"dl/d{layer.bias}"] = delta.matmul(_ones(n))
-        w = matrix(case.params[layer.weight])
-        if l > 1:
-            g = w.transpose().matmul(delta)
-            out[f"dl/dz{2 * l - 2}"] = g
-            if jacobians:
-                out[f"dz{2 * l - 1}/dz{2 * l - 2}"] = w
-    return out
+    """Forward values, loss, gradients (and local Jacobians) of one case, exactly."""
+    from .. import network
+    from .rationals import Rationals
 
-
-def _jac_name(l: int, n_layers: int) -> str:
-    top = "y_hat" if l == n_layers else f"z{2 * l}"
-    return f"d{top}/dz{2 * l - 1}"
+    return {name: domain(v) for name, v in network.run(case, Rationals(), jacobians).items()}
 
 
 MAX_EXACT_BITS = 256  # beyond this, exact training steps round to DPS digits
@@ -335,6 +232,19 @@ def train(case: Case, lr: Fraction, steps: int, first: dict | None = None) -> di
         grads = run(Case(case.layers, params, case.x, case.y, case.loss))  # also the next step's gradients
         out[f"step{k}.loss"] = grads["loss"]
     return out
+
+
+def _short(v, bits: int):
+    """v, or v rounded to DPS digits once its numerator or denominator passes `bits`.
+
+    z**16 multiplies a fraction's size by 16 at every layer: exactly, eight
+    such layers would take hours. Rounded at 45 digits, the values still
+    agree with float64 far beyond the 1e-9 the checks ask.
+    """
+    if int(v.numerator).bit_length() <= bits and int(v.denominator).bit_length() <= bits:
+        return v
+    with mpmath.workdps(DPS):
+        return to_rational(_to_mpf(v))
 
 
 def _bounded(m: DomainMatrix) -> DomainMatrix:

@@ -1,0 +1,125 @@
+"""Forward and reverse passes over a recorded tape, for either engine.
+
+The walk is the same for both engines; what differs is the `arithmetic`
+they pass in: float64 with hand-written derivatives (`numeric`), or exact
+rationals with derivatives from `sympy.diff` (`symbolic`). A structural
+operation's vector-Jacobian product is array code that serves both (it is a
+rearrangement, not calculus); finite differences on every solve check it.
+
+`backward` accumulates, for every step the seed depends on, the derivative
+of the seeded value with respect to that step: the gradient when the seed
+is a scalar's 1, one row of a Jacobian when it is a one-hot entry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Tape
+from ..ops import FUNCTIONS, STRUCTURAL, unbroadcast
+
+
+def forward(tape: Tape, arithmetic, inputs: dict) -> list:
+    """The value of every step; `inputs` binds each input name to its value."""
+    values: list = []
+    memo: dict = {}  # the arithmetic's own notes for this pass
+    for i, step in enumerate(tape.steps):
+        args = [values[a] for a in step.args]
+        if step.op == "input":
+            value = inputs[step.name]
+        elif step.op in ("const", "pi", "e", "eye"):
+            value = arithmetic.constant(step.op, step.params)
+        elif step.op in FUNCTIONS:
+            value = arithmetic.function(FUNCTIONS[step.op], args, step.params)
+        else:
+            value = STRUCTURAL[step.op].forward(arithmetic, *args, *step.params)
+        values.append(arithmetic.settle(tape, i, value, values, memo))
+    return values
+
+
+def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None) -> list:
+    """d(seeded value)/d(each step), None where the seed does not depend on it.
+
+    `cuts` maps a step to (an earlier step, a slope): the derivative there is
+    taken as that slope, straight to that step, whatever lies between; the
+    diagnosis recomputes a student's mistaken chain rule with it.
+    """
+    live = tape.live()
+    adjoint: list = [None] * len(tape.steps)
+    adjoint[seed_at] = seed
+    for i in range(seed_at, -1, -1):
+        g, step = adjoint[i], tape.steps[i]
+        if g is None or not step.args:
+            continue
+        args = [values[a] for a in step.args]
+        if cuts and i in cuts:
+            target, slope = cuts[i]
+            targets, grads = (target,), (unbroadcast(g * slope, np.shape(values[target])),)
+        elif step.op in FUNCTIONS:
+            partials = arithmetic.partials(FUNCTIONS[step.op], args, step.params)
+            targets = step.args
+            grads = [unbroadcast(g * p, np.shape(a)) for p, a in zip(partials, args)]
+        else:
+            targets = step.args
+            grads = STRUCTURAL[step.op].vjp(g, values[i], args, step.params)
+        for a, grad in zip(targets, grads):
+            if live[a] and grad is not None:
+                adjoint[a] = grad if adjoint[a] is None else adjoint[a] + grad
+    return adjoint
+
+
+def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:
+    """d(of)/d(every named value) for a scalar `of`."""
+    seed = arithmetic.one(values[tape.at[of]])
+    adjoint = backward(tape, values, arithmetic, tape.at[of], seed)
+    return {name: adjoint[i] for name, i in tape.at.items() if adjoint[i] is not None}
+
+
+def jacobian(tape: Tape, values: list, arithmetic, of: str, wrt: str):
+    """d(of)/d(wrt) in numerator layout: (size of, size wrt) as a 2-D array.
+
+    Two shapes of node cost no more than one pass: `of` elementwise in `wrt`
+    (the diagonal is one backward pass of ones) and `of` = M @ wrt (+ c), whose
+    Jacobian is M. Otherwise one backward pass per entry of `of`.
+    """
+    top, bottom = values[tape.at[of]], values[tape.at[wrt]]
+    size_top, size_bottom = int(np.size(top)), int(np.size(bottom))
+    vectors = 1 in (np.shape(top) or (1,)) and 1 in (np.shape(bottom) or (1,)) or np.ndim(bottom) == 1
+    linear = _linear_factor(tape, of, wrt) if vectors else None
+    if linear is not None:
+        return np.asarray(values[linear]).reshape(size_top, size_bottom)
+    if _elementwise_in(tape, tape.at[of], tape.at[wrt]) and np.shape(top) == np.shape(bottom):
+        diagonal = backward(tape, values, arithmetic, tape.at[of], arithmetic.one(top))[tape.at[wrt]]
+        return arithmetic.diag(np.asarray(diagonal).reshape(-1))
+    rows = []
+    for k in range(size_top):
+        seed = arithmetic.one_hot(top, k)
+        grad = backward(tape, values, arithmetic, tape.at[of], seed)[tape.at[wrt]]
+        rows.append(arithmetic.zeros(size_bottom) if grad is None else np.asarray(grad).reshape(-1))
+    return np.stack(rows)
+
+
+def _linear_factor(tape: Tape, of: str, wrt: str) -> int | None:
+    """The step holding M when `of` is M @ wrt or M @ wrt + c (M, c free of wrt)."""
+    target, steps, ancestors = tape.at[wrt], tape.steps, tape.ancestors()
+    root = steps[tape.at[of]]
+    if root.op == "add" and target not in ancestors[root.args[1]]:
+        root = steps[root.args[0]]
+    if root.op == "matmul" and root.args[1] == target and target not in ancestors[root.args[0]]:
+        return root.args[0]
+    return None
+
+
+def _elementwise_in(tape: Tape, top: int, bottom: int) -> bool:
+    """Whether step `top` is computed from step `bottom` by elementwise functions only."""
+    stack, seen = [top], set()
+    ancestors = tape.ancestors()
+    while stack:
+        i = stack.pop()
+        if i == bottom or i in seen or bottom not in ancestors[i]:
+            continue
+        seen.add(i)
+        if tape.steps[i].op not in FUNCTIONS:
+            return False
+        stack.extend(tape.steps[i].args)
+    return True

@@ -1,0 +1,172 @@
+"""The numpy engine's arithmetic: float64, with hand-written derivatives.
+
+`autodiff` walks the tape; this supplies each function's value and partial
+derivatives from its hand-written `numpy`/`dnumpy` (`ops`), never from sympy.
+It also puts values that lie on a kink up to rounding exactly on it:
+0.1·0.9 − 0.3·0.3 is exactly 0, but 1.4e-17 in float64, and ReLU′ would take
+the wrong side of its kink. A value within 1e-12 of the magnitude of what was
+summed to make it (|W|·|a| + |b| for W a + b) is treated as on the kink.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..graph import Tape
+from ..ops import FUNCTIONS
+
+KINK_RTOL = 1e-12
+
+
+class Floats:
+    exact = False
+
+    def input(self, value) -> np.ndarray:
+        return np.asarray(np.vectorize(float, otypes=[float])(value) if np.ndim(value) else float(value),
+                          dtype=float)
+
+    def constant(self, op: str, params: tuple):
+        if op == "const":
+            return np.float64(params[0])
+        if op == "eye":
+            return np.eye(int(params[0]))
+        return np.float64(math.pi if op == "pi" else math.e)
+
+    def function(self, f, args: list, params: tuple):
+        with np.errstate(all="ignore"):
+            return np.asarray(f.numpy(*args, *f.fill(params)), dtype=float)
+
+    def partials(self, f, args: list, params: tuple) -> list:
+        with np.errstate(all="ignore"):
+            return [np.asarray(d(*args, *f.fill(params)), dtype=float) for d in f.dnumpy]
+
+    def settle(self, tape: Tape, i: int, value, values: list, memo: dict):
+        placed = _kinks(tape).get(i)
+        if not placed:
+            return value
+        size = _magnitude(tape, i, values, memo, value)
+        out = np.array(value, dtype=float, copy=True)
+        for argument, k in placed:
+            target = k if argument == i else _where_argument_is(tape, argument, i, k, values, self)
+            if target is None:
+                continue  # not affine in this value: the kink cannot be placed
+            target = np.broadcast_to(np.asarray(target, dtype=float), out.shape)
+            near = np.abs(out - target) <= KINK_RTOL * np.maximum(size, np.abs(target))
+            out[near] = target[near]
+        return out
+
+    def one(self, value):
+        return np.ones_like(np.asarray(value, dtype=float))
+
+    def one_hot(self, value, k: int):
+        seed = np.zeros(np.size(value))
+        seed[k] = 1.0
+        return seed.reshape(np.shape(value))
+
+    def zeros(self, n: int):
+        return np.zeros(n)
+
+    def diag(self, vector):
+        return np.diag(np.asarray(vector, dtype=float))
+
+    def softmax(self, a, axis: int):
+        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    def stack(self, items):
+        return np.stack([np.asarray(v, dtype=float) for v in items])
+
+
+_MAGNITUDE = {
+    "add": lambda m, p: m[0] + m[1],
+    "sub": lambda m, p: m[0] + m[1],
+    "neg": lambda m, p: m[0],
+    "mul": lambda m, p: m[0] * m[1],
+    "matmul": lambda m, p: np.matmul(m[0], m[1]),
+    "transpose": lambda m, p: np.asarray(m[0]).T,
+    "sum": lambda m, p: np.sum(m[0]) if not p else np.sum(m[0], axis=int(p[0]), keepdims=True),
+    "index": lambda m, p: np.asarray(m[0])[tuple(int(i) for i in p)],
+    "stack": lambda m, p: np.stack(m),
+}
+
+
+def _magnitude(tape: Tape, i: int, values: list, memo: dict, value=None):
+    """The size of the terms a value was summed from (|W|·|a| + |b| for W a + b)."""
+    if i not in memo:
+        step = tape.steps[i]
+        rule = _MAGNITUDE.get(step.op)
+        if rule is None:
+            memo[i] = np.abs(values[i] if value is None else value)
+        else:
+            memo[i] = rule([_magnitude(tape, a, values, memo) for a in step.args], step.params)
+    return memo[i]
+
+
+_AFFINE = {"add", "sub", "neg", "mul", "div"}
+
+
+def _kinks(tape: Tape) -> dict:
+    """Value step -> [(argument step, kink)] for every kinked function (cached).
+
+    A kink of relu(z1 − 0.3) or abs(y_hat − y) lies where the argument is at
+    the kink; the value to put on it is the one the argument is affine in
+    (z1, y_hat), followed through +, −, × and ÷ by values that are given or
+    constant, so that the named value itself, which formulas use, is exact.
+    """
+    cached = getattr(tape, "_kinks", None)
+    if cached is None:
+        cached = {}
+        named = set(tape.at.values())
+        for step in tape.steps:
+            f = FUNCTIONS.get(step.op)
+            if f is not None and f.kinks and step.args and step.op != "max":
+                source = _affine_source(tape, step.args[0])
+                if source not in named and source != step.args[0]:
+                    continue  # abs(y_hat**2 - y): no named value to put on the kink
+                for k in f.kinks:
+                    cached.setdefault(source, []).append((step.args[0], float(k)))
+        tape._kinks = cached
+    return cached
+
+
+def _affine_source(tape: Tape, i: int) -> int:
+    """The nearest named step that step i is an affine function of (i itself if none)."""
+    live, steps, named = tape.live(), tape.steps, set(tape.at.values())
+    while i not in named and steps[i].op in _AFFINE:
+        step = steps[i]
+        varying = [a for a in step.args if live[a] and steps[a].op != "input"]
+        if len(varying) != 1 or (step.op == "div" and varying[0] != step.args[0]):
+            break
+        i = varying[0]
+    return i
+
+
+def _where_argument_is(tape: Tape, argument: int, source: int, k: float, values: list, arithmetic):
+    """The source values at which the argument is k (None unless the argument is affine in them)."""
+    at = [np.asarray(_value_with(tape, argument, source, float(t), values, arithmetic), dtype=float)
+          for t in (0.0, 1.0, 2.0)]
+    slope = at[1] - at[0]
+    if np.any(np.abs(at[2] - 2 * at[1] + at[0]) > 1e-12 * np.maximum(1.0, np.abs(at[1]))) or np.any(slope == 0):
+        return None
+    return (k - at[0]) / slope
+
+
+def _value_with(tape: Tape, j: int, source: int, t: float, values: list, arithmetic):
+    """Step j recomputed with the source step's value replaced by t."""
+    if j == source:
+        return t
+    if j < source:
+        return values[j]
+    step = tape.steps[j]
+    args = [_value_with(tape, a, source, t, values, arithmetic) for a in step.args]
+    if step.op in FUNCTIONS:
+        return arithmetic.function(FUNCTIONS[step.op], args, step.params)
+    return arithmetic.constant(step.op, step.params)  # the affine chain holds no other steps
+
+
+def kink_pattern(tape: Tape, values: list) -> tuple:
+    """Which side of each kink every kinked function's argument lies on (0: on it)."""
+    return tuple(np.sign(np.asarray(values[argument], dtype=float) - k)
+                 for placed in _kinks(tape).values() for argument, k in placed)

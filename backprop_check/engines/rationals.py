@@ -1,0 +1,140 @@
+"""The sympy engine's arithmetic: exact rationals, derivatives by `sympy.diff`.
+
+Values are numpy object arrays of exact rationals (gmpy2's mpq, as sympy's
+QQ): +, −, ×, ÷, integer powers and matrix products stay exact. Every other
+function is evaluated from its sympy definition (`ops`), compiled once per
+parameter set, and differentiated with `sympy.diff`; a transcendental value
+is computed by mpmath at `DPS` digits and stored as the exact rational of
+that binary float, so later products lose nothing more.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+import mpmath
+import numpy as np
+import sympy as sp
+from sympy import QQ
+
+from ..graph import Tape
+from .symbolic import DPS, MAX_VALUE_BITS, _short, _to_mpf, compile_expr, to_rational
+
+ZERO, ONE = QQ(0), QQ(1)
+_EXACT = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "neg": lambda a: -a}
+
+
+def rational(v) -> object:
+    """A Fraction, int or mpq as sympy's QQ element."""
+    return QQ(int(v.numerator), int(v.denominator)) if hasattr(v, "numerator") else QQ(int(v))
+
+
+def array(value):
+    """Exact values (Fractions, nested) as an object array of QQ, or one QQ."""
+    if np.ndim(value) == 0:
+        return rational(value.item() if hasattr(value, "item") and not hasattr(value, "numerator") else value)
+    return np.vectorize(rational, otypes=[object])(np.asarray(value, dtype=object))
+
+
+def _sym(v: Fraction):
+    return sp.Rational(int(v.numerator), int(v.denominator))
+
+
+@lru_cache(maxsize=512)
+def _compiled(f, params: tuple):
+    """f's value and partial derivatives as closures over QQ (None: a constant partial)."""
+    symbols = tuple(sp.Symbol(f"a{i}", real=True) for i in range(f.arity))
+    sym_params = tuple(_sym(p) for p in params)
+    form = f.sympy(*symbols, *sym_params)
+    value = compile_expr(form, symbols)
+    partials = []
+    for i, s in enumerate(symbols):
+        d = f.dsympy[i](*symbols, *sym_params) if f.dsympy else sp.diff(form, s)
+        partials.append(rational(Fraction(int(d.p), int(d.q))) if d.is_Rational else compile_expr(d, symbols))
+    return value, partials
+
+
+def _map(fn, args: list):
+    """fn over the entries of broadcast arrays, each result as an exact rational."""
+    def exact(xs):
+        # z**16 over eight layers would grow fractions without end: past MAX_VALUE_BITS, 45 digits
+        return _short(to_rational(fn(xs)), MAX_VALUE_BITS)
+
+    with mpmath.workdps(DPS):
+        if all(np.ndim(a) == 0 for a in args):
+            return exact(tuple(args))
+        mapped = np.frompyfunc(lambda *xs: exact(xs), len(args), 1)
+        return mapped(*[np.asarray(a, dtype=object) for a in args])
+
+
+class Rationals:
+    exact = True
+
+    def input(self, value):
+        return array(value)
+
+    def constant(self, op: str, params: tuple):
+        if op == "const":
+            return rational(params[0])
+        if op == "eye":
+            n = int(params[0])
+            out = np.full((n, n), ZERO, dtype=object)
+            np.fill_diagonal(out, ONE)
+            return out
+        with mpmath.workdps(DPS):
+            return to_rational(+mpmath.pi if op == "pi" else +mpmath.e)  # unary + makes the mpf
+
+    def function(self, f, args: list, params: tuple):
+        filled = f.fill(params)
+        if f.name in _EXACT:
+            return _EXACT[f.name](*args)
+        if f.name == "div":
+            return _divide(*args)
+        if f.name == "pow" and filled[0].denominator == 1 and filled[0] >= 0:
+            return _map(lambda xs: xs[0] ** int(filled[0]), args)
+        value, _ = _compiled(f, filled)
+        return _map(value, args)
+
+    def partials(self, f, args: list, params: tuple) -> list:
+        _, partials = _compiled(f, f.fill(params))
+        return [p if not callable(p) else _map(p, args) for p in partials]
+
+    def settle(self, tape: Tape, i: int, value, values: list, memo: dict):
+        return value
+
+    def one(self, value):
+        return ONE if np.ndim(value) == 0 else np.full(np.shape(value), ONE, dtype=object)
+
+    def one_hot(self, value, k: int):
+        seed = np.full(np.size(value), ZERO, dtype=object)
+        seed[k] = ONE
+        return seed.reshape(np.shape(value)) if np.ndim(value) else seed[0]
+
+    def zeros(self, n: int):
+        return np.full(n, ZERO, dtype=object)
+
+    def diag(self, vector):
+        n = len(vector)
+        out = np.full((n, n), ZERO, dtype=object)
+        for k, v in enumerate(vector):
+            out[k, k] = v
+        return out
+
+    def softmax(self, a, axis: int):
+        a = np.asarray(a, dtype=object)
+        with mpmath.workdps(DPS + 5):
+            e = np.frompyfunc(lambda v: mpmath.exp(_to_mpf(v)), 1, 1)(a)
+            return np.frompyfunc(to_rational, 1, 1)(e / e.sum(axis=axis, keepdims=True))
+
+    def stack(self, items):
+        return np.array([np.asarray(v, dtype=object) for v in items], dtype=object) \
+            if any(np.ndim(v) for v in items) else np.array(list(items), dtype=object)
+
+
+def _divide(a, b):
+    try:
+        return a / b
+    except ZeroDivisionError:
+        raise ArithmeticError("division by zero") from None
