@@ -9,63 +9,39 @@ output goes back in the user's shapes.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import sympy as sp
 
-from . import activations, budget, losses
+from . import activations, budget, losses, specread
 from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, read from here too)
-from .errors import InputError
-from .exact import NumberError, parse_number
 from .formula_syntax import FormulaSyntaxError
 from .formulas import FUNCTIONS as _FUNCTION_NAMES
 from .formulas import FormulaError
-from .quantities import Structure, UnknownQuantity, canonical
+from .quantities import Structure, canonical
+from .specread import (FORMS, MAX_DIM, MAX_ENTRIES, MAX_MAGNITUDE, MAX_SAMPLES,  # noqa: F401 (read from here too)
+                       MAX_STEPS, MIN_MAGNITUDE, QUESTION_KEYS, TOLERANCE_KEYS, Matrix, Question,
+                       file_digest, stamp_digest)
+from .specread import IDENT as _IDENT
+from .specread import Reader as _Reader
+from .specread import suggest as _suggest
 from .yamlsource import Document, parse, read_text
 
 MAX_LAYERS = 16
-MAX_DIM = 1024
-MAX_SAMPLES = 4096
-MAX_ENTRIES = 500_000
-MAX_STEPS = 50
-MAX_MAGNITUDE = 10 ** 6  # any number in a spec (deep nets can still overflow: solve checks)
-MIN_MAGNITUDE = Fraction(1, 10 ** 300)  # smaller nonzero numbers underflow in float64 (to 0 near 1e-324)
 RESERVED = {"x", "y", "N", "K", "loss", "y_hat", "yhat", "pi", "e", "T"}
 
 TOP_KEYS = {"bpcheck", "id", "title", "description", "network", "params", "data", "loss",
             "train", "tolerance", "questions", "names", "relu_grad_at_zero", "sha256",
             "partial", "ecf", "ecf_share", "rounding_credit"}
-TOLERANCE_KEYS = {"rtol", "atol", "sigfigs", "decimals"}
-QUESTION_KEYS = {"quantity", "points", "tolerance", "form", "partial", "ecf", "ecf_share"}
-FORMS = ("value", "expression", "any")
-_ID = re.compile(r"[a-z0-9._-]+")
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-
-Matrix = tuple  # tuple of row tuples of Fraction
-
 
 @dataclass(frozen=True)
 class Layer:
     weight: str
     bias: str | None
     activation: activations.Activation
-
-
-@dataclass(frozen=True)
-class Question:
-    quantity: str  # canonical
-    points: Fraction = Fraction(1)
-    tolerance: dict | None = None
-    form: str = "value"
-    partial: str | None = None
-    ecf: bool | None = None
-    ecf_share: Fraction | None = None
-    position: tuple = (None, None)
 
 
 @dataclass(frozen=True)
@@ -112,123 +88,17 @@ class Problem:
         return canonical(name, self.structure, self.names)
 
 
-def load_problem(path: str | Path) -> Problem:
+def load_problem(path: str | Path):
     """Load and validate a problem file."""
     text = read_text(path)
     return _build(parse(text, str(path)), text)
 
 
-def file_digest(text: str) -> str:
-    """The SHA-256 of a file's text: what grade --problem-sha256 pins."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def stamp_digest(text: str) -> str:
-    """The hash a spec's own `sha256:` records: the file without that line."""
-    return file_digest("".join(line for line in text.splitlines(keepends=True)
-                               if not re.match(r"sha256\s*:", line)))
-
-
-def parse_problem(text: str, file: str = "<string>") -> Problem:
+def parse_problem(text: str, file: str = "<string>"):
     return _build(parse(text, file), text)
 
 
 # ------------------------------------------------------------------ helpers
-
-class _Reader:
-    """Typed access to a Document, raising InputError at the right place."""
-
-    def __init__(self, doc: Document):
-        self.doc = doc
-
-    def fail(self, path: tuple, message: str) -> InputError:
-        return self.doc.error(path, message)
-
-    def get(self, path: tuple) -> Any:
-        node = self.doc.data
-        for key in path:
-            node = node[key]
-        return node
-
-    def mapping(self, path: tuple, allowed: set | None = None) -> dict:
-        value = self.get(path)
-        if not isinstance(value, dict):
-            raise self.fail(path, f"{_label(path)} must be a mapping")
-        for key in value:
-            if allowed is not None and key not in allowed:
-                hint = _suggest(key, allowed)
-                raise self.doc.key_error(path + (key,), f"unknown key {key!r} in {_label(path)}{hint}")
-        return value
-
-    def number(self, path: tuple) -> Fraction:
-        try:
-            value = parse_number(self.get(path))
-        except NumberError as exc:
-            raise self.fail(path, f"{_label(path)}: {exc}") from None
-        if abs(value) > MAX_MAGNITUDE:
-            raise self.fail(path, f"{_label(path)}: {str(self.get(path))[:40]} is too large (the limit is "
-                                  f"{MAX_MAGNITUDE:g} in size, so that float64 cannot overflow)")
-        if value and abs(value) < MIN_MAGNITUDE:
-            # float64 would hold it inexactly or as 0, and a kink beside it would split the engines
-            raise self.fail(path, f"{_label(path)}: {str(self.get(path))[:40]} is too small (a nonzero "
-                                  "number must be at least 1e-300 in size, so that float64 holds it; "
-                                  "write 0 for zero)")
-        return value
-
-    def integer(self, path: tuple, low: int, high: int) -> int:
-        value = self.number(path)
-        if value.denominator != 1 or not low <= value <= high:
-            raise self.fail(path, f"{_label(path)} must be a whole number from {low} to {high}")
-        return int(value)
-
-    def boolean(self, path: tuple) -> bool:
-        value = str(self.get(path)).lower()
-        if value in ("true", "yes", "on"):
-            return True
-        if value in ("false", "no", "off"):
-            return False
-        raise self.fail(path, f"{_label(path)} must be true or false")
-
-    def string(self, path: tuple, pattern: re.Pattern | None = None, what: str = "") -> str:
-        value = self.get(path)
-        if not isinstance(value, str) or (pattern and not pattern.fullmatch(value)):
-            raise self.fail(path, f"{_label(path)} must be {what or 'a string'}")
-        return value
-
-    def vector(self, path: tuple, limit: int = MAX_DIM) -> tuple:
-        value = self.get(path)
-        if not isinstance(value, list) or not value or any(isinstance(v, (list, dict)) for v in value):
-            raise self.fail(path, f"{_label(path)} must be a non-empty flat list of numbers")
-        if len(value) > limit:
-            raise self.fail(path, f"{_label(path)} has {len(value)} entries; the limit is {limit}")
-        return tuple(self.number(path + (i,)) for i in range(len(value)))
-
-    def matrix(self, path: tuple, max_rows: int = MAX_DIM, max_cols: int = MAX_DIM) -> Matrix:
-        value = self.get(path)
-        if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
-            raise self.fail(path, f"{_label(path)} must be a nested list (a list of rows)")
-        if len(value) > max_rows:
-            raise self.fail(path, f"{_label(path)} has {len(value)} rows; the limit is {max_rows}")
-        rows = tuple(self.vector(path + (i,), max_cols) for i in range(len(value)))
-        for i, row in enumerate(rows):
-            if len(row) != len(rows[0]):
-                raise self.fail(path + (i,), f"{_label(path)} row {i + 1} has {len(row)} entries, "
-                                             f"row 1 has {len(rows[0])}: rows must be equally long")
-        return rows
-
-
-def _label(path: tuple) -> str:
-    parts = []
-    for p in path:
-        parts.append(f"[{p}]" if isinstance(p, int) else ("." if parts else "") + str(p))
-    return "".join(parts) or "the document"
-
-
-def _suggest(key: str, allowed) -> str:
-    import difflib
-    close = difflib.get_close_matches(str(key), sorted(allowed), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(sorted(allowed))})"
-
 
 def _transpose(m: Matrix) -> Matrix:
     return tuple(zip(*m))
@@ -240,21 +110,23 @@ def _shape(m: Matrix) -> str:
 
 # ------------------------------------------------------------------ sections
 
-def _build(doc: Document, text: str) -> Problem:
+def _build(doc: Document, text: str):
     r = _Reader(doc)
     if isinstance(doc.data, dict) and "bpcheck" not in doc.data:
         # Said before any key is named: an answers file may point `problem:` at any
         # file (/etc/shadow), and no message may quote what is not a spec of ours.
         raise doc.error((), "missing required key 'bpcheck': not a bpcheck problem spec "
                             "(a spec is a YAML mapping with 'bpcheck: 1')")
+    if isinstance(doc.data, dict) and "graph" in doc.data:
+        for key in ("network", "params"):
+            if key in doc.data:
+                raise doc.key_error((key,), f"a spec has either graph: or network: and params:, not both "
+                                            f"(remove {key}: or graph:)")
+        from . import graphspec  # late: graphspec reads its sections with this module's neighbours
+
+        return graphspec.build(r, text)
     top = r.mapping((), TOP_KEYS)
-    for key in ("bpcheck", "id", "network", "params", "data", "loss"):
-        if key not in top:
-            raise r.fail((), f"missing required key {key!r}")
-    if str(top["bpcheck"]).strip() != "1":
-        raise r.fail(("bpcheck",), f"unsupported format version {top['bpcheck']!r}; this bpcheck reads version 1")
-    pid = r.string(("id",), _ID, "an id of lower-case letters, digits, '.', '_' or '-'")
-    title = r.string(("title",)) if "title" in top else pid
+    pid, title = specread.header(r, top, ("bpcheck", "id", "network", "params", "data", "loss"))
     g0 = r.number(("relu_grad_at_zero",)) if "relu_grad_at_zero" in top else Fraction(0)
     if not 0 <= g0 <= 1:
         raise r.fail(("relu_grad_at_zero",), "relu_grad_at_zero must be between 0 and 1")
@@ -265,17 +137,14 @@ def _build(doc: Document, text: str) -> Problem:
     lr, steps = _train(r)
     budget.check(r.fail, layers, params, len(x[0]), steps, loss)
     names, display = _names(r, layers)
-    tolerance = _tolerance(r, ("tolerance",)) if "tolerance" in top else {}
+    tolerance = specread.tolerance(r, ("tolerance",)) if "tolerance" in top else {}
+    options = specread.options(r)
     problem = Problem(
         file=doc.file, id=pid, title=title, layers=layers, params=params, x=x, y=y,
         layout=layout, vector=vector, loss=loss, lr=lr, steps=steps, tolerance=tolerance,
-        questions=(), names=names, display=display, options=_options(r),
-        sha256=r.string(("sha256",), re.compile(r"[0-9a-f]{64}"), "64 hex digits") if "sha256" in top else None,
-        digest=file_digest(text))
-    if problem.sha256 and stamp_digest(text) != problem.sha256:
-        raise r.fail(("sha256",), "the spec's sha256 does not match its content: the file was changed "
-                                  "(bpcheck hash prints the right one)")
-    questions = _questions(r, problem)
+        questions=(), names=names, display=display, options=options,
+        sha256=specread.sha256(r, text), digest=file_digest(text))
+    questions = specread.questions(r, problem.canonical, _formula_free)
     return Problem(**{**problem.__dict__, "questions": questions})
 
 
@@ -489,107 +358,22 @@ def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
 
 
 def _train(r: _Reader):
-    if "train" not in r.doc.data:
+    train = specread.train(r)  # {"lr", "steps", "optimizer"} (the optimizer: FORMAT.md section 6)
+    if train is None:
         return None, 0
-    raw = r.mapping(("train",), {"lr", "steps"})
-    if "lr" not in raw:
-        raise r.fail(("train",), "train needs a learning rate 'lr'")
-    lr = r.number(("train", "lr"))
-    if lr <= 0:
-        raise r.fail(("train", "lr"), "train.lr must be positive")
-    steps = r.integer(("train", "steps"), 1, MAX_STEPS) if "steps" in raw else 1
-    return lr, steps
+    if train["optimizer"] is not None:  # hook: the optimizers' reader replaces this refusal
+        raise r.fail(("train", "optimizer"), "train.optimizer is not supported for networks yet")
+    return train["lr"], train["steps"]
 
 
 def _names(r: _Reader, layers: tuple):
-    if "names" not in r.doc.data:
-        return {}, {}
-    raw = r.mapping(("names",))
     n = len(layers)
     known = {f"z{i}" for i in range(1, 2 * n + 1)} | {"y_hat", "x", "y"}
     known |= {l.weight for l in layers} | {l.bias for l in layers if l.bias}
-    aliases, display = {}, {}
-    for key, alias in raw.items():
-        if key not in known:
-            raise r.doc.key_error(("names", key), f"names: {key!r} is not a value of this network{_suggest(key, known)}")
-        alias = r.string(("names", key), _IDENT, "a plain name such as S1")
-        if alias in known or alias in aliases or alias in RESERVED or re.fullmatch(r"z\d+", alias) \
-                or alias in _FUNCTION_NAMES:
-            raise r.fail(("names", key), f"alias {alias!r} is already a name of this network")
-        aliases[alias] = key
-        display[key] = alias
-    return aliases, display
+    return specread.names(r, known, lambda alias: alias in RESERVED or bool(re.fullmatch(r"z\d+", alias))
+                          or alias in _FUNCTION_NAMES, "this network")
 
 
-def _tolerance(r: _Reader, path: tuple) -> dict:
-    raw = r.mapping(path, TOLERANCE_KEYS)
-    out: dict = {}
-    for key in raw:
-        if key in ("sigfigs", "decimals"):
-            out[key] = r.integer(path + (key,), 1 if key == "sigfigs" else 0, 15)
-        else:
-            value = r.number(path + (key,))
-            if value < 0:
-                raise r.fail(path + (key,), f"{key} must not be negative")
-            out[key] = value
-    if "sigfigs" in out and "decimals" in out:
-        raise r.fail(path, "use sigfigs or decimals, not both")
-    return out
-
-
-def _options(r: _Reader) -> dict:
-    top = r.doc.data
-    out: dict = {}
-    if "partial" in top:
-        out["partial"] = r.string(("partial",), re.compile(r"entries|none"), "'entries' or 'none'")
-    if "ecf" in top:
-        out["ecf"] = r.boolean(("ecf",))
-    for key in ("ecf_share", "rounding_credit"):
-        if key in top:
-            out[key] = _share(r, (key,))
-    return out
-
-
-def _share(r: _Reader, path: tuple) -> Fraction:
-    value = r.number(path)
-    if not 0 <= value <= 1:
-        raise r.fail(path, f"{path[-1]} must be between 0 and 1")
-    return value
-
-
-def _questions(r: _Reader, problem: Problem) -> tuple:
-    if "questions" not in r.doc.data:
-        return ()
-    raw = r.get(("questions",))
-    if not isinstance(raw, list):
-        raise r.fail(("questions",), "questions must be a list of {quantity: ..., points: ...}")
-    out, seen = [], set()
-    for i in range(len(raw)):
-        path = ("questions", i)
-        q = r.mapping(path, QUESTION_KEYS)
-        if "quantity" not in q:
-            raise r.fail(path, f"question {i + 1} has no 'quantity'")
-        try:
-            name = problem.canonical(str(q["quantity"]))
-        except UnknownQuantity as exc:
-            raise r.fail(path + ("quantity",), str(exc)) from None
-        if name in seen:
-            raise r.fail(path + ("quantity",), f"{name} is asked twice")
-        seen.add(name)
-        points = r.number(path + ("points",)) if "points" in q else Fraction(1)
-        if points < 0 or points > 10_000:
-            raise r.fail(path + ("points",), "points must be between 0 and 10000")
-        form = str(q.get("form", "value"))
-        if form not in FORMS:
-            raise r.fail(path + ("form",), f"form must be one of {', '.join(FORMS)}")
-        if form == "expression" and (name.startswith("sample") or re.match(r"step([2-9]|\d\d)", name)
-                                     or name == "step1.loss"):
-            raise r.fail(path + ("form",), f"{name} has no formula form; ask for its value")
-        out.append(Question(
-            quantity=name, points=points, form=form,
-            tolerance=_tolerance(r, path + ("tolerance",)) if "tolerance" in q else None,
-            partial=r.string(path + ("partial",), re.compile(r"entries|none"), "'entries' or 'none'") if "partial" in q else None,
-            ecf=r.boolean(path + ("ecf",)) if "ecf" in q else None,
-            ecf_share=_share(r, path + ("ecf_share",)) if "ecf_share" in q else None,
-            position=r.doc.where(path)))
-    return tuple(out)
+def _formula_free(name: str) -> bool:
+    """Quantities that have no formula form: per-sample ones, and steps past the first."""
+    return name.startswith("sample") or bool(re.match(r"step([2-9]|\d\d)", name)) or name == "step1.loss"
