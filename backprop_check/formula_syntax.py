@@ -8,6 +8,10 @@ spec's display aliases).
 
 Text is parsed with Python's `ast` module and converted node by node through
 a whitelist; nothing is ever evaluated, executed, sympified or lambdified.
+With `indexing=True` (graph problems: FORMAT.md section 5) it also reads
+0-based indexing by whole-number constants (`v[0]`, `A[1, 0]`, `G[1]`) into
+`Index` and list literals (`[a, b, c]`, nested: a matrix) into `Stack`.
+
 Before parsing, the text is bounded in length and bracket depth (CPython's
 parser itself can be exhausted by deep nesting), derivative names such as
 `dl/dz3` are turned into placeholder identifiers, and a few Unicode symbols
@@ -33,6 +37,7 @@ MAX_EXPONENT = 16  # |p| in a ** p
 MAX_DEGREE = 64  # (z**16)**16 would be degree 256: sympy would expand it for minutes
 MAX_CONSTANT = 10 ** 15
 MAX_CONSTANT_CHARS = 40
+MAX_INDEX = 4096  # a position in v[i]: past any value a spec can hold
 
 FUNCTIONS = {  # name -> (min args, max args)
     "relu": (1, 1), "step": (1, 2), "sigmoid": (1, 1), "tanh": (1, 1), "exp": (1, 1), "log": (1, 1),
@@ -54,11 +59,12 @@ class FormulaSyntaxError(ValueError):
     """The text is not a formula bpcheck accepts; the message says why."""
 
 
-def parse(text: str, names: Iterable[str], resolve=None) -> F.Node:
+def parse(text: str, names: Iterable[str], resolve=None, indexing: bool = False) -> F.Node:
     """Parse `text` into a formula tree over `names` (and constants).
 
     `resolve(name)` maps an alias to its canonical name (or returns None);
-    names are checked after resolving.
+    names are checked after resolving. `indexing` also allows `v[0]`,
+    `A[1, 0]` and list literals `[a, b]` (graph problems).
     """
     if not isinstance(text, str):
         raise FormulaSyntaxError("a formula must be text")
@@ -73,7 +79,7 @@ def parse(text: str, names: Iterable[str], resolve=None) -> F.Node:
     except (MemoryError, RecursionError, ValueError):
         raise FormulaSyntaxError("not a formula: too deeply nested or malformed") from None
     known = set(names)
-    builder = _Builder(known, placeholders, resolve, source)
+    builder = _Builder(known, placeholders, resolve, source, indexing)
     return builder.build(tree.body, 0)
 
 
@@ -113,8 +119,9 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult:
 
 
 class _Builder:
-    def __init__(self, known: set, placeholders: dict, resolve, source: str):
+    def __init__(self, known: set, placeholders: dict, resolve, source: str, indexing: bool = False):
         self.source = source
+        self.indexing = indexing
         self.known = known
         self.placeholders = placeholders
         self.resolve = resolve
@@ -225,6 +232,47 @@ class _Builder:
 
     def _Tuple(self, node, depth):
         raise FormulaSyntaxError("a tuple (a comma outside a call) is not allowed")
+
+    def _Subscript(self, node: ast.Subscript, depth: int) -> F.Node:
+        if not self.indexing:
+            raise FormulaSyntaxError("indexing [...] is not allowed in a formula")
+        positions = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if not 1 <= len(positions) <= 2:
+            raise FormulaSyntaxError("an index is one or two whole numbers: v[0], A[1, 0]")
+        at = tuple(_position(p) for p in positions)
+        arg = self.build(node.value, depth)
+        if isinstance(arg, F.Num):
+            raise FormulaSyntaxError("a number cannot be indexed")
+        return F.Index(arg, at)
+
+    def _List(self, node: ast.List, depth: int) -> F.Node:
+        if not self.indexing:
+            raise FormulaSyntaxError("a list is not allowed in a formula")
+        if not node.elts:
+            raise FormulaSyntaxError("an empty list [] is not a value")
+        rows = [isinstance(e, ast.List) for e in node.elts]
+        if any(rows) and not all(rows):
+            raise FormulaSyntaxError("a matrix [[…], […]] has lists for all its rows, not some")
+        if all(rows):
+            if any(isinstance(x, ast.List) for e in node.elts for x in e.elts):
+                raise FormulaSyntaxError("lists nest at most two deep (a matrix)")
+            if len({len(e.elts) for e in node.elts}) > 1:
+                raise FormulaSyntaxError("the rows of a matrix [[…], […]] must be equally long")
+        return F.Stack(tuple(self.build(e, depth) for e in node.elts))
+
+
+def _position(node: ast.AST) -> int:
+    """A constant, non-negative whole-number index."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        raise FormulaSyntaxError("negative indices are not allowed: indices count from 0")
+    if isinstance(node, ast.Slice):
+        raise FormulaSyntaxError("slices [a:b] are not allowed: index one entry, v[0] or A[1, 0]")
+    if not isinstance(node, ast.Constant) or isinstance(node.value, bool) or not isinstance(node.value, int):
+        raise FormulaSyntaxError("an index must be a whole number written out (v[0], A[1, 0]), "
+                                 "not a name or a formula")
+    if node.value > MAX_INDEX:
+        raise FormulaSyntaxError(f"index {_short(str(node.value))} is too large (limit {MAX_INDEX})")
+    return node.value
 
 
 def _fold(op: str, a: Fraction, b: Fraction) -> F.Num:

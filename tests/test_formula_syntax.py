@@ -9,6 +9,7 @@ in, either parse and grade to a Verdict or are rejected, nothing else.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from pathlib import Path
@@ -473,3 +474,87 @@ def test_sign_flipped_reference_is_incorrect_and_diagnosed(solution, quantity):
     verdict = equivalence.grade_text(solution, quantity, text, fit)
     assert verdict.status == "incorrect", verdict.message
     assert "sign-flipped" in verdict.tags
+
+
+# ----------------------------------------------------------------- indexing and list literals
+# Graph problems (FORMAT.md section 5) parse with indexing=True: 0-based constant
+# indices into Index, list literals into Stack. Without it both stay refused.
+
+GRAPH_NAMES = ["v", "A", "G", "x", "y", "z"]
+
+INDEXED = [
+    ("v[0]", F.Index(F.Name("v"), (0,)), "v[0]"),
+    ("A[1, 0]", F.Index(F.Name("A"), (1, 0)), "A[1, 0]"),
+    ("A[(1, 0)]", F.Index(F.Name("A"), (1, 0)), "A[1, 0]"),
+    ("A[1][0]", F.Index(F.Index(F.Name("A"), (1,)), (0,)), "A[1][0]"),
+    ("G[1]", F.Index(F.Name("G"), (1,)), "G[1]"),
+    ("(x * y)[0]", F.Index(F.Bin("*", F.Name("x"), F.Name("y")), (0,)), "(x * y)[0]"),
+    ("A.T[0]", F.Index(F.T(F.Name("A")), (0,)), "A.T[0]"),
+    ("[x - 4*y, x*y, x + y]",
+     F.Stack((F.Bin("-", F.Name("x"), F.Bin("*", F.num(4), F.Name("y"))), F.Bin("*", F.Name("x"), F.Name("y")),
+              F.Bin("+", F.Name("x"), F.Name("y")))), "[x - 4 * y, x * y, x + y]"),
+    ("[[x, 1], [0, y]]", F.Stack((F.Stack((F.Name("x"), F.num(1))), F.Stack((F.num(0), F.Name("y"))))),
+     "[[x, 1], [0, y]]"),
+    ("[2*G[0]*G[1], G[1] - G[2]]",
+     F.Stack((F.Bin("*", F.Bin("*", F.num(2), F.Index(F.Name("G"), (0,))), F.Index(F.Name("G"), (1,))),
+              F.Bin("-", F.Index(F.Name("G"), (1,)), F.Index(F.Name("G"), (2,))))),
+     "[2 * G[0] * G[1], G[1] - G[2]]"),
+    ("[v]", F.Stack((F.Name("v"),)), "[v]"),
+]
+
+
+@pytest.mark.parametrize("text,tree,code", INDEXED)
+def test_indexing_and_lists_parse_into_index_and_stack(text, tree, code):
+    node = S.parse(text, GRAPH_NAMES, indexing=True)
+    assert node == tree
+    assert F.to_code(node) == code
+    assert S.parse(code, GRAPH_NAMES, indexing=True) == node
+
+
+def test_indexed_formulas_evaluate_like_numpy():
+    env = {"v": np.array([1.0, 2.0, 3.0]), "A": np.array([[1.0, 2.0], [3.0, 4.0]]), "x": 2.0, "y": 3.0}
+    assert F.evaluate(S.parse("v[2] * A[1, 0]", GRAPH_NAMES, indexing=True), env) == 9.0
+    value = F.evaluate(S.parse("[x - 4*y, x*y, x + y]", GRAPH_NAMES, indexing=True), env)
+    assert value.tolist() == [-10.0, 6.0, 5.0]
+    assert F.evaluate(S.parse("[[x, 1], [0, y]]", GRAPH_NAMES, indexing=True), env).shape == (2, 2)
+
+
+BAD_INDEXING = [
+    ("v[-1]", "negative indices are not allowed"),
+    ("A[-1, 0]", "negative indices are not allowed"),
+    ("v[x]", "must be a whole number written out"),
+    ("v[1 + 1]", "must be a whole number written out"),
+    ("v[1.0]", "must be a whole number written out"),
+    ("v[True]", "must be a whole number written out"),
+    ("v['0']", "must be a whole number written out"),
+    ("v[0:2]", "slices [a:b] are not allowed"),
+    ("A[:, 0]", "slices [a:b] are not allowed"),
+    ("A[1, 2, 3]", "one or two whole numbers"),
+    ("v[5000]", "index 5000 is too large"),
+    ("v[" + "9" * 50 + "]", "too large"),
+    ("3[0]", "a number cannot be indexed"),
+    ("[]", "an empty list"),
+    ("[[x], y]", "lists for all its rows"),
+    ("[[x, y], [x]]", "equally long"),
+    ("[[[x]]]", "at most two deep"),
+    ("[x for x in v]", "comprehension"),
+    ("v[unknown]", "must be a whole number written out"),
+    ("[w, x]", "unknown name 'w'"),
+    ("[" + ", ".join(["x"] * 500) + "]", "more than 400 parts"),
+    ("[" * 41 + "x" + "]" * 41, "nested more than 40 deep"),
+    ("v[0] ** x", "an exponent must be a number"),
+    ("[x, y] ** 99", "exponent 99 is too large"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_INDEXING)
+def test_bad_indexing_and_lists_are_refused_with_a_reason(text, message):
+    with pytest.raises(FormulaSyntaxError, match=re.escape(message)):
+        S.parse(text, GRAPH_NAMES, indexing=True)
+
+
+@pytest.mark.parametrize("text,message", [("v[0]", "indexing [...] is not allowed"),
+                                          ("[x, y]", "a list is not allowed")])
+def test_indexing_and_lists_stay_refused_without_indexing(text, message):
+    with pytest.raises(FormulaSyntaxError, match=re.escape(message)):
+        S.parse(text, GRAPH_NAMES)
