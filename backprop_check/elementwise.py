@@ -21,11 +21,12 @@ import sympy as sp
 
 from . import formulas as F
 from .formula_syntax import FormulaSyntaxError, parse
+from .ops import FUNCTIONS
 
-ELEMENTWISE = {"relu", "step", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "softplus",
-               "leaky_relu", "elu", "gelu", "erf", "max"}
-RATIONAL = {"relu", "step", "abs", "max", "leaky_relu"}  # rational in, rational out
-KINKED = {"relu", "step", "abs", "leaky_relu", "elu"}  # not differentiable where the argument is 0
+# Read off the operation registry, where each function is defined once.
+ELEMENTWISE = {n for n in FUNCTIONS if n not in ("add", "sub", "mul", "div", "neg", "pow")}
+RATIONAL = {n for n in ELEMENTWISE if FUNCTIONS[n].rational}  # rational in, rational out
+KINKED = {n for n in ELEMENTWISE if FUNCTIONS[n].kinks and n != "max"}  # not differentiable where the argument is 0
 PIECEWISE = KINKED | {"max"}  # sympy Piecewise expressions
 MAX_CALL_DEPTH = 8  # functions of functions: sigmoid nested 30 deep overflows sympy's recursion
 MAX_PIECEWISE_DEPTH = 2  # abs(abs(abs(z))) already takes sympy about a second
@@ -153,27 +154,15 @@ def to_sympy(node: F.Node, symbols: dict) -> sp.Expr:
     if isinstance(node, F.Bin):
         a, b = to_sympy(node.left, symbols), to_sympy(node.right, symbols)
         return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "**": a ** b}[node.op] if node.op != "/" else a / b
-    args = [to_sympy(a, symbols) for a in node.args]
-    return _SYMPY[node.fn](*args)
+    f = FUNCTIONS[node.fn]
+    args = [to_sympy(a, symbols) for a in node.args[:f.arity]]
+    params = [sp.Rational(p.numerator, p.denominator) for p in f.fill(_constants(node, f))]
+    return f.sympy(*args, *params)
 
 
-def _piecewise_linear(a, right, left, at_zero):
-    return sp.Piecewise((right, a > 0), (at_zero, sp.Eq(a, 0)), (left, True))
-
-
-_SYMPY = {
-    "relu": lambda a: sp.Piecewise((a, a > 0), (0, True)),
-    "step": lambda a, h=0: _piecewise_linear(a, 1, 0, h),
-    "abs": lambda a: sp.Piecewise((a, a > 0), (-a, a < 0), (0, True)),
-    "max": lambda a, b: sp.Piecewise((a, a > b), (b, True)),
-    "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
-    "tanh": sp.tanh, "exp": sp.exp, "log": sp.log, "erf": sp.erf,
-    "sqrt": lambda a: a ** sp.Rational(1, 2),
-    "softplus": lambda a, b=1: sp.log(1 + sp.exp(b * a)) / b,
-    "leaky_relu": lambda a, s=sp.Rational(1, 100): sp.Piecewise((a, a > 0), (s * a, True)),
-    "elu": lambda a, al=1: sp.Piecewise((a, a > 0), (al * (sp.exp(a) - 1), True)),
-    "gelu": lambda a: a * (1 + sp.erf(a / sp.sqrt(2))) / 2,
-}
+def _constants(node: F.Call, f) -> tuple:
+    """A call's constant parameters (after its array arguments) as Fractions."""
+    return tuple(a.value for a in node.args[f.arity:])
 
 
 # ------------------------------------------------------------------ our own derivative
@@ -234,35 +223,12 @@ def _binary(node: F.Bin, var: str) -> F.Node:
 
 
 def _chain(node: F.Call, var: str) -> F.Node:
-    a = node.args[0]
-    da = derivative(a, var)
-    fn, rest = node.fn, node.args[1:]
-    if fn == "max":
-        b = node.args[1]
-        s = F.call("step", F.sub(a, b))
-        return _add(_mul(s, da), _mul(F.sub(_n(1), s), derivative(b, var)))
-    outer = {
-        "relu": lambda: F.call("step", a),
-        "step": lambda: _n(0),
-        "abs": lambda: F.sub(F.call("step", a), F.call("step", F.Neg(a))),
-        "sigmoid": lambda: F.mul(F.call("sigmoid", a), F.sub(_n(1), F.call("sigmoid", a))),
-        "tanh": lambda: F.sub(_n(1), F.Bin("**", F.call("tanh", a), _n(2))),
-        "exp": lambda: F.call("exp", a),
-        "log": lambda: F.div(_n(1), a),
-        "sqrt": lambda: F.div(_n(Fraction(1, 2)), F.call("sqrt", a)),
-        "erf": lambda: F.div(F.mul(_n(2), F.call("exp", F.Neg(F.Bin("**", a, _n(2))))),
-                             F.call("sqrt", F.Name("pi"))),
-        "softplus": lambda: F.call("sigmoid", F.mul(rest[0] if rest else _n(1), a)),
-        "leaky_relu": lambda: F.add(rest[0] if rest else _n(Fraction(1, 100)),
-                                    F.mul(F.sub(_n(1), rest[0] if rest else _n(Fraction(1, 100))),
-                                          F.call("step", a))),
-        "elu": lambda: F.add(F.call("step", a), F.mul(F.sub(_n(1), F.call("step", a)),
-                                                       F.mul(rest[0] if rest else _n(1), F.call("exp", a)))),
-        "gelu": lambda: F.add(
-            F.mul(_n(Fraction(1, 2)), F.add(_n(1), F.call("erf", F.div(a, F.call("sqrt", _n(2)))))),
-            F.div(F.mul(a, F.call("exp", F.div(F.Neg(F.Bin("**", a, _n(2))), _n(2)))),
-                  F.call("sqrt", F.mul(_n(2), F.Name("pi"))))),
-    }
-    if fn not in outer:
-        raise F.FormulaError(f"cannot differentiate {fn}")
-    return _mul(outer[fn](), da)
+    """The chain rule through a function, with its partial derivatives from `ops`."""
+    f = FUNCTIONS.get(node.fn)
+    if f is None or not f.dformula:
+        raise F.FormulaError(f"cannot differentiate {node.fn}")
+    args, params = node.args[:f.arity], f.fill(_constants(node, f))
+    total = _ZERO
+    for partial, arg in zip(f.dformula, args):
+        total = _add(total, _mul(partial(*args, *params), derivative(arg, var)))
+    return total

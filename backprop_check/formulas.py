@@ -349,66 +349,6 @@ class FormulaError(ValueError):
     """A formula cannot be evaluated (unknown name, shapes that do not fit)."""
 
 
-def _sum(a, axis=None):
-    if axis is None:
-        return np.sum(a)
-    return np.sum(a, axis=int(axis), keepdims=True)
-
-
-def _mean(a, axis=None):
-    if axis is None:
-        return np.mean(a)
-    return np.mean(a, axis=int(axis), keepdims=True)
-
-
-def _step(a, at_zero=0.0):
-    return np.where(a > 0, 1.0, np.where(a == 0, float(at_zero), 0.0))
-
-
-def _sigmoid(a):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=float)))
-
-
-def _softmax(a, axis=0):
-    shifted = np.exp(a - np.max(a, axis=int(axis), keepdims=True))
-    return shifted / np.sum(shifted, axis=int(axis), keepdims=True)
-
-
-def _diag(a):
-    a = np.asarray(a)
-    if a.ndim == 2 and 1 in a.shape:
-        a = a.reshape(-1)
-    return np.diag(a)
-
-
-def _max(a, b):
-    return np.maximum(a, b)
-
-
-_erf = np.vectorize(math.erf, otypes=[float])
-
-FUNCTIONS: dict[str, Callable] = {
-    "relu": lambda a: np.maximum(a, 0.0),
-    "step": _step,
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "abs": np.abs,
-    "erf": _erf,
-    "softplus": lambda a, beta=1.0: np.logaddexp(0.0, float(beta) * a) / float(beta),
-    "leaky_relu": lambda a, slope=0.01: np.where(a > 0, a, float(slope) * a),
-    "elu": lambda a, alpha=1.0: np.where(a > 0, a, float(alpha) * np.expm1(np.minimum(a, 0.0))),
-    "gelu": lambda a: 0.5 * a * (1.0 + _erf(a / math.sqrt(2.0))),
-    "softmax": _softmax,
-    "diag": _diag,
-    "eye": lambda n: np.eye(int(n)),
-    "sum": _sum,
-    "mean": _mean,
-    "max": _max,
-}
-
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
 
@@ -438,12 +378,11 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray]):
         except ValueError as exc:
             raise FormulaError(f"the entries of {to_code(node)} have different shapes") from exc
     if isinstance(node, Call):
-        if node.fn not in FUNCTIONS:
-            raise FormulaError(f"unknown function {node.fn!r}")
+        apply = _function(node)
         args = [evaluate(a, env) for a in node.args]
         try:
             with np.errstate(all="ignore"):
-                return FUNCTIONS[node.fn](*args)
+                return apply(*args)
         except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
             raise FormulaError(f"{node.fn}() cannot take {', '.join(str(np.shape(a)) for a in args)}: {exc}") from exc
     a, b = evaluate(node.left, env), evaluate(node.right, env)
@@ -452,6 +391,26 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray]):
             return _BINARY[node.op](a, b)
     except ValueError as exc:
         raise FormulaError(f"shapes do not fit for {node.op!r}: {np.shape(a)} and {np.shape(b)}") from exc
+
+
+def _function(node: Call) -> Callable:
+    """A call's numpy value, from the operation registry (`ops`)."""
+    from .engines.floats import Floats  # late: ops and the engines build on these trees
+    from .ops import FUNCTIONS, STRUCTURAL
+
+    if node.fn == "eye":
+        return lambda n: np.eye(int(n))
+    if node.fn in FUNCTIONS:
+        f = FUNCTIONS[node.fn]
+        params = tuple(a.value for a in node.args[f.arity:] if isinstance(a, Num))
+        if len(params) != len(node.args) - f.arity:
+            raise FormulaError(f"{node.fn}'s parameters must be numbers")
+        filled = f.fill(params)
+        return lambda *args: f.numpy(*args[:f.arity], *filled)
+    if node.fn in STRUCTURAL:
+        op = STRUCTURAL[node.fn]
+        return lambda *args: op.forward(Floats(), *args)
+    raise FormulaError(f"unknown function {node.fn!r}")
 
 
 _BINARY = {

@@ -210,10 +210,12 @@ def _matmul_vjp(g, out, args, params):
 
 
 def _sum(xp, a, axis=None):
+    a = np.asarray(a)
     return a.sum() if axis is None else a.sum(axis=int(axis), keepdims=True)
 
 
 def _count(a, axis) -> int:
+    a = np.asarray(a)
     return a.size if axis is None else a.shape[int(axis)]
 
 

@@ -19,7 +19,7 @@ import sympy as sp
 from . import activations, budget, losses, specread
 from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, read from here too)
 from .formula_syntax import FormulaSyntaxError
-from .formulas import FUNCTIONS as _FUNCTION_NAMES
+from .formula_syntax import FUNCTIONS as _FUNCTION_NAMES
 from .formulas import FormulaError
 from .quantities import Structure, canonical
 from .specread import (FORMS, MAX_DIM, MAX_ENTRIES, MAX_MAGNITUDE, MAX_SAMPLES,  # noqa: F401 (read from here too)
