@@ -278,6 +278,9 @@ def questions(r: Reader, canonical: Callable[[str], str], formula_free: Callable
     out, seen = [], set()
     for i in range(len(raw)):
         path = ("questions", i)
+        if isinstance(raw[i], dict) and any(re.fullmatch(r"[\w ]*\)", str(key)) for key in raw[i]):
+            raise r.fail(path, "a quantity with a comma, such as dF/d(x,y), must be quoted in YAML: "
+                               "{quantity: \"dF/d(x,y)\"}")
         q = r.mapping(path, QUESTION_KEYS)
         if "quantity" not in q:
             raise r.fail(path, f"question {i + 1} has no 'quantity'")
