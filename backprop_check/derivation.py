@@ -22,14 +22,15 @@ def _sum_batch(node: F.Node, rows: bool, single: bool) -> F.Node:
     return F.call("sum", node, F.num(0 if rows else 1))
 
 
-def step_formulas(layers: tuple, lr) -> dict:
-    """step1.P = P − lr · dl/dP (later steps repeat it at the new parameters)."""
-    out = {}
-    for layer in layers:
-        for p in (layer.weight, layer.bias):
-            if p:
-                out[f"step1.{p}"] = F.sub(N(p), F.mul(F.Num(lr), N(f"dl/d{p}")))
-    return out
+def step_formulas(layers: tuple, lr, optimizer=None) -> dict:
+    """The first training step: the optimizer's state, then each parameter
+    (SGD: step1.P = P − lr · dl/dP; momentum: step1.v_P = dl/dP, step1.P = P − lr · step1.v_P;
+    Adam: m, v, m̂, v̂ and step1.P = P − lr · m̂ / (√v̂ + eps)). Later steps repeat it at the
+    new parameters and state."""
+    from . import optimizers
+
+    params = [p for layer in layers for p in (layer.weight, layer.bias) if p]
+    return optimizers.formulas(optimizer or optimizers.SGD, params, lr, lambda p: f"dl/d{p}")
 
 
 def _diagonal(slope: F.Node, width: int) -> F.Node:
@@ -62,8 +63,8 @@ def one_step(layers: tuple, loss, rows: bool, single: bool, jacobians: bool,
             out[f"z{2 * l}"] = F.call("softmax", N(f"z{2 * l - 1}"), *axis)
         a = N(f"z{2 * l}")
     out["y_hat"] = out[f"z{2 * n_layers}"]
-    out["loss"] = loss.formula(N("y_hat"), N("y"))
-    out["dl/dy_hat"] = loss.dformula(N("y_hat"), N("y"))
+    out["loss"] = loss.formula(N("y_hat"), N("y"), rows)
+    out["dl/dy_hat"] = loss.dformula(N("y_hat"), N("y"), rows)
     for l in range(n_layers, 0, -1):
         layer = layers[l - 1]
         top = "y_hat" if l == n_layers else f"z{2 * l}"

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import activations
+from . import activations, optimizers
 from . import formulas as F
 from .engines import Case, numeric
 from .losses import AVERAGES, Loss
@@ -65,7 +65,8 @@ class Context:
 def _quantities(problem, case: Case, slope_mistake, lr) -> dict:
     out = dict(numeric.run(case, jacobians=problem.n_samples == 1, slope_mistake=slope_mistake))
     if lr is not None and problem.steps:
-        out.update(numeric.train(case, lr, problem.steps, slope_mistake, first=dict(out)))
+        out.update(numeric.train(case, lr, problem.steps, slope_mistake, first=dict(out),
+                                 optimizer=problem.optimizer))
     for n in sorted(requested_samples(problem)) if problem.n_samples > 1 else ():
         sub = numeric.run(case.sample(n - 1), jacobians=True, slope_mistake=slope_mistake)
         out.update({f"sample{n}.{k}": v for k, v in sub.items()})
@@ -168,10 +169,12 @@ def _step_up(ctx, name, answer) -> Iterator:
 
 def _learning_rate(ctx, name, answer) -> Iterator:
     kind, k, param = parts(name)
-    if (kind, k) != ("step", 1) or param == "loss":
-        return
+    if (kind, k) != ("step", 1) or param not in ctx.problem.params:
+        return  # the loss, or an optimizer's state: the rate shows only in the parameters
     p = np.asarray(ctx.solution.env[param]).reshape(-1)
-    g = np.asarray(ctx.solution.env[f"dl/d{param}"]).reshape(-1)
+    # the first step's move per unit rate: the gradient (SGD, momentum), g/(|g| + eps) (Adam)
+    g = np.asarray(ctx.solution.env[f"dl/d{param}"])
+    g = optimizers.direction(ctx.problem.optimizer, g).reshape(-1)
     s = np.asarray(answer.value, dtype=float).reshape(-1)
     usable = np.abs(g) > 1e-12
     if s.size != p.size or not usable.any():

@@ -75,7 +75,7 @@ def _formulas(solution: Solution, slope_mistake) -> dict:
         widths = tuple(len(p.params[l.weight]) for l in p.layers)
         out = derivation.one_step(p.layers, p.loss, p.rows, single, single, widths, slope_mistake)
         if p.lr is not None:
-            out.update(derivation.step_formulas(p.layers, p.lr))
+            out.update(derivation.step_formulas(p.layers, p.lr, p.optimizer))
         cache[key] = out
     return cache[key]
 
@@ -92,9 +92,9 @@ def _inputs(solution: Solution, rng, scale: float) -> dict:
         world["y"] = rng.normal(0.0, scale, shape)
     elif p.loss.name == "bce":
         world["y"] = rng.uniform(0.05, 0.95, shape)
-    elif p.loss.name != "cross_entropy":  # a custom loss: signed targets; an undefined world is redrawn
+    elif p.loss.name not in ("cross_entropy", "hinge"):  # custom: signed targets; an undefined world is redrawn
         world["y"] = rng.normal(0.0, scale, shape)
-    else:  # cross-entropy: one-hot along the class axis
+    else:  # cross-entropy and hinge: one-hot along the class axis
         axis = 1 if p.rows else 0
         classes = rng.integers(0, shape[axis], size=shape[1 - axis])
         y = np.zeros(shape)

@@ -1,15 +1,23 @@
-"""Every loss, defined once: per-element term in sympy and numpy, formulas.
+"""Every loss, defined once: its term as a formula tree, and its derivative's.
 
 The total loss is `factor` × Σ term(ŷ, y) / divisor, where the divisor is 1,
-N, K or N·K (`average:` none, samples, outputs, all). The sympy engine
-differentiates `sympy_term`; the numpy engine uses the hand-written
-`numpy_dterm`, so the two engines check each other.
+N, K or N·K (`average:` none, samples, outputs, all). The engines run
+`Loss.formula` as part of the problem's graph (each of its operations defined
+in `ops`), so the sympy engine differentiates it with `sympy.diff` and the
+numpy engine with the hand-written derivatives: the two check each other.
+`dformula` is dl/dy_hat for solution sheets. An elementwise loss also keeps
+its per-element term as sympy and numpy functions (tests, the cost of a custom
+term); the multi-class hinge couples the outputs of a sample, so it has none.
+
+`formula(y_hat, y, axis)` gets the class axis (0 when samples are columns,
+as in the engines; 1 in the rows layout of a solution sheet).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -25,36 +33,77 @@ AVERAGES = ("none", "samples", "outputs", "all")
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class LossKind:
     name: str
-    sympy_term: sp.Expr
-    numpy_term: Callable
-    numpy_dterm: Callable
-    formula: Callable  # (y_hat, y) -> elementwise term
-    dformula: Callable  # (y_hat, y) -> d term / d y_hat
+    sympy_term: sp.Expr | None  # the per-element term (None: not elementwise, e.g. hinge)
+    numpy_term: Callable | None
+    numpy_dterm: Callable | None
+    formula: Callable  # (y_hat, y, axis=0) -> the terms, summed into the loss
+    dformula: Callable  # (y_hat, y, axis=0) -> d Σ terms / d y_hat
     exact: bool = False
     kinks: Callable | None = None  # y -> list of arrays of ŷ where the term has a kink
     kinks_unknown: bool = False  # a custom term whose kinks bpcheck cannot place
     degree: Fraction = Fraction(1)  # growth of sizes and rounding errors (elementwise.degree)
+    margin: Fraction | None = None  # the hinge's margin
 
 
 KINDS: dict[str, LossKind] = {k.name: k for k in [
     LossKind("mse", (YH - Y) ** 2,
              numpy_term=lambda yh, y: (yh - y) ** 2,
              numpy_dterm=lambda yh, y: 2.0 * (yh - y),
-             formula=lambda yh, y: F.Bin("**", F.sub(yh, y), F.num(2)),
-             dformula=lambda yh, y: F.mul(F.num(2), F.sub(yh, y)),
+             formula=lambda yh, y, axis=0: F.Bin("**", F.sub(yh, y), F.num(2)),
+             dformula=lambda yh, y, axis=0: F.mul(F.num(2), F.sub(yh, y)),
              exact=True),
     LossKind("bce", -(Y * sp.log(YH) + (1 - Y) * sp.log(1 - YH)),
              numpy_term=lambda yh, y: -(y * np.log(yh) + (1.0 - y) * np.log1p(-yh)),
              numpy_dterm=lambda yh, y: (yh - y) / (yh * (1.0 - yh)),
-             formula=lambda yh, y: F.Neg(F.add(F.mul(y, F.call("log", yh)),
+             formula=lambda yh, y, axis=0: F.Neg(F.add(F.mul(y, F.call("log", yh)),
                                                F.mul(F.sub(F.num(1), y), F.call("log", F.sub(F.num(1), yh))))),
-             dformula=lambda yh, y: F.div(F.sub(yh, y), F.mul(yh, F.sub(F.num(1), yh)))),
+             dformula=lambda yh, y, axis=0: F.div(F.sub(yh, y), F.mul(yh, F.sub(F.num(1), yh)))),
     LossKind("cross_entropy", -Y * sp.log(YH),
              numpy_term=lambda yh, y: -y * np.log(yh),
              numpy_dterm=lambda yh, y: -y / yh,
-             formula=lambda yh, y: F.Neg(F.mul(y, F.call("log", yh))),
-             dformula=lambda yh, y: F.Neg(F.div(y, yh))),
+             formula=lambda yh, y, axis=0: F.Neg(F.mul(y, F.call("log", yh))),
+             dformula=lambda yh, y, axis=0: F.Neg(F.div(y, yh))),
 ]}
+
+
+def _hinge_margins(yh: F.Node, y: F.Node, axis: int, margin: Fraction) -> F.Node:
+    """ŷ_j + margin − ŷ_c for every output j of a sample, c its target class (y one-hot).
+
+    Written (ŷ + margin) − Σ y ⊙ ŷ: the kink's argument is then recorded as one
+    step of its own, which the numpy engine puts exactly on the hinge when it
+    lies there up to rounding (floats._kinks), as it does for ReLU's z.
+    """
+    shifted = F.add(yh, F.Num(margin)) if margin else yh
+    return F.sub(shifted, F.call("sum", F.mul(y, yh), F.num(axis)))
+
+
+def _not_target(y: F.Node) -> F.Node:
+    return F.sub(F.num(1), y)
+
+
+@lru_cache(maxsize=64)
+def hinge(margin: Fraction = Fraction(1)) -> LossKind:
+    """Multi-class hinge: per sample Σ_{j≠c} max(0, ŷ_j − ŷ_c + margin), y one-hot.
+
+    As a formula: relu((ŷ + margin) − Σ_classes y ⊙ ŷ) ⊙ (1 − y), summed (the target's
+    own entry, relu(margin), is masked by 1 − y). dl/dŷ_j = H(ŷ_j − ŷ_c + margin) for
+    j ≠ c and −Σ_{j≠c} H(…) for c, with H(0) = 0: the derivative at exactly the hinge
+    is 0. The same kind is returned for the same margin (kinds compare by identity).
+    """
+    margin = Fraction(margin)
+
+    def formula(yh, y, axis=0):
+        return F.mul(F.call("relu", _hinge_margins(yh, y, axis, margin)), _not_target(y))
+
+    def dformula(yh, y, axis=0):
+        active = F.mul(F.call("step", _hinge_margins(yh, y, axis, margin)), _not_target(y))
+        return F.sub(active, F.mul(y, F.call("sum", active, F.num(axis))))
+
+    return LossKind("hinge", sympy_term=None, numpy_term=None, numpy_dterm=None,
+                    formula=formula, dformula=dformula, exact=True, margin=margin)
+
+
+TYPES = (*KINDS, "hinge")  # every `loss: {type: …}` but custom (KINDS: the elementwise ones)
 
 
 def custom(text: str) -> LossKind:
@@ -74,8 +123,8 @@ def custom(text: str) -> LossKind:
     return LossKind(
         name="custom", sympy_term=E.to_sympy(node, {"y_hat": YH, "y": Y}),
         numpy_term=lambda yh, y: at(node, yh, y), numpy_dterm=lambda yh, y: at(slope, yh, y),
-        formula=lambda yh, y: F.substitute(node, {"y_hat": yh, "y": y}),
-        dformula=lambda yh, y: F.substitute(slope, {"y_hat": yh, "y": y}),
+        formula=lambda yh, y, axis=0: F.substitute(node, {"y_hat": yh, "y": y}),
+        dformula=lambda yh, y, axis=0: F.substitute(slope, {"y_hat": yh, "y": y}),
         exact=E.is_rational(node),
         kinks=(lambda y: E.kink_points(node, "y_hat", {"y": y})) if points else None,
         kinks_unknown=points is None,
@@ -106,14 +155,17 @@ class Loss:
         d = self.divisor_formula()
         return node if d is None else F.div(node, d)
 
-    def formula(self, yh: F.Node, y: F.Node) -> F.Node:
-        return self.scaled(F.call("sum", self.kind.formula(yh, y)))
+    def formula(self, yh: F.Node, y: F.Node, rows: bool = False) -> F.Node:
+        """The loss; `rows`: samples are rows (a sheet's rows layout), else columns."""
+        return self.scaled(F.call("sum", self.kind.formula(yh, y, 1 if rows else 0)))
 
-    def dformula(self, yh: F.Node, y: F.Node) -> F.Node:
-        return self.scaled(self.kind.dformula(yh, y))
+    def dformula(self, yh: F.Node, y: F.Node, rows: bool = False) -> F.Node:
+        return self.scaled(self.kind.dformula(yh, y, 1 if rows else 0))
 
     def label(self) -> str:
         parts = [self.name]
+        if self.kind.margin is not None and self.kind.margin != 1:
+            parts.append(f"margin {self.kind.margin}")
         if self.factor != 1:
             parts.append(f"factor {self.factor}")
         if self.average != "none":

@@ -26,6 +26,7 @@ class Structure:
     biases: tuple  # b name or None per layer
     n_samples: int
     train_steps: int = 0
+    state: tuple = ()  # the optimizer's state names ("v"; "m", "v", "mhat", "vhat"): step{k}.v_W1
 
     @property
     def n_layers(self) -> int:
@@ -79,8 +80,16 @@ def all_names(s: Structure) -> list[str]:
     """What `solve` reports: one pass plus the training steps."""
     names = base_names(s)
     for k in range(1, s.train_steps + 1):
-        names += [f"step{k}.{p}" for p in param_names(s)] + [f"step{k}.loss"]
+        for p in param_names(s):  # the optimizer's state of each parameter, then its new value
+            names += [f"step{k}.{state}_{p}" for state in s.state] + [f"step{k}.{p}"]
+        names.append(f"step{k}.loss")
     return names
+
+
+def state_of(name: str, state: tuple = ("m", "v", "mhat", "vhat")) -> tuple[str, str] | None:
+    """("v", "W1") for the optimizer state name v_W1 (without its step prefix), else None."""
+    head, sep, param = name.partition("_")
+    return (head, param) if sep and head in state and param else None
 
 
 def group_of(name: str) -> str:
@@ -145,6 +154,9 @@ def _value(name: str, s: Structure, aliases: dict[str, str]) -> str:
 def _canonical_base(rest: str, s: Structure, aliases: dict[str, str]) -> str | None:
     if rest == "loss":
         return rest
+    state = state_of(rest, s.state)
+    if state:  # v_W1, or v_ alias of W1
+        return f"{state[0]}_{_value(state[1], s, aliases)}"
     m = _GRAD.fullmatch(rest)
     if m:
         return "dl/d" + _value(m.group(1), s, aliases)
@@ -159,5 +171,7 @@ def _exists(name: str, s: Structure) -> bool:
     if kind is None:
         return name in base_names(s) or name == s.out_name
     if kind == "step":
-        return k <= s.train_steps and (rest == "loss" or rest in param_names(s))
+        state = state_of(rest, s.state)
+        return k <= s.train_steps and (rest == "loss" or rest in param_names(s)
+                                       or (state is not None and state[1] in param_names(s)))
     return k <= s.n_samples and s.n_samples > 1 and rest in base_names(s, per_sample=True)

@@ -21,7 +21,7 @@ from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric, symbolic
 from .errors import EngineDisagreement, InputError
-from .quantities import all_names, base_names, group_of, parts
+from .quantities import all_names, base_names, group_of, parts, state_of
 from .spec import Problem
 
 PRECISE_DIGITS = 30
@@ -81,7 +81,8 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     try:
         exact = symbolic.run(case, jacobians=single)
         if problem.lr is not None:
-            exact.update(symbolic.train(case, problem.lr, problem.steps, first=exact))
+            exact.update(symbolic.train(case, problem.lr, problem.steps, first=exact,
+                                            optimizer=problem.optimizer))
         exact_floats = {k: _floats(v) for k, v in exact.items()}
     except (ArithmeticError, ValueError) as exc:
         # log(0): an output of exactly 0 or 1 at 45 digits; or beyond float64's range
@@ -92,7 +93,8 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     with np.errstate(all="ignore"):  # overflow is reported just below, as bad input
         fast = numeric.run(case, jacobians=single)
         if problem.lr is not None:
-            fast.update(numeric.train(case, problem.lr, problem.steps, first=fast))
+            fast.update(numeric.train(case, problem.lr, problem.steps, first=fast,
+                                      optimizer=problem.optimizer))
     _require_finite(fast, problem)
     if check:
         try:
@@ -107,7 +109,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     widths = tuple(len(problem.params[l.weight]) for l in problem.layers)
     one = derivation.one_step(problem.layers, problem.loss, problem.rows, single, single, widths)
     if problem.lr is not None:
-        one.update(derivation.step_formulas(problem.layers, problem.lr))
+        one.update(derivation.step_formulas(problem.layers, problem.lr, problem.optimizer))
     solution.variants[("formulas", None)] = one  # formula grading evaluates the same trees
     solution.env = _environment(problem, fast)
     if check:
@@ -174,7 +176,8 @@ def _kind(name: str, biases: set) -> str:
     target = base[4:] if base.startswith("dl/d") else base
     if re.fullmatch(r"z\d+|y_hat", target):
         return "value"
-    return "bias" if target in biases else "matrix"
+    state = state_of(target)  # an optimizer's state (v_b1) is shaped like its parameter
+    return "bias" if target in biases or (state and state[1] in biases) else "matrix"
 
 
 def present(name: str, value, problem: Problem) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from . import activations, budget, losses, specread
+from . import activations, budget, losses, optimizers, specread
 from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, read from here too)
 from .formula_syntax import FormulaSyntaxError
 from .formula_syntax import FUNCTIONS as _FUNCTION_NAMES
@@ -65,6 +65,7 @@ class Problem:
     options: dict = field(default_factory=dict)  # partial, ecf, ... (grading)
     sha256: str | None = None
     digest: str = ""
+    optimizer: optimizers.Optimizer = optimizers.SGD  # train.optimizer (FORMAT.md section 6)
 
     @property
     def n_samples(self) -> int:
@@ -73,7 +74,8 @@ class Problem:
     @property
     def structure(self) -> Structure:
         return Structure(tuple(l.weight for l in self.layers), tuple(l.bias for l in self.layers),
-                         self.n_samples, self.steps if self.lr is not None else 0)
+                         self.n_samples, self.steps if self.lr is not None else 0,
+                         self.optimizer.state if self.lr is not None else ())
 
     @property
     def rows(self) -> bool:
@@ -134,7 +136,7 @@ def _build(doc: Document, text: str):
     params = _params(r, layers)
     x, y, layout, vector = _data(r, layers, params)
     loss = _loss(r, layers, y)
-    lr, steps = _train(r)
+    lr, steps, optimizer = _train(r, params)
     budget.check(r.fail, layers, params, len(x[0]), steps, loss)
     names, display = _names(r, layers)
     tolerance = specread.tolerance(r, ("tolerance",)) if "tolerance" in top else {}
@@ -143,7 +145,7 @@ def _build(doc: Document, text: str):
         file=doc.file, id=pid, title=title, layers=layers, params=params, x=x, y=y,
         layout=layout, vector=vector, loss=loss, lr=lr, steps=steps, tolerance=tolerance,
         questions=(), names=names, display=display, options=options,
-        sha256=specread.sha256(r, text), digest=file_digest(text))
+        sha256=specread.sha256(r, text), digest=file_digest(text), optimizer=optimizer)
     questions = specread.questions(r, problem.canonical, _formula_free)
     return Problem(**{**problem.__dict__, "questions": questions})
 
@@ -309,12 +311,12 @@ def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
     if isinstance(raw, str):
         raw = {"type": raw}
     else:
-        r.mapping(("loss",), {"type", "factor", "average", "term"})
+        r.mapping(("loss",), {"type", "factor", "average", "term", "margin"})
     kind = str(raw.get("type", ""))
     if kind == "custom" or "term" in raw:
         term = _custom_loss(r, raw)
-    elif kind not in losses.KINDS:
-        raise r.fail(("loss",), f"unknown loss type {kind!r}; use one of {', '.join(losses.KINDS)}, "
+    elif kind not in losses.TYPES:
+        raise r.fail(("loss",), f"unknown loss type {kind!r}; use one of {', '.join(losses.TYPES)}, "
                                 "or custom with a term")
     factor = r.number(("loss", "factor")) if "factor" in raw else Fraction(1)
     if factor <= 0:
@@ -337,7 +339,25 @@ def _loss(r: _Reader, layers: tuple, y: Matrix) -> losses.Loss:
         for n, column in enumerate(zip(*y)):
             if sum(column) != 1:
                 raise r.fail(("data", "y"), f"cross_entropy targets must sum to 1 per sample; sample {n + 1} sums to {sum(column)}")
+    if kind == "hinge" or "margin" in raw:
+        return losses.Loss(_hinge(r, raw, y), factor, average)
     return losses.Loss(term if kind == "custom" or "term" in raw else losses.KINDS[kind], factor, average)
+
+
+def _hinge(r: _Reader, raw: dict, y: Matrix) -> losses.LossKind:
+    """`{type: hinge, margin: 1}`: one-hot targets, two outputs or more, a margin ≥ 0."""
+    if raw.get("type") != "hinge":
+        raise r.fail(("loss", "margin"), "margin belongs to the hinge loss: {type: hinge, margin: 1}")
+    margin = r.number(("loss", "margin")) if "margin" in raw else Fraction(1)
+    if margin < 0:
+        raise r.fail(("loss", "margin"), "loss.margin must not be negative")
+    if len(y) < 2:
+        raise r.fail(("data", "y"), "the multi-class hinge needs two outputs or more (one score per class)")
+    for n, column in enumerate(zip(*y)):
+        if sorted(column) != [0] * (len(column) - 1) + [1]:
+            raise r.fail(("data", "y"), f"hinge targets must be one-hot per sample (one 1, the rest 0); "
+                                        f"sample {n + 1} is {[str(v) for v in column]}")
+    return losses.hinge(margin)
 
 
 def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
@@ -357,13 +377,16 @@ def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
     return kind
 
 
-def _train(r: _Reader):
+def _train(r: _Reader, params: dict):
     train = specread.train(r)  # {"lr", "steps", "optimizer"} (the optimizer: FORMAT.md section 6)
     if train is None:
-        return None, 0
-    if train["optimizer"] is not None:  # hook: the optimizers' reader replaces this refusal
-        raise r.fail(("train", "optimizer"), "train.optimizer is not supported for networks yet")
-    return train["lr"], train["steps"]
+        return None, 0, optimizers.SGD
+    optimizer = optimizers.read(r, ("train", "optimizer")) if train["optimizer"] is not None else optimizers.SGD
+    clash = optimizers.clash(optimizer, params)
+    if clash:
+        raise r.fail(("train", "optimizer"), f"{optimizer.name} keeps a state {clash!r} for a parameter, "
+                                             f"but {clash} is also a parameter's name: rename it")
+    return train["lr"], train["steps"], optimizer
 
 
 def _names(r: _Reader, layers: tuple):

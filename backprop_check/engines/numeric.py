@@ -33,16 +33,17 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None,
 
 
 def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None,
-          first: dict | None = None) -> dict:
-    """Parameters and loss after each gradient-descent step (see `run` for slope_mistake;
-    `first` is `run(case)` when the caller has it already)."""
-    out: dict = {}
+          first: dict | None = None, optimizer=None) -> dict:
+    """Parameters, optimizer state and loss after each training step (`optimizers`; default
+    SGD; see `run` for slope_mistake; `first` is `run(case)` when the caller has it already)."""
+    from .. import optimizers
+
     params = params_of(case)
-    grads = first if first is not None else run(case, params=params, slope_mistake=slope_mistake)
-    for k in range(1, steps + 1):
-        params = {name: value - float(lr) * grads[f"dl/d{name}"] for name, value in params.items()}
-        for name, value in params.items():
-            out[f"step{k}.{name}"] = value
-        grads = run(case, params=params, slope_mistake=slope_mistake)
-        out[f"step{k}.loss"] = grads["loss"]
-    return out
+    first = first if first is not None else run(case, params=params, slope_mistake=slope_mistake)
+
+    def evaluate(new: dict):
+        out = run(case, params=new, slope_mistake=slope_mistake)
+        return {p: out[f"dl/d{p}"] for p in new}, {"loss": out["loss"]}
+
+    return optimizers.train(optimizer or optimizers.SGD, lr, steps, params,
+                            {p: first[f"dl/d{p}"] for p in params}, evaluate, optimizers.FLOATS)

@@ -208,30 +208,39 @@ def run(case: Case, jacobians: bool = False) -> dict:
 MAX_EXACT_BITS = 256  # beyond this, exact training steps round to DPS digits
 
 
-def train(case: Case, lr: Fraction, steps: int, first: dict | None = None) -> dict:
-    """Parameters and loss after each of `steps` gradient-descent steps.
+def train(case: Case, lr: Fraction, steps: int, first: dict | None = None, optimizer=None) -> dict:
+    """Parameters, optimizer state and loss after each of `steps` training steps, exactly
+    (`optimizers`; default SGD), as DomainMatrix values like `run`'s.
 
     Exact arithmetic doubles the size of the fractions at every step (a
-    1×1 net at 12 steps takes minutes); once a parameter's numerator or
-    denominator passes MAX_EXACT_BITS, the parameters are rounded to DPS
-    digits, as the transcendental activations are. `first`: `run(case)`,
-    when the caller has it already.
+    1×1 net at 12 steps takes minutes); once a value's numerator or
+    denominator passes MAX_EXACT_BITS, it is rounded to DPS digits, as the
+    transcendental activations are (Adam's square roots are taken at DPS
+    digits too). `first`: `run(case)`, when the caller has it already.
     """
-    out: dict = {}
-    rate = QQ(lr.numerator, lr.denominator)
-    params = dict(case.params)
-    grads = first if first is not None else run(case)
-    for k in range(1, steps + 1):
-        new = {}
-        for name, value in params.items():
-            updated = _bounded(matrix(value).sub(grads[f"dl/d{name}"].mul(rate)))
-            out[f"step{k}.{name}"] = updated
-            new[name] = tuple(tuple(Fraction(int(v.numerator), int(v.denominator)) for v in row)
-                              for row in updated.to_list())
-        params = new
-        grads = run(Case(case.layers, params, case.x, case.y, case.loss))  # also the next step's gradients
-        out[f"step{k}.loss"] = grads["loss"]
-    return out
+    from .. import network, optimizers
+    from .rationals import Rationals, array
+
+    arithmetic = Rationals()
+    params = {name: array(value) for name, value in case.params.items()}
+    if first is None:
+        first = network.run(case, arithmetic)
+    grads = {p: _objects(first[f"dl/d{p}"]) for p in params}
+
+    def evaluate(new: dict):
+        out = network.run(case, arithmetic, params=new)  # also the next step's gradients
+        return {p: out[f"dl/d{p}"] for p in new}, {"loss": out["loss"]}
+
+    out = optimizers.train(optimizer or optimizers.SGD, lr, steps, params, grads, evaluate,
+                           optimizers.exact_arithmetic())
+    return {name: domain(value) for name, value in out.items()}
+
+
+def _objects(value):
+    """A DomainMatrix (or an object array) as an object array of QQ."""
+    if hasattr(value, "to_list"):
+        return np.array(value.to_list(), dtype=object).reshape(value.shape)
+    return value
 
 
 def _short(v, bits: int):
@@ -245,7 +254,3 @@ def _short(v, bits: int):
         return v
     with mpmath.workdps(DPS):
         return to_rational(_to_mpf(v))
-
-
-def _bounded(m: DomainMatrix) -> DomainMatrix:
-    return DomainMatrix([[_short(v, MAX_EXACT_BITS) for v in row] for row in m.to_list()], m.shape, QQ)
