@@ -178,12 +178,9 @@ def _suggestion(raw: str, problem, resolved) -> str | None:
         q for q in quantities(problem) if not q.startswith("sample") or q.startswith("sample1.")]
     known = [q for q in names + list(problem.names) if q != raw]  # never suggest the name itself
     same = [q for q in known if q.lower() == raw.lower()]
-    close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
-    if close:
-        return close[0]
     kind, k, top, bottoms = resolved
-    if problem.data and kind is None and top and all(bottoms):
-        per_sample = spell("sample", 1, top, bottoms)
-        if exists(per_sample, problem):
-            return per_sample  # a node value of a problem with data: sample1.h1
-    return None
+    if not same and problem.data and kind != "step" and top and all(bottoms):
+        per_sample = spell("sample", 1, top, bottoms)  # h of a problem with data is sample1.h
+        same = [per_sample] if per_sample != raw and exists(per_sample, problem) else []
+    close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
+    return close[0] if close else None

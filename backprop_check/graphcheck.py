@@ -11,6 +11,7 @@ limits networks have (`budget`).
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -77,7 +78,8 @@ def _run(r: Reader, path: tuple, node: str, tree: F.Node, env: dict, first: bool
         with np.errstate(all="ignore"):
             value = np.asarray(F.evaluate(shallow, local), dtype=float)
     except F.FormulaError as exc:
-        raise r.fail(path, f"{where}: {exc}") from None
+        said = re.sub(r"\b_(\d+)\b", lambda m: F.to_code(kids[int(m.group(1))]), str(exc))
+        raise r.fail(path, f"{where}: {said}") from None
     if value.ndim > 2:
         raise r.fail(path, f"{where} would have shape {_shape(value.shape)}; values are at most matrices")
     if not np.all(np.isfinite(value)):
