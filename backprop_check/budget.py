@@ -28,12 +28,13 @@ Fail = Callable[[tuple, str], Exception]  # (path in the spec, message) -> Input
 
 
 def formula_cost(what) -> int:
-    """Nodes the exact engine evaluates per entry for a custom activation or loss kind (0 if built in)."""
-    from .engines import symbolic  # late: the engines import the activation registry
+    """Parts the exact engine evaluates per entry for a custom activation or loss kind (0 if built in)."""
+    from . import formulas as F
+    from .elementwise import cost
 
     if isinstance(what, activations.Activation):
-        return symbolic.activation_cost(what) if what.kind.custom else 0
-    return symbolic.loss_cost(what) if what.name == "custom" else 0
+        return cost(what.node(F.Name("z"))) if what.kind.custom else 0
+    return cost(what.formula(F.Name("y_hat"), F.Name("y"))) if what.name == "custom" else 0
 
 
 def check_formula(fail: Fail, path: tuple, what, label: str) -> None:

@@ -160,6 +160,59 @@ def to_sympy(node: F.Node, symbols: dict) -> sp.Expr:
     return f.sympy(*args, *params)
 
 
+def sympy_derivative(node: F.Node, symbols: dict, var: str) -> sp.Expr:
+    """d node / d var in sympy, by the chain rule through each function's own
+    partial derivatives (`ops`: sympy.diff of its form, or its value at a kink
+    by the spec's convention, e.g. ReLU′(0))."""
+    d = lambda n: sympy_derivative(n, symbols, var)  # noqa: E731
+    if isinstance(node, F.Name):
+        return sp.Integer(1 if node.id == var else 0)
+    if isinstance(node, F.Num):
+        return sp.Integer(0)
+    if isinstance(node, F.Neg):
+        return -d(node.arg)
+    if isinstance(node, F.Bin):
+        a, b = to_sympy(node.left, symbols), to_sympy(node.right, symbols)
+        if node.op in "+-":
+            return d(node.left) + d(node.right) if node.op == "+" else d(node.left) - d(node.right)
+        if node.op == "*":
+            return d(node.left) * b + a * d(node.right)
+        if node.op == "/":
+            return (d(node.left) * b - a * d(node.right)) / b ** 2
+        return b * a ** (b - 1) * d(node.left)  # a ** p, p a number
+    f = FUNCTIONS[node.fn]
+    args = node.args[:f.arity]
+    params = [sp.Rational(p.numerator, p.denominator) for p in f.fill(_constants(node, f))]
+    dummies = [sp.Dummy(real=True) for _ in args]
+    at = dict(zip(dummies, (to_sympy(a, symbols) for a in args)))
+    total = sp.Integer(0)
+    for i, (arg, dummy) in enumerate(zip(args, dummies)):
+        partial = f.dsympy[i](*dummies, *params) if f.dsympy else sp.diff(f.sympy(*dummies, *params), dummy)
+        total += partial.subs(at) * d(arg)
+    return total
+
+
+def cost(node: F.Node) -> int:
+    """Parts the exact engine evaluates per entry for a formula and its derivative.
+
+    The engine evaluates a formula operation by operation (`graph`), each
+    function from its own compiled sympy form and partial derivatives, so the
+    cost adds up over the tree: nesting does not multiply it.
+    """
+    if isinstance(node, F.Call) and node.fn in FUNCTIONS:
+        return _function_cost(FUNCTIONS[node.fn], _constants(node, FUNCTIONS[node.fn])) + \
+            sum(cost(c) for c in node.args)
+    return 2 + sum(cost(c) for c in F.children(node))
+
+
+def _function_cost(f, params: tuple) -> int:
+    dummies = [sp.Dummy(real=True) for _ in range(f.arity)]
+    values = [sp.Rational(p.numerator, p.denominator) for p in f.fill(params)]
+    form = f.sympy(*dummies, *values)
+    partials = [f.dsympy[i](*dummies, *values) if f.dsympy else sp.diff(form, d) for i, d in enumerate(dummies)]
+    return sum(sp.count_ops(e, visual=False) + 1 for e in [form, *partials])
+
+
 def _constants(node: F.Call, f) -> tuple:
     """A call's constant parameters (after its array arguments) as Fractions."""
     return tuple(a.value for a in node.args[f.arity:])
