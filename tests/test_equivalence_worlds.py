@@ -286,3 +286,15 @@ def test_no_transpose_hint_when_no_transpose_gives_the_reference():
 ])
 def test_close(a, b, close):
     assert E._close(np.array(a), np.array(b)) is close
+
+
+@pytest.mark.parametrize("key, quantity, text", [
+    ("assignment1-ex2", "dl/dz1", "dl/dz2"),            # columns, N = 4, ReLU
+    ("assignment1-ex2", "dl/dW1", "(dl/dz2) @ x.T"),
+    ("batch-rows-softmax", "dl/dz1", "dl/dz2"),          # rows, N = 3, leaky ReLU
+])
+def test_slope_mistake_in_a_batch_formula(key, quantity, text):
+    """The mistaken reference worlds are built for a batch too (no local Jacobians there)."""
+    v = verdict(key, quantity, text)
+    assert (v.status, v.tags) == ("incorrect", ["activation-derivative-missing"])
+    assert v.message.endswith("; probably layer 1's f′ is missing")
