@@ -6,7 +6,8 @@ in A's expression; `dA/dB` for any node A and any input or earlier node B,
 and `dA/d(x,y)` for scalar inputs, may be asked too. With `data:`, node values
 and their derivatives exist per sample only (`sample{n}.`), while `O` is the
 reduced output and `dO/dX` for an input X its derivative. Training adds
-`step{k}.P` and `step{k}.O`.
+`step{k}.P` and `step{k}.O`, and the optimizer's state (`step{k}.v_P`: see
+`optimizers`).
 
 This module only names; what the quantities are worth is the solver's. It
 reads a `graphspec.GraphProblem` by its fields (`graph`, `data`, `names`,
@@ -20,6 +21,7 @@ import re
 from fractions import Fraction
 
 from . import formulas as F
+from . import optimizers
 from .quantities import UnknownQuantity
 
 _PREFIX = re.compile(r"(step|sample)([1-9]\d{0,4})\.(.+)")
@@ -87,8 +89,12 @@ def quantities(problem) -> list[str]:
             names += [f"sample{n}.{q}" for q in block]
     if problem.lr is not None:
         for k in range(1, problem.steps + 1):
-            names += [f"step{k}.{p}" for p in problem.train_params] + [f"step{k}.{out}"]
+            names += optimizers.step_names(_optimizer(problem), problem.train_params, k, out)
     return names
+
+
+def _optimizer(problem) -> optimizers.Optimizer:
+    return getattr(problem, "optimizer", optimizers.SGD)
 
 
 def _order(problem) -> dict:
@@ -128,7 +134,8 @@ def _why_not(problem, kind, k, top, bottoms):
     if kind == "step":
         if problem.lr is None or k > problem.steps or bottoms:
             return False
-        return None if top in problem.train_params or top == out else False
+        states = {n for p in problem.train_params for n in optimizers.state_names(_optimizer(problem), p)}
+        return None if top in problem.train_params or top == out or top in states else False
     if kind == "sample":
         if not data or k > problem.n_samples:
             return False

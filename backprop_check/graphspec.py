@@ -29,7 +29,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import graphcheck, specread
+from . import graphcheck, optimizers, specread
 from . import formula_syntax as S
 from . import formulas as F
 from . import graph_quantities as GQ
@@ -56,7 +56,7 @@ class GraphProblem:
     lr: Fraction | None
     steps: int
     train_params: tuple  # the inputs a step updates
-    train: dict  # {"optimizer": as written (plain data) or None}, for the optimizers
+    train: dict  # {"optimizer": as written (plain data) or None}
     tolerance: dict
     questions: tuple
     names: dict  # alias -> canonical
@@ -65,6 +65,7 @@ class GraphProblem:
     sha256: str | None = None
     digest: str = ""
     shapes: dict = field(default_factory=dict)  # name -> float64 shape on the first sample
+    optimizer: optimizers.Optimizer = optimizers.SGD  # train.optimizer, validated (FORMAT.md section 6)
 
     @property
     def n_samples(self) -> int:
@@ -89,6 +90,7 @@ def build(r: Reader, text: str) -> GraphProblem:
     steps = train["steps"] if train else 0
     shapes = graphcheck.check(r, Graph(inputs, nodes, output), data, steps)
     params = _train_params(r, train, inputs)
+    optimizer = _optimizer(r, train, taken)
     if train and shapes[output] != ():
         raise r.fail(("train",), f"a training step needs a scalar output; {output} has shape "
                                  f"{_shape(shapes[output])}")
@@ -100,7 +102,7 @@ def build(r: Reader, text: str) -> GraphProblem:
         reduce=reduce, lr=train["lr"] if train else None, steps=steps, train_params=params,
         train={"optimizer": train["optimizer"] if train else None}, tolerance=tolerance, questions=(),
         names=names, display=display, options=options, sha256=specread.sha256(r, text),
-        digest=specread.file_digest(text), shapes=shapes)
+        digest=specread.file_digest(text), shapes=shapes, optimizer=optimizer)
     questions = specread.questions(r, problem.canonical, _formula_free(output))
     return GraphProblem(**{**problem.__dict__, "questions": questions})
 
@@ -110,6 +112,17 @@ def _formula_free(output: str):
         kind, k, top, bottoms = GQ.parse(name)
         return kind == "sample" or (kind == "step" and (k > 1 or top == output))
     return free
+
+
+def _optimizer(r: Reader, train: dict | None, taken: dict) -> optimizers.Optimizer:
+    if not train or train["optimizer"] is None:
+        return optimizers.SGD
+    optimizer = optimizers.read(r, ("train", "optimizer"))
+    clash = optimizers.clash(optimizer, taken)
+    if clash:
+        raise r.fail(("train", "optimizer"), f"{optimizer.name} keeps a state {clash!r} for an input, but "
+                                             f"{clash} is also a name of the graph: rename it")
+    return optimizer
 
 
 # ------------------------------------------------------------------ names and values

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from backprop_check import formulas as F
 from backprop_check import graph_quantities as GQ
+from backprop_check import optimizers
 from backprop_check.cli import main
 from backprop_check.errors import InputError
 from backprop_check.graphspec import GraphProblem
@@ -105,6 +106,7 @@ def test_scalar_graph_with_a_step():
                              ("L", F.Bin("*", F.Name("s"), F.Name("w3"))))
     assert p.graph.output == "L"
     assert (p.lr, p.steps, p.train_params, p.train) == (Fraction(1, 100), 1, ("w1", "w2", "w3"), {"optimizer": None})
+    assert p.optimizer == optimizers.SGD
     assert (p.data, p.reduce, p.n_samples) == ({}, "sum", 1)
     assert [q.quantity for q in p.questions] == ["dL/dw1", "step1.w1"]
     assert p.questions[0].position == (12, 5)
@@ -146,14 +148,16 @@ def test_neuron_node_by_node_over_data():
     assert list(w) == [Fraction(1, 2), Fraction(-3, 10)]
     assert [list(s) for s in p.data["x"]] == [[1, 2], [1, 3], [2, 2]]
     assert p.data["y"] == (Fraction(1), Fraction(0), Fraction(1))
-    assert p.train == {"optimizer": {"momentum": {"mu": "0.9"}}}  # plain data, for the optimizers
+    assert p.train == {"optimizer": {"momentum": {"mu": "0.9"}}}  # as written
+    assert p.optimizer == optimizers.make("momentum", mu=Fraction(9, 10))
     assert p.train_params == ("w", "b")
     assert [q.quantity for q in p.questions] == ["sample2.h", "dL/dw", "sample3.dL/dz"]
     block = ["x", "y", "z", "h", "L", "dL/dL", "dL/dh", "dL/dz", "dL/dw", "dL/db", "dL/dx", "dL/dy",
              "dz/dw", "dz/db", "dz/dx", "dh/dz"]
     assert GQ.quantities(p) == (["w", "b", "L", "dL/dw", "dL/db"]
                                 + [f"sample{n}.{q}" for n in (1, 2, 3) for q in block]
-                                + ["step1.w", "step1.b", "step1.L", "step2.w", "step2.b", "step2.L"])
+                                + ["step1.v_w", "step1.w", "step1.v_b", "step1.b", "step1.L",
+                                   "step2.v_w", "step2.w", "step2.v_b", "step2.b", "step2.L"])
 
 
 def test_matrix_inputs_nested_list_nodes_and_graph_reduce():
@@ -213,6 +217,7 @@ def test_parse_splits_prefix_top_and_bottoms():
     (NEURON, "dL/d(b)", "dL/db"),
     (NEURON, "sample1.dz/dx", "sample1.dz/dx"),
     (NEURON, "sample3.dh/dw", "sample3.dh/dw"),
+    (NEURON, "step2.v_b", "step2.v_b"),
 ])
 def test_canonical_names(text, name, canonical):
     assert load(text).canonical(name) == canonical
@@ -222,6 +227,7 @@ def test_canonical_names(text, name, canonical):
     (SCALAR, "dl/dw1", "dL/dw1"),
     (SCALAR, "dL/dw4", "dL/dw3"),
     (SCALAR, "step2.w1", None),
+    (SCALAR, "step1.v_w1", None),  # plain SGD keeps no state
     (SCALAR, "sample1.s", None),
     (SCALAR, "ds/dL", None),  # L is computed after s
     (SCALAR, "dw1/ds", None),  # an input is not a node
@@ -342,6 +348,12 @@ BAD = [
      "a training step needs a scalar output; u has shape 3"),
     ("train-unknown-key", [("steps: 1,", "steps: 1, optimiser: sgd,")], L_TRAIN, 29,
      "unknown key 'optimiser' in train; did you mean 'optimizer'?"),
+    ("train-unknown-optimizer", [("steps: 1,", "steps: 1, optimizer: adagrad,")], L_TRAIN, 40,
+     "unknown optimizer"),
+    ("train-optimizer-range", [("steps: 1,", "steps: 1, optimizer: {momentum: {mu: 1.5}},")], L_TRAIN, 56,
+     "momentum's mu must be"),
+    ("train-optimizer-state-clash", [("steps: 1,", "steps: 1, optimizer: momentum,"), ("u: v * s", "v_w1: v * s"),
+                                     ("sum(u)", "sum(v_w1)")], L_TRAIN, 40, "keeps a state 'v_w1' for an input"),
     ("reduce-without-data", [("questions:", "reduce: mean\nquestions:")], 11, 9, "there is no data"),
     ("reduce-unknown", [("questions:", "data: {c: [1]}\nreduce: max\nquestions:")], 12, 9,
      "reduce must be sum or mean, not 'max'"),
