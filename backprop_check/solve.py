@@ -75,6 +75,10 @@ def requested_samples(problem: Problem) -> set[int]:
 
 def solve(problem: Problem, samples: set[int] | None = None, check: bool = True) -> Solution:
     """Every quantity of `problem` (plus the given samples), cross-checked."""
+    if getattr(problem, "graph", None) is not None:
+        from .graph_solve import solve_graph  # a computation-graph problem (FORMAT.md section 5)
+
+        return solve_graph(problem, samples, check)
     case = case_of(problem)
     single = problem.n_samples == 1
     solution = Solution(problem)

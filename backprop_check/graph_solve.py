@@ -1,0 +1,219 @@
+"""Solve a computation-graph problem (FORMAT.md section 5) with both engines.
+
+The graph runs once per sample (once without `data:`) in each engine; every
+quantity is read off those passes: values, dO/dX by one backward pass of the
+output, dA/dB and dA/d(x,y) as Jacobians (`autodiff.jacobian`), reduced
+over the samples where the format says so, and the training steps. Then, as
+for networks, the engines are held to each other, the gradients to central
+finite differences on every sample, and the formulas to their values.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from . import graph_quantities as Q
+from . import optimizers
+from .crosscheck import Report, compare_engines, graph_differences
+from .engines.autodiff import backward, forward, jacobian
+from .engines.floats import Floats
+from .engines.rationals import Rationals
+from .errors import InputError
+from .graph import Graph, record
+
+
+def tape_of(problem):
+    """The problem's tape: its inputs, its per-sample data (as inputs too) and its nodes."""
+    graph = problem.graph
+    inputs = {**graph.inputs, **{name: values[0] for name, values in problem.data.items()}}
+    return record(Graph(inputs, graph.nodes, graph.output))
+
+
+class Run:
+    """One engine's passes over a graph problem, cached per sample and parameters."""
+
+    def __init__(self, problem, arithmetic, params: dict | None = None):
+        self.problem = problem
+        self.arithmetic = arithmetic
+        self.tape = tape_of(problem)
+        self.given = {name: arithmetic.input(v) for name, v in problem.graph.inputs.items()}
+        self.given.update(params or {})
+        self.passes: dict = {}
+
+    @property
+    def samples(self) -> list:
+        return list(range(1, self.problem.n_samples + 1)) if self.problem.data else [None]
+
+    def values(self, sample: int | None) -> list:
+        if sample not in self.passes:
+            inputs = dict(self.given)
+            for name, per_sample in self.problem.data.items():
+                inputs[name] = self.arithmetic.input(per_sample[sample - 1])
+            self.passes[sample] = forward(self.tape, self.arithmetic, inputs)
+        return self.passes[sample]
+
+    def value(self, name: str, sample: int | None):
+        return self.values(sample)[self.tape.at[name]]
+
+    def derivative(self, top: str, bottoms: tuple, sample: int | None):
+        """d top / d bottom(s) on one sample, in the shapes of FORMAT.md section 5."""
+        values = self.values(sample)
+        if len(bottoms) > 1:  # dA/d(x,y): the Jacobian of A in the stacked scalar inputs
+            columns = [np.asarray(self.derivative(top, (b,), sample)).reshape(-1) for b in bottoms]
+            jac = np.stack(columns, axis=-1)
+            return jac.reshape(-1) if np.ndim(values[self.tape.at[top]]) == 0 else jac
+        bottom = bottoms[0]
+        top_value, bottom_value = values[self.tape.at[top]], values[self.tape.at[bottom]]
+        if np.ndim(top_value) == 0:
+            seed = self.arithmetic.one(top_value)
+            grad = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed)[self.tape.at[bottom]]
+            return bottom_value * 0 if grad is None else grad
+        jac = jacobian(self.tape, values, self.arithmetic, top, bottom)
+        if np.ndim(bottom_value) == 0:
+            return jac.reshape(-1)
+        return jac
+
+    def reduced(self, quantity):
+        """Σ over the samples (or the mean, with `reduce: mean`) of quantity(sample)."""
+        total = None
+        for n in self.samples:
+            v = quantity(n)
+            total = v if total is None else total + v
+        if self.problem.data and self.problem.reduce == "mean":
+            total = total * self.arithmetic.input(Fraction(1, self.problem.n_samples))
+        return total
+
+    def quantity(self, name: str):
+        """The value of one quantity by its canonical name."""
+        kind, k, top, bottoms = Q.parse(name)
+        if kind == "step":
+            raise KeyError(name)  # training steps are computed in order by `train`
+        output = self.problem.graph.output
+        if kind == "sample":
+            return self.value(top, k) if not bottoms else self.derivative(top, bottoms, k)
+        if not bottoms:
+            if top in self.given:
+                return self.given[top]
+            if self.problem.data and top != output:
+                raise KeyError(name)  # a node's value exists per sample only
+            return self.reduced(lambda n: self.value(top, n)) if top == output else self.value(top, None)
+        return self.reduced(lambda n: self.derivative(top, bottoms, n))
+
+
+def train(problem, arithmetic, rules) -> dict:
+    """step{k}.P, the optimizer's state and step{k}.O for k = 1 … steps, from the reduced gradient."""
+    output = problem.graph.output
+    run = Run(problem, arithmetic)
+
+    def gradients(run: Run) -> dict:
+        return {p: run.quantity(f"d{output}/d{p}") for p in problem.train_params}
+
+    def evaluate(params: dict):
+        after = Run(problem, arithmetic, params)
+        return gradients(after), {output: after.quantity(output)}
+
+    params = {p: run.given[p] for p in problem.train_params}
+    return optimizers.train(problem.optimizer, problem.lr, problem.steps, params, gradients(run), evaluate, rules)
+
+
+def compute(problem, arithmetic, names: list) -> dict:
+    """Every named quantity in one engine."""
+    run = Run(problem, arithmetic)
+    out = {name: run.quantity(name) for name in names if Q.parse(name)[0] != "step"}
+    if problem.lr is not None and problem.steps:
+        rules = optimizers.exact_arithmetic() if arithmetic.exact else optimizers.FLOATS
+        out.update(train(problem, arithmetic, rules))
+    return {name: _tidy(v) for name, v in out.items()}
+
+
+def _tidy(v):
+    """A 0-d array as its one value (scalar quantities are plain numbers)."""
+    return v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
+
+
+def check(problem, exact: dict, fast: dict, report: Report) -> None:
+    """The engines agree, and every sample's gradients agree with finite differences."""
+    compare_engines({k: _floats(v) for k, v in exact.items()}, {k: _floats(v) for k, v in fast.items()}, report)
+    run = Run(problem, Floats())
+    output = problem.graph.output
+    if np.ndim(run.value(output, run.samples[0])) != 0:
+        return  # a vector output: its Jacobians are held to the exact engine only
+    for n in run.samples:
+        inputs = dict(run.given)
+        for name, per_sample in problem.data.items():
+            inputs[name] = run.arithmetic.input(per_sample[n - 1])
+        grads = {x: np.asarray(run.derivative(output, (x,), n), dtype=float) for x in problem.graph.inputs}
+        label = (lambda x, n=n: f"sample{n}.d{output}/d{x}") if n else (lambda x: f"d{output}/d{x}")
+        graph_differences(run.tape, inputs, grads, output, report, label)
+
+
+def _floats(v):
+    return np.asarray(np.vectorize(float, otypes=[float])(v) if np.ndim(v) else float(v), dtype=float)
+
+
+def solve_both(problem, names: list, checked: bool = True) -> tuple[dict, dict, Report]:
+    """(exact values, float values, report) of the named quantities."""
+    report = Report()
+    try:
+        exact = compute(problem, Rationals(), names)
+    except (ArithmeticError, ValueError) as exc:
+        raise InputError(f"the graph's values are undefined or overflow ({exc or type(exc).__name__}); "
+                         "change the given numbers", problem.file) from None
+    with np.errstate(all="ignore"):
+        fast = compute(problem, Floats(), names)
+    for name, value in fast.items():
+        if not np.all(np.isfinite(value)):
+            raise InputError(f"{name} is beyond float64's range (or undefined); change the given numbers",
+                             problem.file)
+    if checked:
+        check(problem, exact, fast, report)
+    return exact, fast, report
+
+
+def solve_graph(problem, samples: set | None = None, checked: bool = True):
+    """The Solution of a graph problem: every quantity of FORMAT.md section 5 and the questions'."""
+    from .solve import Entry, Solution, _precise_scalar
+
+    names = list(Q.quantities(problem))
+    names += [q.quantity for q in problem.questions if q.quantity not in names]
+    exact, fast, report = solve_both(problem, names, checked)
+    solution = Solution(problem, report=report)
+    exactly = _rational(problem)
+    for name in names:
+        floats = _floats(fast[name]) if name in fast else None
+        if name not in exact or floats is None:
+            continue
+        value = _floats(exact[name])
+        precise = np.vectorize(lambda v: _precise_scalar(v, exactly), otypes=[object])(exact[name]) \
+            if np.ndim(exact[name]) else _precise_scalar(exact[name], exactly)
+        solution.entries[name] = Entry(name, _group(problem, name), value.tolist() if value.ndim else float(value),
+                                       value.shape, _precise=precise.tolist() if np.ndim(precise) else precise,
+                                       _exact=exact[name], _problem=problem)
+    solution.env = {name: _floats(v) for name, v in fast.items()}
+    solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
+    return solution
+
+
+def _group(problem, name: str) -> str:
+    kind, _, top, bottoms = Q.parse(name)
+    if kind == "sample":
+        return "sample"
+    if kind == "step":
+        return "update"
+    if not bottoms:
+        return "loss" if top == problem.graph.output else "forward"
+    return "backward" if top == problem.graph.output else "local"
+
+
+def _rational(problem) -> bool:
+    """Whether the exact engine stays exact: only rational operations, no pi or e."""
+    from .ops import FUNCTIONS
+
+    for step in tape_of(problem).steps:
+        f = FUNCTIONS.get(step.op)
+        if step.op in ("pi", "e", "softmax") or (f is not None and not f.rational and not (
+                step.op == "pow" and step.params and Fraction(step.params[0]).denominator == 1)):
+            return False
+    return True
