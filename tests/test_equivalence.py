@@ -383,7 +383,7 @@ def test_answer_key_formulas_score_full_marks_on_every_shipped_problem(tmp_path,
     spec = tmp_path / f"{problem}.yaml"
     spec.write_text(text, encoding="utf-8")
     asked = [q for q in load_problem(spec).questions if q.form == "expression"]
-    assert len(asked) >= 8
+    assert asked  # every shipped problem asks for quantities that have formulas (3 to 14 of them)
     key = tmp_path / "key.answers.yaml"
     assert CliRunner().invoke(main, ["solve", str(spec), "--key", str(key)]).exit_code == 0
     written = yaml.safe_load(key.read_text(encoding="utf-8"))["answers"]
