@@ -73,6 +73,10 @@ def written(tree: F.Node, order: dict) -> list[str]:
 
 def quantities(problem) -> list[str]:
     """Every quantity `solve` reports, in solution-sheet order."""
+    return _listed(problem, problem.n_samples)
+
+
+def _listed(problem, n_samples: int) -> list[str]:
     graph, out = problem.graph, problem.graph.output
     inputs = list(graph.inputs)
     nodes = [name for name, _ in graph.nodes]
@@ -85,7 +89,7 @@ def quantities(problem) -> list[str]:
         names = inputs + [out] + [f"d{out}/d{x}" for x in inputs]
         data = list(problem.data)
         block = data + nodes + backward + [f"d{out}/d{x}" for x in inputs + data] + local
-        for n in range(1, problem.n_samples + 1):
+        for n in range(1, n_samples + 1):
             names += [f"sample{n}.{q}" for q in block]
     if problem.lr is not None:
         for k in range(1, problem.steps + 1):
@@ -181,13 +185,15 @@ def _jacobian(problem, top: str, bottoms: tuple, leaves: set):
 
 
 def _suggestion(raw: str, problem, resolved) -> str | None:
-    names = quantities(problem) if problem.n_samples <= 2 else [
-        q for q in quantities(problem) if not q.startswith("sample") or q.startswith("sample1.")]
+    kind, k, top, bottoms = resolved
+    n = k if kind == "sample" and k <= problem.n_samples else 1  # one sample stands for all
+    names = [re.sub(r"^sample1\.", f"sample{n}.", q) for q in _listed(problem, 1)]
     known = [q for q in names + list(problem.names) if q != raw]  # never suggest the name itself
     same = [q for q in known if q.lower() == raw.lower()]
-    kind, k, top, bottoms = resolved
-    if not same and problem.data and kind != "step" and top and all(bottoms):
-        per_sample = spell("sample", 1, top, bottoms)  # h of a problem with data is sample1.h
-        same = [per_sample] if per_sample != raw and exists(per_sample, problem) else []
+    if not same and kind != "step" and top and all(bottoms):
+        # h of a problem with data is sample1.h; sample1.w of an input (or without data) is w
+        for other in (spell("sample", 1, top, bottoms), spell(None, None, top, bottoms)):
+            if other != raw and not same and exists(other, problem):
+                same = [other]
     close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
     return close[0] if close else None

@@ -37,6 +37,7 @@ from .graph import Graph
 from .specread import IDENT, MAX_ENTRIES, MAX_SAMPLES, Reader, label, suggest
 
 MAX_NODES = 400
+MAX_LIST = 1024  # entries of a node written as a YAML list (a vector or a matrix of expressions)
 TOP_KEYS = {"bpcheck", "id", "title", "description", "graph", "data", "reduce", "train", "tolerance",
             "questions", "names", "sha256", "partial", "ecf", "ecf_share", "rounding_credit"}
 GRAPH_KEYS = {"inputs", "nodes", "output", "reduce"}
@@ -165,6 +166,8 @@ def _values(r: Reader, path: tuple, taken: dict) -> dict:
     if path[-1] not in r.get(path[:-1]):
         raise r.fail(path[:-1], f"missing {label(path)}: the given values")
     out, total = {}, 0
+    if not r.mapping(path):
+        raise r.fail(path, f"{label(path)} must give at least one value")
     for key in r.mapping(path):
         name = _name(r, path + (key,), taken, "an input")
         out[name] = _value(r, path + (key,))
@@ -228,6 +231,9 @@ def _expression(r: Reader, path: tuple, known: set, depth: int) -> F.Node:
     if isinstance(raw, list):
         if not raw:
             raise r.fail(path, f"{label(path)} is an empty list")
+        entries = sum(len(item) if isinstance(item, list) else 1 for item in raw)
+        if entries > MAX_LIST:
+            raise r.fail(path, f"{label(path)} has {entries} entries; the limit is {MAX_LIST}")
         if depth == 1 and any(isinstance(item, list) for item in raw) or depth > 1:
             raise r.fail(path, f"{label(path)}: lists nest at most two deep (a matrix)")
         items = tuple(_expression(r, path + (i,), known, depth + 1) for i in range(len(raw)))

@@ -228,7 +228,7 @@ def test_canonical_names(text, name, canonical):
     (SCALAR, "dL/dw4", "dL/dw3"),
     (SCALAR, "step2.w1", None),
     (SCALAR, "step1.v_w1", None),  # plain SGD keeps no state
-    (SCALAR, "sample1.s", None),
+    (SCALAR, "sample1.s", "s"),
     (SCALAR, "ds/dL", None),  # L is computed after s
     (SCALAR, "dw1/ds", None),  # an input is not a node
     (TWO_PATHS, "da/da", None),
@@ -236,7 +236,9 @@ def test_canonical_names(text, name, canonical):
     (NEURON, "dh/dz", "sample1.dh/dz"),
     (NEURON, "sample4.h", "sample1.h"),
     (NEURON, "dL/dx", "sample1.dL/dx"),  # data varies per sample
-    (NEURON, "sample1.w", None),
+    (NEURON, "sample1.w", "w"),
+    (NEURON, "sample2.hh", "sample2.h"),
+    (NEURON, "sample3.dL/dhh", "sample3.dL/dh"),
 ])
 def test_unknown_names_suggest_but_never_themselves(text, name, suggestion):
     p = load(text)
@@ -431,6 +433,14 @@ def test_the_work_budget_counts_nodes_samples_and_steps():
     assert info.value.line == 6
     with pytest.raises(InputError, match="the limit is 4,000,000"):
         parse_problem(spec.format(v=entries, c=", ".join(["1"] * 16), steps=50))
+
+
+def test_a_long_list_node_and_an_empty_graph_are_refused():
+    entries = ", ".join(["w"] * 1025)
+    with pytest.raises(InputError, match="graph.nodes.o has 1025 entries; the limit is 1024"):
+        parse_problem(f"bpcheck: 1\nid: long\ngraph:\n  inputs: {{w: 1}}\n  nodes:\n    o: [{entries}]\n")
+    with pytest.raises(InputError, match="graph.inputs must give at least one value"):
+        parse_problem("bpcheck: 1\nid: empty\ngraph:\n  inputs: {}\n  nodes:\n    o: 1\n")
 
 
 def test_a_huge_matrix_product_is_refused_before_it_is_computed():
