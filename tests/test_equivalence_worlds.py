@@ -298,3 +298,34 @@ def test_slope_mistake_in_a_batch_formula(key, quantity, text):
     v = verdict(key, quantity, text)
     assert (v.status, v.tags) == ("incorrect", ["activation-derivative-missing"])
     assert v.message.endswith("; probably layer 1's f′ is missing")
+
+
+# six sqrt units at z1 = 0.05 (b1 = 0.05 − W1 x): about one nearby draw in eight is defined
+_SIX = _ROWS[:6]
+SPARSE = f"""\
+bpcheck: 1
+id: sparse
+network:
+  layers:
+    - {{weight: W1, bias: b1, activation: "sqrt(z)"}}
+    - {{weight: W2, activation: identity}}
+params:
+  W1: {_SIX}
+  b1: {[round(0.05 - r[0] - 2 * r[1], 6) for r in _SIX]}
+  W2: [[1, -1, 0.5, 0.5, -0.5, 1]]
+data:
+  x: [1, 2]
+  y: [1]
+loss: {{type: mse}}
+"""
+SPECS["sparse"] = SPARSE
+
+
+def test_a_sparse_domain_uses_the_whole_retry_budget():
+    """Random signed points are never defined here, and nearby ones about one time in
+    eight: the 40 nearby tries find several worlds (20 would find one or two)."""
+    solution = solved("sparse")
+    worlds = E.worlds(solution)
+    assert 4 <= len(worlds) <= 6
+    assert all(_is_nearby(w, solution.env) and np.all(np.asarray(w["z1"]) >= 0) for w in worlds)
+    assert verdict("sparse", "dl/dW2", "dl/dz3 @ z2.T").status == "correct"
