@@ -329,3 +329,17 @@ def test_a_sparse_domain_uses_the_whole_retry_budget():
     assert 4 <= len(worlds) <= 6
     assert all(_is_nearby(w, solution.env) and np.all(np.asarray(w["z1"]) >= 0) for w in worlds)
     assert verdict("sparse", "dl/dW2", "dl/dz3 @ z2.T").status == "correct"
+
+
+@pytest.mark.parametrize("terms, hinted", [(27, True), (28, False)])
+def test_the_transpose_search_is_bounded(terms, hinted):
+    """Parts are tried in pre-order, at most 60 of them: in 0·(W1 + … + W1) + dl/dz1 @ x
+    with m terms, x is part 2m + 4 (root, 0·(…), 0, 2m − 1 parts of the sum, @, dl/dz1):
+    part 58 for m = 27 is tried, part 60 for m = 28 is not."""
+    text = "0 * (" + " + ".join(["W1"] * terms) + ") + dl/dz1 @ x"
+    v = verdict("dsga1008-2022-p1", "dl/dW1", text)
+    assert v.status == "invalid"
+    if hinted:
+        assert v.tags == ["transposed"] and v.message.endswith(": x where xᵀ belongs?")
+    else:
+        assert v.tags == [] and v.message.startswith("the formula cannot be evaluated: ")
