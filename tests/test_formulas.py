@@ -220,7 +220,7 @@ def test_shipped_problem_formulas_reproduce_the_values(path):
     case = solve.case_of(problem)
     fast = numeric.run(case, jacobians=problem.n_samples == 1)
     if problem.lr is not None:
-        fast.update(numeric.train(case, problem.lr, problem.steps))
+        fast.update(numeric.train(case, problem.lr, problem.steps, optimizer=problem.optimizer))
     env = solve._environment(problem, fast)
     checked = 0
     for name, entry in sol.entries.items():
