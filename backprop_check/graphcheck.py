@@ -66,24 +66,24 @@ def _run(r: Reader, path: tuple, node: str, tree: F.Node, env: dict, first: bool
         cost += c
         args.append(F.Name(f"_{i}"))
     shallow = _rebuild(tree, args)
-    where = f"node {node!r}: {_short(F.to_code(tree))}"
+    where = lambda: f"node {node!r}: {_short(F.to_code(tree))}"  # noqa: E731 (only when it fails)
     if isinstance(tree, F.Bin) and tree.op == "@":
         a, b = (np.shape(local.get(f"_{i}", ())) for i in (0, 1))
         own = int(np.prod(a or (1,))) * (b[-1] if len(b) == 2 else 1)
     else:
-        own = max([int(np.prod(np.shape(v))) for v in local.values()] + [1])
+        own = max([np.size(v) for v in local.values()] + [1])
     if cost + own > budget.MAX_WORK:
-        raise r.fail(path, f"{where} needs about {cost + own:,} operations; the limit is {budget.MAX_WORK:,}")
+        raise r.fail(path, f"{where()} needs about {cost + own:,} operations; the limit is {budget.MAX_WORK:,}")
     try:
         with np.errstate(all="ignore"):
             value = np.asarray(F.evaluate(shallow, local), dtype=float)
     except F.FormulaError as exc:
         said = re.sub(r"\b_(\d+)\b", lambda m: F.to_code(kids[int(m.group(1))]), str(exc))
-        raise r.fail(path, f"{where}: {said}") from None
+        raise r.fail(path, f"{where()}: {said}") from None
     if value.ndim > 2:
-        raise r.fail(path, f"{where} would have shape {_shape(value.shape)}; values are at most matrices")
+        raise r.fail(path, f"{where()} would have shape {_shape(value.shape)}; values are at most matrices")
     if not np.all(np.isfinite(value)):
-        raise r.fail(path, f"{where}: {_not_finite(tree, list(local.values()))} at the given values"
+        raise r.fail(path, f"{where()}: {_not_finite(tree, list(local.values()))} at the given values"
                            + (" (the first sample of data)" if first else ""))
     if isinstance(tree, F.Call) and tree.fn not in _RATIONAL:
         own *= budget.NODE_WORK
