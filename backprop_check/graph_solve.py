@@ -179,8 +179,8 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
     names = list(Q.quantities(problem))
     names += [q.quantity for q in problem.questions if q.quantity not in names]
     exact, fast, report = solve_both(problem, names, checked)
-    solution = Solution(problem, report=report)
     exactly = _rational(problem)
+    solution = Solution(problem, report=report, exact=exactly)
     for name in names:
         floats = _floats(fast[name]) if name in fast else None
         if name not in exact or floats is None:

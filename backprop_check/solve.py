@@ -55,6 +55,7 @@ class Solution:
     report: Report = field(default_factory=Report)
     env: dict = field(default_factory=dict)  # float64 values in formula shapes, for grading
     variants: dict = field(default_factory=dict)  # diagnosis: mistaken re-solves, shared by a class
+    exact: bool = False  # the sympy engine's values are exact rationals (not rounded at 45 digits)
 
     def array(self, name: str) -> np.ndarray:
         """The value as a float array (cached: grading asks for it often; do not modify)."""
@@ -81,7 +82,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
         return solve_graph(problem, samples, check)
     case = case_of(problem)
     single = problem.n_samples == 1
-    solution = Solution(problem)
+    solution = Solution(problem, exact=problem.exact)
     try:
         exact = symbolic.run(case, jacobians=single)
         if problem.lr is not None:

@@ -67,13 +67,31 @@ def _matrix_text(value) -> str:
 
 # ------------------------------------------------------------------ human
 
+def _is_graph(solution: Solution) -> bool:
+    return getattr(solution.problem, "graph", None) is not None
+
+
+def _summary(solution: Solution) -> str:
+    """One line: the network's layers and loss, or the graph's nodes and output."""
+    p = solution.problem
+    if _is_graph(solution):
+        nodes = "; ".join(f"{name} = {F.to_code(tree)}" for name, tree in p.graph.nodes)
+        data = f"; data: {', '.join(p.data)} over N = {p.n_samples} samples ({p.reduce})" if p.data else ""
+        return f"{p.id}: {nodes}; output {p.graph.output}{data}"
+    layers = " → ".join(f"Linear{i}({l.weight}{', ' + l.bias if l.bias else ''}) → {l.activation.label()}"
+                        for i, l in enumerate(p.layers, start=1))
+    return f"{p.id}: {layers} → loss {p.loss.label()}; N = {p.n_samples}, layout {p.layout}"
+
+
+def _arithmetic(solution: Solution) -> str:
+    return "exact arithmetic" if solution.exact else "45-digit arithmetic"
+
+
 def render_human(solution: Solution, console: Console) -> None:
     p = solution.problem
     console.print(Text(f"{p.title}", style="bold"))
-    layers = " → ".join(f"Linear{i}({l.weight}{', ' + l.bias if l.bias else ''}) → {l.activation.label()}"
-                        for i, l in enumerate(p.layers, start=1))
-    console.print(Text(f"{p.id}: {layers} → loss {p.loss.label()}; N = {p.n_samples}, layout {p.layout}"))
-    console.print(f"arithmetic: {'exact rationals' if p.exact else '45-digit precision'} (sympy), "
+    console.print(Text(_summary(solution)))
+    console.print(f"arithmetic: {'exact rationals' if solution.exact else '45-digit precision'} (sympy), "
                   f"checked against numpy float64\n")
     for group, entries in _grouped(solution).items():
         table = Table(title=GROUP_TITLES[group], title_justify="left", box=box.SIMPLE_HEAD,
@@ -117,7 +135,7 @@ def _plain(value):
 
 def render_yaml(solution: Solution) -> str:
     p = solution.problem
-    data = {"problem": p.id, "title": p.title, "exact": p.exact,
+    data = {"problem": p.id, "title": p.title, "exact": solution.exact,
             "quantities": {name: _entry_record(e) for name, e in solution.entries.items()}}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
 
@@ -125,8 +143,10 @@ def render_yaml(solution: Solution) -> str:
 # ------------------------------------------------------------------ solution sheets
 
 def _activation_rows(solution: Solution) -> list[tuple[str, str, str]]:
-    """(label, f(z), f′(z)) of each layer, as sympy writes them in LaTeX."""
+    """(label, f(z), f′(z)) of each layer, as sympy writes them in LaTeX (none for a graph)."""
     rows = []
+    if _is_graph(solution):
+        return rows
     for i, layer in enumerate(solution.problem.layers, start=1):
         a = layer.activation
         if not a.kind.elementwise:
@@ -139,10 +159,10 @@ def _activation_rows(solution: Solution) -> list[tuple[str, str, str]]:
 
 def render_markdown(solution: Solution) -> str:
     p = solution.problem
-    lines = [f"# {p.title}", "", f"Problem `{p.id}`; loss: {p.loss.label()}; N = {p.n_samples}; "
-             f"{'exact arithmetic' if p.exact else '45-digit arithmetic'}.", ""]
-    lines += ["| layer | f(z) | f′(z) |", "|---|---|---|"]
-    lines += [f"| {a} | ${f}$ | ${d}$ |" for a, f, d in _activation_rows(solution)]
+    lines = [f"# {p.title}", "", f"{_summary(solution)}; {_arithmetic(solution)}.", ""]
+    if not _is_graph(solution):
+        lines += ["| layer | f(z) | f′(z) |", "|---|---|---|"]
+        lines += [f"| {a} | ${f}$ | ${d}$ |" for a, f, d in _activation_rows(solution)]
     for group, entries in _grouped(solution).items():
         lines += ["", f"## {GROUP_TITLES[group]}", ""]
         for e in entries:
@@ -177,10 +197,15 @@ def render_latex(solution: Solution) -> str:
     p = solution.problem
     out = [r"\documentclass{article}", r"\usepackage{amsmath,amssymb}", r"\usepackage[margin=2cm]{geometry}",
            r"\begin{document}", rf"\section*{{{_tex_escape(p.title)}}}",
-           rf"Problem \texttt{{{_tex_escape(p.id)}}}; loss: {_tex_escape(p.loss.label())}; $N = {p.n_samples}$.",
-           r"\subsection*{Activations}", r"\begin{align*}"]
-    out += [rf"&\text{{{_tex_escape(a)}}}: & f(z) &= {f}, & f'(z) &= {d} \\" for a, f, d in _activation_rows(solution)]
-    out.append(r"\end{align*}")
+           _tex_escape(_summary(solution)) + "."]
+    if _is_graph(solution):
+        out += [r"\subsection*{The graph}", r"\begin{align*}"]
+        out += [rf"{F.to_latex(F.Name(name))} &= {F.to_latex(tree)} \\" for name, tree in p.graph.nodes]
+        out.append(r"\end{align*}")
+    else:
+        out += [r"\subsection*{Activations}", r"\begin{align*}"]
+        out += [rf"&\text{{{_tex_escape(a)}}}: & f(z) &= {f}, & f'(z) &= {d} \\" for a, f, d in _activation_rows(solution)]
+        out.append(r"\end{align*}")
     for group, entries in _grouped(solution).items():
         out += [rf"\subsection*{{{GROUP_TITLES[group]}}}", r"\begin{align*}"]
         for e in entries:
@@ -218,8 +243,8 @@ def _key_value(e: Entry, exact: bool):
 def answer_key(solution: Solution, key_path: str | Path) -> str:
     """An answers file (FORMAT.md section 3) that scores full marks."""
     p = solution.problem
-    asked = [q.quantity for q in p.questions] or [
-        n for n in solution.entries if n != p.structure.out_name]  # z{2L} is y_hat: answer once
+    duplicate = None if _is_graph(solution) else p.structure.out_name  # z{2L} is y_hat: answer once
+    asked = [q.quantity for q in p.questions] or [n for n in solution.entries if n != duplicate]
     forms = {q.quantity: q.form for q in p.questions}
     answers = {}
     for name in asked:
@@ -227,7 +252,7 @@ def answer_key(solution: Solution, key_path: str | Path) -> str:
         if forms.get(name) == "expression" and e.formula is not None:
             answers[name] = F.to_code(e.formula)
         else:
-            answers[name] = _key_value(e, p.exact)
+            answers[name] = _key_value(e, solution.exact)
     try:
         rel = os.path.relpath(Path(p.file).resolve(), Path(key_path).resolve().parent)
     except ValueError:
