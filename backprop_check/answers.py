@@ -88,6 +88,9 @@ def confined(path: str | Path, tree: str | Path) -> Path:
     directory on the way); links that stay inside the tree are fine. The
     message does not echo the link's target: it may name the runner's layout.
     """
+    if os.path.islink(tree):  # c2/dave -> /instructor: the tree itself must be the student's own
+        raise InputError(f"the directory {str(tree)!r} it is in is a symbolic link; only files in real "
+                         "directories are graded (name the real path)", str(path))
     real = os.path.realpath(path)
     if not inside(real, os.path.realpath(tree)):
         raise InputError(f"a symbolic link that leads outside the graded directory {str(tree)!r}; "
@@ -147,7 +150,7 @@ def _answer(doc: Document, key: str, value) -> Answer:
         answer.error = "empty answer"
     elif isinstance(value, str):
         try:
-            answer.value = np.array(float(parse_number(value)))
+            answer.value = np.array(_float(value))
             answer.texts = value
         except NumberError:
             if len(value) > MAX_TEXT:
@@ -202,7 +205,7 @@ def _flat(row: list, where: str):
         if isinstance(v, (list, dict)):
             raise ValueError(f"{where}: entry {j + 1} is nested too deeply (at most a matrix)")
         try:
-            floats.append(float(parse_number(v)))
+            floats.append(_float(v))
         except NumberError as exc:
             raise ValueError(f"{where}, entry {j + 1}: {exc}") from None
         except OverflowError:
@@ -210,3 +213,11 @@ def _flat(row: list, where: str):
         texts.append(v)
     return floats, texts
 
+
+def _float(text: str) -> float:
+    """A number as written, in float64; one that float64 would turn into 0 is refused, not zeroed."""
+    exact = parse_number(text)
+    value = float(exact)
+    if value == 0.0 and exact != 0:
+        raise NumberError(f"{str(text)[:40]} is too small for float64 (write 0 for zero)")
+    return value

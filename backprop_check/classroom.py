@@ -33,6 +33,7 @@ MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named director
 MAX_CACHED_PROBLEMS = 8
 MAX_SENT_ENTRIES = 1_000  # a finding's arrays travel back from the worker up to this size
 MAX_SENT_WARNINGS = 50
+MAX_SENT_CHARS = 500  # each message, formula or name that travels back
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ def _class(top: Path) -> list[Submission]:
             found.extend(_limited(_walk(path), path))
         elif entry.is_symlink() and path.is_dir():
             continue  # a link to another student (or out of the class): not a student's tree
+        elif _is_answers(entry.name) and entry.is_symlink() and path.exists():  # (a dangling one: "broken")
+            # files side by side share no student's tree: a link here is another student's file
+            found.append(Submission(path, top, "a symbolic link directly in the class directory; "
+                                               "only real files (or students' own directories) are graded"))
         elif _is_answers(entry.name):
             own.append(path)
     found.extend(_limited(own, top))
@@ -136,10 +141,20 @@ def compact(result: FileResult) -> FileResult:
     for f in result.findings:
         if _size(f.got) > MAX_SENT_ENTRIES or _size(f.expected) > MAX_SENT_ENTRIES:
             f.got, f.expected, f.wrong = None, None, []
+        f.message = _cut(f.message)
+        if isinstance(f.got, str):
+            f.got = _cut(f.got)
     extra = len(result.warnings) - MAX_SENT_WARNINGS
     if extra > 0:
         result.warnings = result.warnings[:MAX_SENT_WARNINGS] + [(None, f"… and {extra} more warnings")]
+    result.warnings = [(line, _cut(message)) for line, message in result.warnings]
+    result.student = _cut(result.student) if result.student else result.student
     return result
+
+
+def _cut(text: str) -> str:
+    """Student-sized text at most MAX_SENT_CHARS long (a 30 kB key name is quoted in a warning)."""
+    return text if len(text) <= MAX_SENT_CHARS else text[:MAX_SENT_CHARS] + f"… ({len(text):,} characters)"
 
 
 def _size(value) -> int:

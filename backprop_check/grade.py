@@ -240,6 +240,23 @@ def _degenerate(value: np.ndarray, truth: np.ndarray) -> str | None:
     return None
 
 
+def _flat(carried: np.ndarray, expected: np.ndarray, tol: Tolerance) -> str | None:
+    """Why a carried result takes no arithmetic at the grading tolerance, or None.
+
+    Upstream values of 1e-5 where the truth is 0.1 are not "vanishing" by
+    scale, but what they give (dl/dW2 of 1e-7) is 0 within the tolerance,
+    and so is a student's row of zeros: no credit for that.
+    """
+    truth = expected.reshape(carried.shape)
+    bound = tol.bound(truth)
+    if np.all(np.abs(carried) <= bound) and not np.all(np.abs(truth) <= bound):
+        return "is zero within the tolerance"
+    first = carried.flat[0] if carried.size else 0.0
+    if carried.size > 1 and np.all(np.abs(carried - first) <= bound) and not np.all(np.abs(truth - truth.flat[0]) <= bound):
+        return "has every entry equal within the tolerance"
+    return None
+
+
 def _is_identity(v: np.ndarray) -> bool:
     return v.ndim == 2 and v.shape[0] == v.shape[1] and v.shape[0] > 1 and np.array_equal(v, np.eye(v.shape[0]))
 
@@ -278,7 +295,7 @@ def _error_carried_forward(ctx: Context, q: Question, wrong: dict, answer: Answe
         return
     if not tol.accepts(carried, submitted).all():
         return
-    why = _degenerate(carried, expected.reshape(submitted.shape))
+    why = _degenerate(carried, expected.reshape(submitted.shape)) or _flat(carried, expected, tol)
     if why:  # e.g. a saturated z1: every gradient after it is 0
         degenerate.append(f"given them, {q.quantity} {why}")
     if degenerate:

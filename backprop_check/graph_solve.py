@@ -159,7 +159,7 @@ def solve_both(problem, names: list, checked: bool = True) -> tuple[dict, dict, 
     try:
         exact = compute(problem, Rationals(), names)
     except (ArithmeticError, ValueError) as exc:
-        raise InputError(f"the graph's values are undefined or overflow ({exc or type(exc).__name__}); "
+        raise InputError(f"the graph's values are undefined or overflow ({str(exc) or type(exc).__name__}); "
                          "change the given numbers", problem.file) from None
     with np.errstate(all="ignore"):
         fast = compute(problem, Floats(), names)

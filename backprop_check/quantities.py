@@ -122,7 +122,8 @@ class UnknownQuantity(KeyError):
 
     def __str__(self) -> str:
         hint = f"; did you mean {self.suggestion!r}?" if self.suggestion else ""
-        return f"unknown quantity {self.name!r}{hint}"
+        name = self.name if len(self.name) <= 60 else self.name[:60] + "…"  # a key may be 30 kB long
+        return f"unknown quantity {name!r}{hint}"
 
 
 def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) -> str:

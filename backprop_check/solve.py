@@ -92,7 +92,7 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
     except (ArithmeticError, ValueError) as exc:
         # log(0): an output of exactly 0 or 1 at 45 digits; or beyond float64's range
         raise InputError(f"the network's values leave the loss undefined or overflow float64 "
-                         f"({exc or type(exc).__name__}); use smaller weights, inputs or learning rate",
+                         f"({str(exc) or type(exc).__name__}); use smaller weights, inputs or learning rate",
                          problem.file) from None
     _require_finite(exact_floats, problem)
     with np.errstate(all="ignore"):  # overflow is reported just below, as bad input

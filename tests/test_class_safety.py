@@ -275,3 +275,20 @@ def test_a_bad_pinned_problem_keeps_its_own_error(tmp_path):
     grader = Grader(problem=PROBLEM, problem_sha256="0" * 64, jobs=1)
     with pytest.raises(InputError, match="not the pinned"):
         grader.grade_all([tmp_path / "answers.yaml"])
+
+
+def test_a_link_beside_other_students_and_a_linked_student_directory_are_refused(tmp_path, key):
+    """Files side by side in a class directory share no tree: a link there is another student's
+    file; and a file named in a directory that is itself a link (a glob over students' folders)."""
+    room = tmp_path / "c2"
+    (room / "alice").mkdir(parents=True)
+    (room / "alice" / "answers.yaml").write_text(key.read_text())
+    (room / "mallory.answers.yaml").symlink_to(room / "alice" / "answers.yaml")
+    (room / "dave").symlink_to(key.parent, target_is_directory=True)
+    code, results = _grade(room)
+    assert code == 2
+    assert "a symbolic link directly in the class directory" in results["mallory.answers.yaml"]["error"]
+    assert results["alice/answers.yaml"]["score"] == FULL  # alice still grades
+    code, results = _grade(room / "dave" / key.name)
+    [result] = results.values()
+    assert code == 2 and "is a symbolic link" in result["error"]

@@ -827,3 +827,15 @@ def test_saturating_upstream_earns_no_ecf(tmp_path):
                       {"z1": z1, "z2": [1 / (1 + math.exp(-v)) for v in z1]}, spec)
     _, data = grade_json(g)
     assert "ecf" in by_quantity(only(data))["z2"]["tags"]
+
+
+def test_upstream_answers_that_make_the_result_zero_at_the_tolerance_earn_no_ecf(tmp_path, seed, ecf_spec):
+    """dl/dz3 of 1e-5 where the truth is ~0.1: not vanishing by scale (1e-6), but dl/dW2 = dl/dz3 @ z2.T
+    is then 0 within the tolerance, and a row of zeros 'follows' from it with no arithmetic."""
+    with_ecf, _ = ecf_spec
+    answers = {"dl/dz3": [[1.1e-5, -2.3e-5, 1.7e-5, -0.9e-5]], "dl/dW2": [[0, 0, 0]]}
+    f = write_answers(tmp_path / "a.answers.yaml", answers, with_ecf)
+    _, data = grade_json(f)
+    q = by_quantity(only(data))["dl/dW2"]
+    assert q["status"] == "incorrect" and q["score"] == 0 and "ecf" not in q["tags"]
+    assert "dl/dW2 is zero within the tolerance" in q["message"]

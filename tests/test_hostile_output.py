@@ -40,6 +40,9 @@ STUDENTS = {
     "formula": " =HYPERLINK(\"http://x\")",
     "fullwidth-formula": "\uff1d1+1",
     "newline-formula": "\n=1+1",
+    "old-command-syntax": "x ##[add-mask]secret ##[error]forged ##vso[task.setvariable]x",
+    "wrapped-forgery": "mallory" + " " * 150 + FORGED_LINE,
+    "autolink": "see https://evil.example and www.evil.example",
 }
 OURS = ("::error file=", "::warning file=", "::notice title=bpcheck::")
 
@@ -80,6 +83,7 @@ def _grade(klass: Path, fmt: str, tmp_path: Path, *extra: str) -> tuple[str, str
 
 
 def _assert_no_forged_lines(text: str, commands_allowed: bool = False) -> None:
+    assert "##[" not in text and "##vso[" not in text  # the runner's older syntax, anywhere in a line
     for line in text.splitlines():  # splits on \n, \r, U+2028, U+2029, NEL, \v, \f too
         stripped = line.lstrip()
         if stripped.startswith("::"):
@@ -102,7 +106,7 @@ def test_no_format_lets_a_student_start_a_line(klass, tmp_path, fmt):
 
 def test_markdown_has_no_student_html(klass, tmp_path):
     stdout, _, _ = _grade(klass, "markdown", tmp_path)
-    for raw in ("<img", "<!--", "</table>", "</td>"):
+    for raw in ("<img", "<!--", "</table>", "</td>", "https://evil", "www.evil"):
         assert raw not in stdout
     assert "&lt;img src=x onerror=alert(1)&gt;" in stdout
 

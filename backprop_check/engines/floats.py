@@ -97,10 +97,19 @@ def _magnitude(tape: Tape, i: int, values: list, memo: dict, value=None):
     if i not in memo:
         step = tape.steps[i]
         rule = _MAGNITUDE.get(step.op)
-        if rule is None:
-            memo[i] = np.abs(values[i] if value is None else value)
-        else:
+        own = np.abs(values[i] if value is None else value)
+        f = FUNCTIONS.get(step.op)
+        if rule is not None:
             memo[i] = rule([_magnitude(tape, a, values, memo) for a in step.args], step.params)
+        elif f is not None and f.arity == 1 and step.args:
+            # an error in the argument passes through as f′ times it: relu(z) carries z's
+            # rounding (z = −0.005 + 0.005000001 is 1e-9 ± 1e-18, not ± 1e-25)
+            arg = step.args[0]
+            with np.errstate(all="ignore"):
+                slope = np.abs(f.dnumpy[0](values[arg], *f.fill(step.params)))
+            memo[i] = np.maximum(own, np.nan_to_num(slope * _magnitude(tape, arg, values, memo)))
+        else:
+            memo[i] = own
     return memo[i]
 
 

@@ -8,9 +8,9 @@ function here, and through nothing else:
 - every format but JSON (whose own escaping is exact): one line. Control characters, line and paragraph separators
   (U+2028, U+2029, NEL), bidi controls (U+202E …) and lone surrogates (from
   file names that are not UTF-8) are shown as visible escapes (`\\n`,
-  `\\u202e`), never as U+FFFD (which some JUnit viewers choke on); `::` is
-  broken with a zero-width space, so no line of any report, however it wraps,
-  begins with a GitHub workflow command that bpcheck did not write;
+  `\\u202e`), never as U+FFFD (which some JUnit viewers choke on); `::` and
+  `##[` are broken with a zero-width space, so no line of any report, however
+  it wraps, holds a GitHub workflow command that bpcheck did not write;
 - Markdown (reports, the Actions step summary): also Markdown and HTML escaped;
 - GitHub workflow commands: also %-encoded as the runner decodes them;
 - CSV: also neutralised for spreadsheets (no cell begins a formula).
@@ -29,6 +29,8 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_COMMAND = re.compile(r":(?=:)|#(?=#\[)|#(?=#vso\[)", re.IGNORECASE)
+_LINK = re.compile(r"(?<=[a-z])(?=://)|(?<=www)(?=\.)", re.IGNORECASE)  # where autolinks start
 _MARKDOWN = re.compile(r"([\\`*_\[\]|#!~$])")
 _FORMULA_START = ("=", "+", "-", "@")
 
@@ -42,7 +44,13 @@ def _visible(match: re.Match) -> str:
 def line(value: object) -> str:
     """Any text as one safe line: the base of every format's escaping."""
     text = _UNSAFE.sub(_visible, str(value))
-    return re.sub(":(?=:)", ":\u200b", text)
+    # The Actions runner obeys `::command` at a line's start and the older `##[command]`
+    # anywhere in a line: a zero-width space keeps both from being read as commands.
+    return _break_commands(text)
+
+
+def _break_commands(text: str) -> str:
+    return _COMMAND.sub(lambda m: m.group() + "\u200b", text)
 
 
 def json_text(value: object) -> str:
@@ -51,7 +59,7 @@ def json_text(value: object) -> str:
     Lone surrogates (file names that are not UTF-8) cannot be encoded and are
     shown as escapes; `json_document` escapes what JSON itself leaves raw.
     """
-    return _SURROGATE.sub(_visible, str(value))
+    return _break_commands(_SURROGATE.sub(_visible, str(value)))  # `##[…]` is obeyed even inside JSON
 
 
 def json_document(text: str) -> str:
@@ -63,7 +71,8 @@ def json_document(text: str) -> str:
 
 def markdown(value: object) -> str:
     """One line for Markdown: no markup, links, tables cells or raw HTML of the student's."""
-    return html.escape(_MARKDOWN.sub(r"\\\1", line(value)), quote=False)
+    text = _LINK.sub("\u200b", line(value))  # no autolinks (https://…, www.…) of the student's
+    return html.escape(_MARKDOWN.sub(r"\\\1", text), quote=False)
 
 
 def github_data(value: object) -> str:

@@ -74,25 +74,28 @@ def render_human(results: list[FileResult], summary: Summary | None, console: Co
 
 def _human_file(r: FileResult, console: Console) -> None:
     if r.error:
-        console.print(Text.assemble(("✗ ", "bold red"), (f"{r.file}: cannot grade: {r.error}", "red")))
+        console.print(Text.assemble(("✗ ", "bold red"), (f"{r.file}: cannot grade: {r.error}", "red")),
+                      soft_wrap=True)
         return
     mark = ("PASS", "bold green") if r.passed else ("FAIL", "bold red")
     who = f" ({r.student})" if r.student else ""
     console.print(Text.assemble((f"{r.file}{who}", "bold"), f"  {r.problem}  ",
                                 (f"{_points(r.score)}/{_points(r.max_score)} points", "bold"), "  ",
-                                mark, f"  {_counts(r)}"))
+                                mark, f"  {_counts(r)}"), soft_wrap=True)
     for line, message in r.warnings:
-        console.print(Text(f"  warning{f' (line {line})' if line else ''}: {message}", style="yellow"))
+        console.print(Text(f"  warning{f' (line {line})' if line else ''}: {message}", style="yellow"),
+                      soft_wrap=True)
     for f in r.findings:
         if f.status == "correct":
             extra = f" — {f.message}" if "ecf" in f.tags else ""
-            console.print(Text.assemble("  ", ("✓", "green"), f" {f.quantity}{extra}"))
+            console.print(Text.assemble("  ", ("✓", "green"), f" {f.quantity}{extra}"), soft_wrap=True)
             continue
         where = f" (line {f.line})" if f.line else ""
         tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
         console.print(Text.assemble("  ", ("✗", STATUS_STYLE[f.status]), f" {f.quantity}{where}: ",
                                     (f.status, STATUS_STYLE[f.status]),
-                                    f" {_points(f.score)}/{_points(f.max_score)} — {f.message}", (tags, "cyan")))
+                                    f" {_points(f.score)}/{_points(f.max_score)} — {f.message}", (tags, "cyan")),
+                      soft_wrap=True)
         if f.status == "incorrect" and isinstance(f.got, list | float | int):
             console.print(_diff_table(f), Text(_folded_note(f), style="dim") if _folded_note(f) else "")
     console.print()
