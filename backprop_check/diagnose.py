@@ -10,6 +10,11 @@ the output, ReLU′(0) convention, step up the gradient, another learning
 rate), or from the solution-sheet formula evaluated on rounded intermediate
 values. A wrong answer is tagged with every mistake whose candidate it
 matches, under the question's tolerance. To add a mistake, add an entry.
+
+Graph problems (FORMAT.md section 5) have no layers, activations or loss
+kind: an entry's `graphs` generator gives its candidates there (re-solving
+a mistaken graph with the float graph engine), and an entry without one
+does not apply to graphs.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import numpy as np
 
 from . import activations, optimizers
 from . import formulas as F
+from . import graph_quantities as GQ
 from .engines import Case, numeric
+from .engines.floats import Floats
+from .graph import Graph
 from .losses import AVERAGES, Loss
 from .quantities import parts
 from .solve import Solution, case_of, present, requested_samples
@@ -36,6 +44,12 @@ class Mistake:
     tag: str
     summary: str
     candidates: Callable  # (Context, name, answer) -> iterator of (array, detail)
+    graphs: Callable | None = None  # the same for graph problems; None: not a mistake of graphs
+
+
+def is_graph(problem) -> bool:
+    """Whether `problem` is a computation-graph problem (FORMAT.md section 5)."""
+    return getattr(problem, "graph", None) is not None
 
 
 @dataclass
@@ -60,6 +74,48 @@ class Context:
                                            self.problem.lr if lr is None else lr)
         value = cache[key].get(name)
         return None if value is None else present(name, value, self.problem)
+
+    @property
+    def graph(self) -> bool:
+        return is_graph(self.problem)
+
+    def graph_variant(self, name: str, key: tuple | None, **changes) -> np.ndarray | None:
+        """`name` recomputed by the float graph engine on the graph problem with `changes`
+        (dataclass fields: graph, reduce, lr); cached under `key` unless it is None."""
+        cache = self.solution.variants
+        if key is None:
+            return _GraphVariant(replace(self.problem, **changes)).get(name)
+        if key not in cache:
+            cache[key] = _GraphVariant(replace(self.problem, **changes))
+        return cache[key].get(name)
+
+
+class _GraphVariant:
+    """A mistaken graph problem, solved lazily in float64 (`graph_solve.Run`, `graph_solve.train`)."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        self.run = None
+        self.steps = None
+
+    def get(self, name: str) -> np.ndarray | None:
+        from . import graph_solve
+
+        try:
+            with np.errstate(all="ignore"):
+                if GQ.parse(name)[0] == "step":
+                    if self.steps is None:
+                        p = self.problem
+                        self.steps = (graph_solve.train(p, Floats(), optimizers.FLOATS)
+                                      if p.lr is not None and p.steps else {})
+                    value = self.steps.get(name)
+                else:
+                    if self.run is None:
+                        self.run = graph_solve.Run(self.problem, Floats())
+                    value = self.run.quantity(name)
+        except (KeyError, ArithmeticError, ValueError, IndexError):
+            return None
+        return None if value is None else np.asarray(value, dtype=float)
 
 
 def _quantities(problem, case: Case, slope_mistake, lr) -> dict:
@@ -171,23 +227,31 @@ def _learning_rate(ctx, name, answer) -> Iterator:
     kind, k, param = parts(name)
     if (kind, k) != ("step", 1) or param not in ctx.problem.params:
         return  # the loss, or an optimizer's state: the rate shows only in the parameters
-    p = np.asarray(ctx.solution.env[param]).reshape(-1)
-    # the first step's move per unit rate: the gradient (SGD, momentum), g/(|g| + eps) (Adam)
-    g = np.asarray(ctx.solution.env[f"dl/d{param}"])
-    g = optimizers.direction(ctx.problem.optimizer, g).reshape(-1)
-    s = np.asarray(answer.value, dtype=float).reshape(-1)
-    usable = np.abs(g) > 1e-12
-    if s.size != p.size or not usable.any():
+    nice = _student_rate(ctx, param, f"dl/d{param}", answer)
+    if nice is None:
         return
-    rates = (p[usable] - s[usable]) / g[usable]
-    rate = float(np.median(rates))
-    if rate <= 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
-        return  # no step, or a step up the gradient (step-up names that)
-    nice = float(f"{rate:.3g}")
     # not cached: every student may guess another rate, and a worker grades many students
     value = _quantities(ctx.problem, case_of(ctx.problem), None, nice).get(name)
     if value is not None:
         yield present(name, value, ctx.problem), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
+
+
+def _student_rate(ctx, param: str, gradient: str, answer) -> float | None:
+    """The learning rate a student's step1.P implies (3 significant figures), or None when it
+    is no step down the gradient or is the true rate."""
+    p = np.asarray(ctx.solution.env[param]).reshape(-1)
+    # the first step's move per unit rate: the gradient (SGD, momentum), g/(|g| + eps) (Adam)
+    g = np.asarray(ctx.solution.env[gradient])
+    g = optimizers.direction(ctx.problem.optimizer, g).reshape(-1)
+    s = np.asarray(answer.value, dtype=float).reshape(-1)
+    usable = np.abs(g) > 1e-12
+    if s.size != p.size or not usable.any():
+        return None
+    rates = (p[usable] - s[usable]) / g[usable]
+    rate = float(np.median(rates))
+    if rate <= 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
+        return None  # no step, or a step up the gradient (step-up names that)
+    return float(f"{rate:.3g}")
 
 
 def _relu_at_zero(ctx, name, answer) -> Iterator:
@@ -229,8 +293,7 @@ def _rounding_carried(ctx, name, answer) -> Iterator:
     decimals = [fraction_digits(str(t)) for t in texts]
     if any(d is None for d in decimals):
         return
-    given = {"x", "y", "N", "K"} | set(ctx.problem.params)
-    upstream = F.names_in(entry.formula) - given
+    upstream = F.names_in(entry.formula) - _given_names(ctx.problem)
     if not upstream:
         return
     sig = [significant_digits(float(v), str(t)) for v, t in zip(np.asarray(answer.value).reshape(-1), texts)]
@@ -252,19 +315,106 @@ def _rounding_carried(ctx, name, answer) -> Iterator:
             yield value.reshape(ctx.expected(name).shape), f"from intermediate values rounded to {what}", own
 
 
+def _given_names(problem) -> set:
+    """Names a formula may use whose values the spec gives (nothing a student computes)."""
+    if not is_graph(problem):
+        return {"x", "y", "N", "K"} | set(problem.params)
+    given = {"N", "K", "pi", "e"} | set(problem.graph.inputs) | set(problem.data)
+    return given | {f"sample{n}.{d}" for d in problem.data for n in range(1, problem.n_samples + 1)}
+
+
+# ------------------------------------------------------------ graph problems
+
+MAX_SQUARE_WALK = 400  # tree nodes visited when looking for a squared output
+
+
+def _squares(tree, nodes: dict, budget: list) -> bool:
+    """Whether `tree` is a sum of squared terms (‖·‖²-like): each a `t ** 2` or `t * t`, reached
+    from the top through +, −, sum(…), mean(…) and products or quotients by numbers, following
+    the names of nodes."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if isinstance(tree, F.Name):
+        return tree.id in nodes and _squares(nodes[tree.id], nodes, budget)
+    if isinstance(tree, F.Neg):
+        return _squares(tree.arg, nodes, budget)
+    if isinstance(tree, F.Call):
+        return tree.fn in ("sum", "mean") and bool(tree.args) and _squares(tree.args[0], nodes, budget)
+    if not isinstance(tree, F.Bin):
+        return False
+    if tree.op == "**":
+        return isinstance(tree.right, F.Num) and tree.right.value == 2
+    if tree.op in ("+", "-"):
+        return _squares(tree.left, nodes, budget) and _squares(tree.right, nodes, budget)
+    if tree.op == "*":
+        if tree.left == tree.right:
+            return True
+        return (isinstance(tree.left, F.Num) and _squares(tree.right, nodes, budget)) or \
+            (isinstance(tree.right, F.Num) and _squares(tree.left, nodes, budget))
+    return tree.op == "/" and isinstance(tree.right, F.Num) and _squares(tree.left, nodes, budget)
+
+
+def _graph_factor_2(ctx, name, answer) -> Iterator:
+    """A node that is a sum of squares (the output's (h − y)**2, or any such node A), scaled by 2
+    or ½: its value, its derivatives dA/d… and, for the output, the training steps."""
+    kind, _, top, _ = GQ.parse(name)
+    graph = ctx.problem.graph
+    if kind == "step":
+        top = graph.output  # training follows the output's gradient
+    nodes = dict(graph.nodes)
+    if top not in nodes or not _squares(nodes[top], nodes, [MAX_SQUARE_WALK]):
+        return
+    for f in (Fraction(2), Fraction(1, 2)):
+        scaled = tuple((n, F.Bin("*", F.Num(f), t) if n == top else t) for n, t in graph.nodes)
+        value = ctx.graph_variant(name, ("graph-factor", top, f), graph=Graph(graph.inputs, scaled, graph.output))
+        word = f"½ of a square for the square in {top}" if f < 1 else f"a square for ½ of it in {top}"
+        yield value, f"as if {top} were scaled by {f} ({word})"
+
+
+def _graph_mean_vs_sum(ctx, name, answer) -> Iterator:
+    """With data: the output averaged over the samples where the spec sums it, or back."""
+    p = ctx.problem
+    if not p.data or p.n_samples < 2 or GQ.parse(name)[0] == "sample":
+        return  # a sample's own quantities are not reduced
+    other = "mean" if p.reduce == "sum" else "sum"
+    how = "averaged over" if other == "mean" else "summed over"
+    yield (ctx.graph_variant(name, ("graph-reduce", other), reduce=other),
+           f"as if the output were {how} the {p.n_samples} samples (reduce: {other}, not {p.reduce})")
+
+
+def _graph_step_up(ctx, name, answer) -> Iterator:
+    if GQ.parse(name)[0] == "step" and ctx.problem.lr is not None:
+        yield ctx.graph_variant(name, ("graph-lr", "up"), lr=-ctx.problem.lr), "the parameters moved up the gradient"
+
+
+def _graph_learning_rate(ctx, name, answer) -> Iterator:
+    kind, k, param, bottoms = GQ.parse(name)
+    p = ctx.problem
+    if (kind, k) != ("step", 1) or bottoms or param not in p.train_params:
+        return  # the output, or an optimizer's state: the rate shows only in the parameters
+    nice = _student_rate(ctx, param, f"d{p.graph.output}/d{param}", answer)
+    if nice is None:
+        return
+    # not cached: every student may guess another rate
+    value = ctx.graph_variant(name, None, lr=Fraction(str(nice)))
+    yield value, f"with a learning rate of {nice:g} instead of {p.lr}"
+
+
 CATALOGUE: tuple = (
-    Mistake("sign-flipped", "the sign is flipped", _sign),
-    Mistake("transposed", "transposed", _transposed),
-    Mistake("factor-2", "off by a factor 2 (½‖·‖² vs ‖·‖²)", _factor_2),
-    Mistake("mean-vs-sum", "off by N or K (mean vs sum)", _mean_vs_sum),
+    Mistake("sign-flipped", "the sign is flipped", _sign, _sign),
+    Mistake("transposed", "transposed", _transposed, _transposed),
+    Mistake("factor-2", "off by a factor 2 (½‖·‖² vs ‖·‖²)", _factor_2, _graph_factor_2),
+    Mistake("mean-vs-sum", "off by N or K (mean vs sum)", _mean_vs_sum, _graph_mean_vs_sum),
     Mistake("activation-derivative-missing", "the activation derivative is missing", _derivative_missing),
     Mistake("derivative-at-output", "the derivative is evaluated at the activation's output", _derivative_at_output),
     Mistake("bias-not-summed", "the bias gradient is not summed over the batch", _bias_not_summed),
-    Mistake("step-up", "the step goes up the gradient", _step_up),
-    Mistake("learning-rate", "a different learning rate", _learning_rate),
+    Mistake("step-up", "the step goes up the gradient", _step_up, _graph_step_up),
+    Mistake("learning-rate", "a different learning rate", _learning_rate, _graph_learning_rate),
     Mistake("relu-grad-at-zero", "another ReLU′(0) convention", _relu_at_zero),
-    Mistake("power-of-ten", "off by a power of ten", _power_of_ten),
-    Mistake("rounding-carried", "error only from rounded intermediate values", _rounding_carried),
+    Mistake("power-of-ten", "off by a power of ten", _power_of_ten, _power_of_ten),
+    Mistake("rounding-carried", "error only from rounded intermediate values", _rounding_carried,
+            _rounding_carried),
 )
 TAGS = tuple(m.tag for m in CATALOGUE)
 
@@ -284,8 +434,12 @@ def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolera
     # A mistaken candidate may overflow (a step taken up a huge gradient): it then
     # matches nothing, which is the right answer, and is no cause for a warning.
     with np.errstate(all="ignore"):
+        graph = ctx.graph
         for mistake in CATALOGUE:
-            for candidate, detail, *own in mistake.candidates(ctx, name, answer):
+            candidates = mistake.graphs if graph else mistake.candidates
+            if candidates is None:
+                continue  # a mistake of layered networks only
+            for candidate, detail, *own in candidates(ctx, name, answer):
                 if candidate is None or np.shape(candidate) != expected.shape:
                     continue
                 if np.array_equal(candidate, expected):

@@ -18,7 +18,9 @@ import numpy as np
 from . import equivalence
 from . import formulas as F
 from .answers import Answer, AnswerFile
-from .diagnose import Context, diagnose
+from . import graph_quantities as GQ
+from . import optimizers
+from .diagnose import Context, diagnose, is_graph
 from .quantities import parts
 from .solve import Solution
 from .spec import Problem, Question
@@ -68,9 +70,16 @@ class FileResult:
 
 
 def questions_of(problem: Problem, solution: Solution) -> tuple:
-    """The spec's questions, or every quantity at one point each."""
+    """The spec's questions, or every quantity at one point each.
+
+    A graph problem without questions asks for every quantity that `solve`
+    lists except what the spec gives (its inputs, each sample's data) and
+    dO/dO, which is 1 by definition.
+    """
     if problem.questions:
         return problem.questions
+    if is_graph(problem):
+        return tuple(Question(name) for name in solution.entries if not _given(name, problem))
     alias = problem.structure.out_name  # z{2L} is y_hat: ask for it once
     return tuple(Question(name) for name in solution.entries
                  if not name.startswith("sample") and name != alias)
@@ -127,7 +136,8 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
     if q.form == "expression" and (reference is None or F.names_in(reference) - {"N", "K"}):
         finding.got = answer.value.tolist()
         return _invalid(finding, "this question asks for a formula, not a number")
-    submitted, problem_text, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem))
+    submitted, problem_text, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem),
+                                             samples=_samples(problem))
     finding.got = answer.value.tolist()
     if submitted is None:
         finding.tags = [tag] if tag else []
@@ -154,8 +164,9 @@ def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, point
     if ctx.solution.entries[q.quantity].formula is None:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
     owner = _shape_owner(q.quantity, ctx.problem)
+    samples = _samples(ctx.problem)
     verdict = equivalence.grade_text(ctx.solution, q.quantity, text,
-                                     lambda e, s: fit_shape(e, s, owner))
+                                     lambda e, s: fit_shape(e, s, owner, samples=samples))
     finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags
     finding.score = points if verdict.status == "correct" else 0.0
     finding.tolerance = "formula: equal at the problem's values and at random points"
@@ -171,20 +182,65 @@ def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _given(name: str, problem) -> bool:
+    """A graph quantity that the spec gives or that is 1 by definition: an input, a sample's data, dO/dO."""
+    kind, _, top, bottoms = GQ.parse(name)
+    if bottoms:
+        return bottoms == (top,)
+    return kind != "step" and (top in problem.graph.inputs or top in problem.data)
+
+
+def _samples(problem) -> int | None:
+    """For `fit_shape`: None for a network, else the graph's number of samples (0 without data)."""
+    return (problem.n_samples if problem.data else 0) if is_graph(problem) else None
+
+
 def _shape_owner(name: str, problem: Problem) -> str:
     """'the shape of W1' for dl/dW1 and step1.W1; values add their layout."""
+    if is_graph(problem):
+        return _graph_shape_owner(name, problem)
     base = parts(name)[2]
     target = base[4:] if base.startswith("dl/d") else base
     layout = f" in the {problem.layout} layout" if target.startswith(("z", "y_hat")) else ""
     return f"the shape of {target}{layout}"
 
 
+def _graph_shape_owner(name: str, problem) -> str:
+    """Where a graph quantity's shape comes from (FORMAT.md section 5): 'the shape of w' for w,
+    dL/dw, step1.w and step1.v_w; 'F's 2 entries by G's 3' for the Jacobian dF/dG."""
+    kind, _, top, bottoms = GQ.parse(name)
+    shapes = problem.shapes
+    if kind == "step":
+        state = next((p for p in problem.train_params if top in optimizers.state_names(problem.optimizer, p)),
+                     None)
+        return f"the shape of {problem.display.get(state or top, state or top)}"
+    show = lambda n: problem.display.get(n, n)  # noqa: E731 - the spec's own spelling
+    size = lambda n: int(np.prod(shapes.get(n, ()), dtype=int))  # noqa: E731
+    if not bottoms:
+        return f"the shape of {show(top)}"
+    scalar_top = shapes.get(top, ()) == ()
+    if len(bottoms) > 1:
+        inputs = ", ".join(map(show, bottoms))
+        return (f"one entry per input {inputs}" if scalar_top
+                else f"{show(top)}'s {size(top)} entries by the {len(bottoms)} inputs {inputs}")
+    bottom = bottoms[0]
+    if scalar_top:
+        return f"the shape of {show(bottom)}"
+    if shapes.get(bottom, ()) == ():
+        return f"{show(top)}'s {size(top)} entries"
+    return f"{show(top)}'s {size(top)} entries by {show(bottom)}'s {size(bottom)}"
+
+
 def _dims(shape: tuple) -> str:
     return "×".join(map(str, shape)) if shape else "a scalar"
 
 
-def fit_shape(expected: np.ndarray, submitted: np.ndarray, owner: str):
-    """(submitted reshaped like expected, None, None) or (None, message, tag)."""
+def fit_shape(expected: np.ndarray, submitted: np.ndarray, owner: str, samples: int | None = None):
+    """(submitted reshaped like expected, None, None) or (None, message, tag).
+
+    `samples`: None for a network; for a graph problem its number of samples
+    (0 without data), which decides the "not summed over the samples?" hint.
+    """
     e, s = expected.shape, submitted.shape
     if s == e:
         return submitted, None, None
@@ -199,9 +255,13 @@ def fit_shape(expected: np.ndarray, submitted: np.ndarray, owner: str):
     if len(e) == 2 and e[0] == e[1] and s == (e[0],):
         return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: the diagonal only? "
                       "write the whole matrix, e.g. [[a, 0], [0, b]]"), None
-    if expected.ndim == 1 and len(s) == 2 and expected.size in s:
+    if samples is None and expected.ndim == 1 and len(s) == 2 and expected.size in s:
         return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: "
                       f"not summed over the batch?"), "bias-not-summed"
+    if samples and samples > 1 and submitted.size == samples * max(expected.size, 1) and samples in s \
+            and (expected.size in s or expected.ndim == 0):
+        return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: "
+                      f"one value per sample? (not summed over the samples)"), None
     return None, f"expected {_dims(e)} ({owner}), got {_dims(s)}", None
 
 
