@@ -254,7 +254,18 @@ def derivative(node: F.Node, var: str) -> F.Node:
         return _ZERO if inner == _ZERO else F.Neg(inner)
     if isinstance(node, F.Bin):
         return _binary(node, var)
+    if isinstance(node, (F.T, F.Index)):  # linear: the derivative goes inside
+        inner = derivative(node.arg, var)
+        return _ZERO if inner == _ZERO else (F.T(inner) if isinstance(node, F.T) else F.Index(inner, node.at))
+    if isinstance(node, F.Stack):
+        return F.Stack(tuple(derivative(item, var) for item in node.items))
+    if isinstance(node, F.Call) and node.fn in _LINEAR:
+        inner = derivative(node.args[0], var)
+        return _ZERO if inner == _ZERO else F.Call(node.fn, (inner,) + node.args[1:])
     return _chain(node, var)
+
+
+_LINEAR = {"sum", "mean", "diag"}  # structural calls whose derivative is the call of the derivative
 
 
 def _binary(node: F.Bin, var: str) -> F.Node:
@@ -272,6 +283,9 @@ def _binary(node: F.Bin, var: str) -> F.Node:
         return F.div(_sub(_mul(da, b), _mul(a, db)), _pow(b, Fraction(2)))
     if node.op == "**" and isinstance(b, F.Num):
         return _mul(_mul(F.Num(b.value), _pow(a, b.value - 1)), da)
+    if node.op == "@":
+        left = _ZERO if da == _ZERO else F.matmul(da, b)
+        return _add(left, _ZERO if db == _ZERO else F.matmul(a, db))
     raise F.FormulaError(f"cannot differentiate {F.to_code(node)}")
 
 

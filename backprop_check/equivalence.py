@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import derivation
+from . import graph_formulas
 from . import formulas as F
 from .formula_syntax import FormulaSyntaxError, parse
 from .quantities import UnknownQuantity, group_of, parts
@@ -59,7 +60,11 @@ def parse_answer(solution: Solution, text: str) -> F.Node:
         except UnknownQuantity:
             return None
 
-    return parse(text, names_of(solution), resolve)
+    return parse(text, names_of(solution), resolve, indexing=_is_graph(solution))
+
+
+def _is_graph(solution: Solution) -> bool:
+    return getattr(solution.problem, "graph", None) is not None
 
 
 def _formulas(solution: Solution, slope_mistake) -> dict:
@@ -69,6 +74,8 @@ def _formulas(solution: Solution, slope_mistake) -> dict:
     """
     key = ("formulas", slope_mistake)
     cache = solution.variants
+    if _is_graph(solution):  # solve_graph cached the sheet; a graph has no layer to mistake
+        return cache.get(key, {}) if slope_mistake is None else {}
     if key not in cache:
         p = solution.problem
         single = p.n_samples == 1
@@ -133,6 +140,9 @@ def worlds(solution: Solution, slope_mistake=None) -> list:
     cache = solution.variants
     if key not in cache:
         rng = np.random.default_rng(20261122)
+        if _is_graph(solution):
+            cache[key] = _graph_worlds(solution, rng) if slope_mistake is None else []
+            return cache[key]
         out, tries = [], 0
         formulas = _formulas(solution, slope_mistake)
         while len(out) < WORLDS and tries < MAX_TRIES:
@@ -150,6 +160,20 @@ def worlds(solution: Solution, slope_mistake=None) -> list:
                 out.append(world)
         cache[key] = out
     return cache[key]
+
+
+def _graph_worlds(solution: Solution, rng) -> list:
+    """A graph's quantities at random inputs, then (for a narrow domain) near the problem's own."""
+    out = []
+    for near in (False, True):
+        tries = 0
+        while len(out) < WORLDS and tries < MAX_TRIES:
+            tries += 1
+            world = graph_formulas.world(solution.problem, rng, SCALES[len(out) % len(SCALES)], near,
+                                         tuple(solution.entries))
+            if world is not None:
+                out.append(world)
+    return out
 
 
 def _close(a, b) -> bool:
@@ -267,7 +291,8 @@ def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | Non
     if any(v is None for v in values):
         return [], []
     p = solution.problem
-    n, k = float(solution.env["N"]), float(solution.env["K"])
+    graph = _is_graph(solution)
+    n, k = (1.0, 1.0) if graph else (float(solution.env["N"]), float(solution.env["K"]))
     transforms = [("sign-flipped", "the sign is flipped", lambda r: -r),
                   ("transposed", "transposed", lambda r: r.T),
                   ("factor-2", "off by a factor 2 (½‖·‖² vs ‖·‖²)", lambda r: 2 * r),
@@ -285,7 +310,7 @@ def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | Non
                 and not all(_close(c, w[quantity]) for c, w in zip(candidates, base)):
             tags.append(tag)
             why.append(text)
-    for l, layer in enumerate(p.layers, start=1):
+    for l, layer in enumerate(() if graph else p.layers, start=1):
         if not layer.activation.kind.elementwise or layer.activation.name == "identity":
             continue
         for how, tag, text in (("one", "activation-derivative-missing", f"layer {l}'s f′ is missing"),
@@ -313,6 +338,8 @@ _MAY_USE = {
 
 def allowed_names(solution: Solution, quantity: str) -> list:
     """What a formula for `quantity` may use: the given values and the quantities it does not feed."""
+    if _is_graph(solution):
+        return graph_formulas.allowed(solution.problem, quantity)
     given = ["x", "y", *solution.problem.params, "N", "K"]
     local = group_of(parts(quantity)[2]) == "local"
     before = []
@@ -324,6 +351,11 @@ def allowed_names(solution: Solution, quantity: str) -> list:
     return given + before
 
 
+def _group(solution: Solution, quantity: str) -> str:
+    entry = solution.entries.get(quantity)
+    return entry.group if entry is not None else group_of(parts(quantity)[2])
+
+
 def grade_text(solution: Solution, quantity: str, text: str, fit) -> Verdict:
     """Parse and check; a syntax problem is an `invalid` verdict."""
     try:
@@ -333,7 +365,7 @@ def grade_text(solution: Solution, quantity: str, text: str, fit) -> Verdict:
     allowed = allowed_names(solution, quantity)
     later = sorted(n for n in F.names_in(node) if n not in allowed and n not in ("pi", "e"))
     if later:
-        rule = _MAY_USE.get(group_of(parts(quantity)[2]), "the quantities before it")
+        rule = _MAY_USE.get(_group(solution, quantity), "the quantities before it")
         return Verdict("invalid", f"a formula for {quantity} may not use {', '.join(later)}: besides the "
                                   f"given values it may use only {rule} ({', '.join(allowed)})")
     return check(solution, quantity, node, fit)

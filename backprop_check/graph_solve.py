@@ -14,9 +14,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import formulas as F
+from . import graph_formulas
 from . import graph_quantities as Q
 from . import optimizers
-from .crosscheck import Report, compare_engines, graph_differences
+from .crosscheck import Report, check_formulas, compare_engines, graph_differences
 from .engines.autodiff import backward, forward, jacobian
 from .engines.floats import Floats
 from .engines.rationals import Rationals
@@ -193,7 +195,28 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
                                        _exact=exact[name], _problem=problem)
     solution.env = {name: _floats(v) for name, v in fast.items()}
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
+    sheet = _formulas(problem, solution.env, tuple(names))
+    if checked:
+        check_formulas(sheet, solution.env, solution.env, report)
+    solution.variants[("formulas", None)] = sheet  # formula grading evaluates the same trees
+    for name, tree in sheet.items():
+        if name in solution.entries:
+            solution.entries[name].formula = tree
     return solution
+
+
+def _formulas(problem, env: dict, names: tuple) -> dict:
+    """The sheet's formulas that evaluate to the quantity's shape (a form the rules cannot write is left out)."""
+    out = {}
+    for name, tree in graph_formulas.formulas(problem, names).items():
+        try:
+            with np.errstate(all="ignore"):
+                value = np.asarray(F.evaluate(tree, env), dtype=float)
+        except (F.FormulaError, ValueError):
+            continue
+        if name in env and value.size == np.size(env[name]):
+            out[name] = tree
+    return out
 
 
 def _group(problem, name: str) -> str:

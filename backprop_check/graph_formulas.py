@@ -1,0 +1,269 @@
+"""Solution-sheet formulas of a computation-graph problem, and random worlds to check formulas in.
+
+Each node's value is its expression. The local derivative on an edge, ∂A/∂B,
+is A's expression differentiated in B (`elementwise.derivative`, extended to
+indexing, stacking and products): a number or a vector for a scalar B, a
+Jacobian for a vector B that A uses entry by entry, elementwise (diag(f′)) or
+linearly (M for M @ B). The chain rule then writes each derivative of the
+output from the ones above it, as a sheet does: dL/dw1 = dL/ds * ds/dw1, and
+dF/dx = dF/dG @ dG/dx for vectors (numerator layout). Where a node's form
+defeats these rules (a vector B summed inside a function, say), the quantity
+has no formula; its value is still computed and checked by the engines.
+Formulas exist for problems without `data:` (per-sample ones would repeat
+the same trees sample by sample).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import formulas as F
+from . import graph_quantities as Q
+from .elementwise import derivative
+
+N = F.Name
+_ZERO = F.num(0)
+
+
+def formulas(problem, asked: tuple = ()) -> dict:
+    """name -> tree, in dependency order: node values, then derivatives of the output, then edges
+    (and `asked`: the questions' quantities beyond those, such as dF/d(x,y))."""
+    if problem.data:
+        return {}
+    graph, output, shapes = problem.graph, problem.graph.output, problem.shapes
+    trees = dict(graph.nodes)
+    out: dict = {name: tree for name, tree in graph.nodes}
+    names = list(Q.quantities(problem))
+    names += [n for n in asked if n not in names]
+    edges = {}
+    for a, tree in graph.nodes:
+        for b in Q.written(tree, Q._order(problem)):
+            local = partial(tree, b, shapes)
+            if local is not None:
+                edges[(a, b)] = local
+    for name in names:
+        kind, _, top, bottoms = Q.parse(name)
+        if kind or not bottoms or name in out:
+            continue
+        tree = _derivative(problem, trees, edges, top, bottoms[0], output) if len(bottoms) == 1 \
+            else _stacked(problem, names, top, bottoms)
+        if tree is not None:
+            out[name] = tree
+    return {name: out[name] for name in names if name in out}
+
+
+def _stacked(problem, names: list, top: str, bottoms: tuple) -> F.Node | None:
+    """dA/d(x,y): the columns dA/dx, dA/dy side by side (a vector for a scalar A)."""
+    columns = [f"d{top}/d{b}" for b in bottoms]
+    if not all(c in names for c in columns):
+        return None
+    stacked = F.Stack(tuple(N(c) for c in columns))
+    return stacked if problem.shapes.get(top, ()) == () else F.T(stacked)
+
+
+def allowed(problem, quantity: str) -> list:
+    """What a formula for `quantity` may use: the inputs, and the quantities it does not feed:
+    a node's value, the nodes before it; dO/dX, every value, the derivatives of O above X and
+    the edges; an edge dA/dB, the values."""
+    inputs = list(problem.graph.inputs) + list(problem.data)
+    nodes = [n for n, _ in problem.graph.nodes]
+    kind, _, top, bottoms = Q.parse(quantity)
+    if not bottoms:
+        return inputs + nodes[:nodes.index(top)] if top in nodes else inputs
+    names = [n for n in Q.quantities(problem) if Q.parse(n)[0] is None]
+    if top != problem.graph.output:
+        return inputs + nodes
+    trees = dict(problem.graph.nodes)
+    fed = {c for c in nodes if any(b in _ancestors(trees, c) for b in bottoms)}  # what X feeds
+    above = [n for n in names if Q.parse(n)[2] == top and len(Q.parse(n)[3]) == 1
+             and (Q.parse(n)[3][0] in fed or (len(bottoms) > 1 and Q.parse(n)[3][0] in bottoms))]
+    edges = [n for n in names if Q.parse(n)[3] and Q.parse(n)[2] != top]
+    return inputs + nodes + [n for n in above if n != quantity] + edges
+
+
+def _derivative(problem, trees, edges, top, bottom, output):
+    """d top / d bottom by the chain rule over the children of `bottom` that lead to `top`."""
+    if top == bottom:
+        return None  # dO/dO: the identity, nothing to write
+    if top != output:  # an edge quantity dA/dB: A's expression in B, when B reaches A only directly
+        local = edges.get((top, bottom))
+        if local is None or any(bottom in _ancestors(trees, p) for p in _parents(trees, top) if p != bottom):
+            return None
+        return local
+    terms = []
+    for child, tree in trees.items():
+        if bottom not in F.names_in(tree) or not _leads(trees, child, top):
+            continue
+        local = edges.get((child, bottom))
+        if local is None:
+            return None
+        direct = not any(bottom in _ancestors(trees, p) for p in _parents(trees, child) if p != bottom)
+        # the edge's own quantity names it, except on the output (dL/ds is what is being written)
+        factor = N(f"d{child}/d{bottom}") if direct and child != top else local
+        upstream = N(f"d{top}/d{child}") if child != top else None
+        term = factor if upstream is None else _times(upstream, factor, problem.shapes, child, top, bottom)
+        if term is None:
+            return None
+        terms.append(term)
+    if not terms:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = F.add(total, t)
+    return total
+
+
+def _times(upstream: F.Node, local: F.Node, shapes: dict, child: str, top: str, bottom: str) -> F.Node | None:
+    """dO/dC · dC/dX: a product for a scalar C, the matrix product (numerator layout) otherwise
+    (None for a vector O through a scalar C to a vector X: an outer product the syntax does not write)."""
+    if shapes.get(child, ()) != ():
+        return F.matmul(upstream, local)
+    if shapes.get(top, ()) != () and shapes.get(bottom, ()) != ():
+        return None
+    return F.mul(upstream, local)
+
+
+def _parents(trees: dict, name: str) -> set:
+    return {n for n in F.names_in(trees[name]) if n in trees} if name in trees else set()
+
+
+def _ancestors(trees: dict, name: str) -> set:
+    """Every name `name` is computed from (inputs included)."""
+    if name not in trees:
+        return set()
+    found = set()
+    for n in F.names_in(trees[name]):
+        found |= {n} | _ancestors(trees, n)
+    return found
+
+
+def _leads(trees: dict, start: str, goal: str) -> bool:
+    return start == goal or start in _ancestors(trees, goal)
+
+
+# ------------------------------------------------------------------ local derivatives
+
+def partial(tree: F.Node, b: str, shapes: dict) -> F.Node | None:
+    """∂tree/∂b, with every other name held: FORMAT.md section 5's shapes, or None."""
+    shape = shapes.get(b, ())
+    try:
+        if shape == ():
+            return _simplify(derivative(tree, b))
+        if len(shape) == 1 and not _used_whole(tree, b):  # b only through b[0], b[1], …
+            columns = [_entry(tree, b, j) for j in range(shape[0])]
+            if any(c is None for c in columns):
+                return None
+            if isinstance(columns[0], F.Stack):  # a vector node: rows are its entries
+                return F.Stack(tuple(F.Stack(tuple(c.items[i] for c in columns))
+                                     for i in range(len(columns[0].items))))
+            return F.Stack(tuple(columns))
+        linear = _linear(tree, b)
+        if linear is not None:
+            return linear
+        if _elementwise(tree, b):
+            return F.call("diag", _simplify(derivative(tree, b)))
+    except F.FormulaError:
+        return None
+    return None
+
+
+def _entry(tree: F.Node, b: str, j: int) -> F.Node | None:
+    """∂tree/∂b[j], reading b[j] as a scalar of its own."""
+    d = derivative(_replace_index(tree, b, j), "_entry")
+    return _simplify(_restore(d, b, j))
+
+
+def _replace_index(node: F.Node, b: str, j: int) -> F.Node:
+    if isinstance(node, F.Index) and node.arg == N(b) and node.at == (j,):
+        return N("_entry")
+    if isinstance(node, F.Index):
+        return F.Index(_replace_index(node.arg, b, j), node.at)
+    if isinstance(node, F.Stack):
+        return F.Stack(tuple(_replace_index(i, b, j) for i in node.items))
+    if isinstance(node, F.Bin):
+        return F.Bin(node.op, _replace_index(node.left, b, j), _replace_index(node.right, b, j))
+    if isinstance(node, F.Neg):
+        return F.Neg(_replace_index(node.arg, b, j))
+    if isinstance(node, F.T):
+        return F.T(_replace_index(node.arg, b, j))
+    if isinstance(node, F.Call):
+        return F.Call(node.fn, tuple(_replace_index(a, b, j) for a in node.args))
+    return node
+
+
+def _restore(node: F.Node, b: str, j: int) -> F.Node:
+    return F.substitute(node, {"_entry": F.Index(N(b), (j,))})
+
+
+def _used_whole(tree: F.Node, b: str) -> bool:
+    """Whether b appears other than as b[j]."""
+    if tree == N(b):
+        return True
+    if isinstance(tree, F.Index) and tree.arg == N(b):
+        return False
+    return any(_used_whole(c, b) for c in F.children(tree))
+
+
+def _linear(tree: F.Node, b: str) -> F.Node | None:
+    """M for M @ b or M @ b + c (M, c free of b)."""
+    if isinstance(tree, F.Bin) and tree.op in "+-" and b not in F.names_in(tree.right):
+        tree = tree.left
+    if isinstance(tree, F.Bin) and tree.op == "@" and tree.right == N(b) and b not in F.names_in(tree.left):
+        return tree.left
+    return None
+
+
+def _elementwise(tree: F.Node, b: str) -> bool:
+    """Whether the tree maps b elementwise (no products of matrices, sums, indexing of it)."""
+    if isinstance(tree, (F.Index, F.Stack, F.T)) or (isinstance(tree, F.Bin) and tree.op == "@"):
+        return b not in F.names_in(tree)
+    if isinstance(tree, F.Call) and tree.fn in ("sum", "mean", "softmax", "diag"):
+        return b not in F.names_in(tree)
+    return all(_elementwise(c, b) for c in F.children(tree))
+
+
+def _simplify(node: F.Node) -> F.Node:
+    """Fold constant arithmetic (1 * 2, 0 + x) left by differentiation."""
+    if isinstance(node, F.Bin):
+        a, b = _simplify(node.left), _simplify(node.right)
+        if isinstance(a, F.Num) and isinstance(b, F.Num) and node.op in "+-*":
+            return F.Num({"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}[node.op])
+        if node.op == "*":
+            return F.mul(a, b)
+        return F.Bin(node.op, a, b)
+    if isinstance(node, F.Stack):
+        return F.Stack(tuple(_simplify(i) for i in node.items))
+    return node
+
+
+# ------------------------------------------------------------------ random worlds
+
+def world(problem, rng, scale: float, near: bool = False, names: tuple = ()) -> dict | None:
+    """Every quantity of the problem (and `names`) at randomly drawn inputs (None where undefined).
+
+    `near`: each input moved by up to 10% from the problem's own (a narrow domain).
+    """
+    from .engines.floats import Floats
+    from .graph_solve import Run
+
+    arithmetic = Floats()
+    drawn = {}
+    for name, value in problem.graph.inputs.items():
+        shape = np.shape(value)
+        if near:
+            own = np.asarray(arithmetic.input(value), dtype=float)
+            drawn[name] = own * (1 + 0.1 * rng.uniform(-1, 1, shape)) + 0.01 * rng.uniform(-1, 1, shape)
+        else:
+            drawn[name] = scale * rng.uniform(0.2, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
+    run = Run(problem, arithmetic, {k: np.asarray(v, dtype=float) for k, v in drawn.items()})
+    out = dict(drawn)
+    try:
+        with np.errstate(all="ignore"):
+            for name in dict.fromkeys([*Q.quantities(problem), *names]):
+                if Q.parse(name)[0] is None:
+                    out[name] = np.asarray(run.quantity(name), dtype=float)
+    except (ArithmeticError, ValueError, KeyError):
+        return None
+    if not all(np.all(np.isfinite(v)) for v in out.values()):
+        return None
+    return out
