@@ -362,3 +362,39 @@ def test_sigmoid_far_in_the_tails(z):
     got = float(A.make("sigmoid").numpy(np.array([z]))[0])
     want = _sympy_tail(1 / (1 + sp.exp(-A.Z)), int(z))
     assert math.isfinite(got) and _near(got, want, 1e-12, 1e-320)
+
+
+# ------------------------------------------------------------- kinds and custom formulas (issue 8)
+
+def test_builtin_kinds_are_plain_immutable_and_known():
+    import dataclasses
+
+    for name, kind in A.KINDS.items():
+        assert kind.kinks_unknown is False and kind.custom is False and kind.degree == 1, name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        A.KINDS["relu"].name = "other"
+    assert A.Activation(A.KINDS["tanh"]).scale == 1 and A.Activation(A.KINDS["tanh"]).params == ()
+
+
+@pytest.mark.parametrize("name, params, written", [
+    ("relu", {}, "relu(z)"), ("relu", {"grad_at_zero": Fraction(1, 2)}, "relu(z)"),  # f itself: no convention
+    ("softplus", {}, "softplus(z)"), ("softplus", {"beta": Fraction(2)}, "softplus(z, 2)"),
+    ("elu", {}, "elu(z)"), ("elu", {"alpha": Fraction(1, 2)}, "elu(z, 1/2)"),
+    ("leaky_relu", {}, "leaky_relu(z, 1/100)"), ("tanh", {}, "tanh(z)"),
+])
+def test_sheet_formulas_drop_parameters_at_their_defaults(name, params, written):
+    text = F.to_code(A.make(name, params).formula(F.Name("z")))
+    assert text.replace(" ", "").replace("0.01", "1/100").replace("0.5", "1/2") == written.replace(" ", "")
+
+
+@pytest.mark.parametrize("text, kinks, unknown, exact, degree", [
+    ("5*relu(z) - 0.1*z", (0.0,), False, True, 1),
+    ("relu(z - 1)", (1.0,), False, True, 1),
+    ("z*sigmoid(z)", (), False, False, 2),  # a product of two factors of degree 1
+    ("z**3", (), False, True, 3),
+    ("relu(z**2 - 1)", (), True, True, 2),
+])
+def test_custom_activation_kinds(text, kinks, unknown, exact, degree):
+    kind = A.custom(text).kind
+    assert (tuple(kind.kinks), kind.kinks_unknown, kind.exact, kind.custom) == (kinks, unknown, exact, True)
+    assert kind.degree == degree
