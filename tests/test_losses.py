@@ -168,3 +168,35 @@ def test_loss_kinds_are_immutable_and_compared_by_identity():
     with pytest.raises(dataclasses.FrozenInstanceError):
         loss.average = "none"
     assert {loss: 1}[Loss(mse, Fraction(1, 2), "samples")] == 1  # a Loss is a value
+
+
+def test_builtin_loss_kinds_are_plain():
+    for name, kind in KINDS.items():
+        assert (kind.kinks, kind.kinks_unknown, kind.degree, kind.margin) == (None, False, 1, None), name
+
+
+@pytest.mark.parametrize("text, placeable, exact, degree", [
+    ("abs(y_hat - y)", True, True, 1),
+    ("(y_hat - y)**4", False, True, 4),     # no kink at all: nothing to place
+    ("relu(y_hat**2 - y)", None, True, 2),  # a kink bpcheck cannot place
+    ("-y*log(y_hat)", False, False, 2),      # a product of two factors of degree 1
+])
+def test_custom_loss_kinds(text, placeable, exact, degree):
+    from backprop_check.losses import custom
+
+    kind = custom(text)
+    assert kind.exact is exact and kind.degree == degree
+    assert kind.kinks_unknown is (placeable is None)
+    assert (kind.kinks is not None) is bool(placeable)
+    if placeable:  # |ŷ − y| has its kink at ŷ = y
+        (at,) = kind.kinks(np.array([0.25]))
+        assert np.asarray(at).tolist() == [0.25]
+
+
+@pytest.mark.parametrize("margin, label", [(1, "hinge"), (2, "hinge, margin 2"), (Fraction(1, 2), "hinge, margin 1/2")])
+def test_hinge_label_names_a_margin_other_than_one(margin, label):
+    from backprop_check.losses import hinge
+
+    assert Loss(hinge(Fraction(margin))).label() == label
+    assert hinge(Fraction(margin)) is hinge(Fraction(margin))  # one kind per margin
+    assert Loss(hinge(), Fraction(1, 2), "samples").label() == "hinge, factor 1/2, averaged over samples"
