@@ -22,6 +22,10 @@ from ..graph import Tape
 from .symbolic import DPS, MAX_VALUE_BITS, _short, _to_mpf, compile_expr, to_rational
 
 ZERO, ONE = QQ(0), QQ(1)
+# The partial derivatives of the four rules of arithmetic, as array arithmetic on exact rationals
+# (what sympy.diff gives for a + b, a − b, a·b, a/b, −a; tests/test_ops.py holds them to it).
+_ARITHMETIC = {"add": lambda a, b: [ONE, ONE], "sub": lambda a, b: [ONE, -ONE], "neg": lambda a: [-ONE],
+               "mul": lambda a, b: [b, a], "div": lambda a, b: [_divide(ONE, b), -_divide(a, b * b)]}
 _EXACT = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
           "neg": lambda a: -a}
 
@@ -98,6 +102,8 @@ class Rationals:
         return _map(value, args)
 
     def partials(self, f, args: list, params: tuple) -> list:
+        if f.name in _ARITHMETIC:  # sympy.diff of a + b, a·b, a/b is the textbook rule; no need to map it
+            return _ARITHMETIC[f.name](*args)
         _, partials = _compiled(f, f.fill(params))
         return [p if not callable(p) else _map(p, args) for p in partials]
 
