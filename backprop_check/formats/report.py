@@ -215,7 +215,8 @@ def render_gradescope(results: list[FileResult]) -> str:
               "output": f.message + (f"\ntags: {', '.join(f.tags)}" if f.tags else ""),
               "tags": list(f.tags), "visibility": "visible"} for f in r.findings]
     out = {"score": r.score, "output": f"{_points(r.score)}/{_points(r.max_score)} points; {_counts(r)}"
-           if not r.error else f"cannot grade: {r.error}", "visibility": "visible", "tests": tests}
+           if not r.error else f"cannot grade: {r.error}", "visibility": "visible", "tests": tests,
+           "output_format": "text", "test_output_format": "text"}  # student text is never read as HTML
     return _dumps(out)
 
 
