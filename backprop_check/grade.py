@@ -207,28 +207,30 @@ def _shape_owner(name: str, problem: Problem) -> str:
 
 def _graph_shape_owner(name: str, problem) -> str:
     """Where a graph quantity's shape comes from (FORMAT.md section 5): 'the shape of w' for w,
-    dL/dw, step1.w and step1.v_w; 'F's 2 entries by G's 3' for the Jacobian dF/dG."""
+    dL/dw, step1.w and step1.v_w; "F's 2 entries by G's 3" for the Jacobian dF/dG."""
     kind, _, top, bottoms = GQ.parse(name)
     shapes = problem.shapes
+
+    def size(n: str) -> int:
+        return int(np.prod(shapes.get(n, ()), dtype=int))
+
     if kind == "step":
         state = next((p for p in problem.train_params if top in optimizers.state_names(problem.optimizer, p)),
                      None)
-        return f"the shape of {problem.display.get(state or top, state or top)}"
-    show = lambda n: problem.display.get(n, n)  # noqa: E731 - the spec's own spelling
-    size = lambda n: int(np.prod(shapes.get(n, ()), dtype=int))  # noqa: E731
+        return f"the shape of {state or top}"
     if not bottoms:
-        return f"the shape of {show(top)}"
+        return f"the shape of {top}"
     scalar_top = shapes.get(top, ()) == ()
     if len(bottoms) > 1:
-        inputs = ", ".join(map(show, bottoms))
+        inputs = ", ".join(bottoms)
         return (f"one entry per input {inputs}" if scalar_top
-                else f"{show(top)}'s {size(top)} entries by the {len(bottoms)} inputs {inputs}")
+                else f"{top}'s {size(top)} entries by the {len(bottoms)} inputs {inputs}")
     bottom = bottoms[0]
     if scalar_top:
-        return f"the shape of {show(bottom)}"
+        return f"the shape of {bottom}"
     if shapes.get(bottom, ()) == ():
-        return f"{show(top)}'s {size(top)} entries"
-    return f"{show(top)}'s {size(top)} entries by {show(bottom)}'s {size(bottom)}"
+        return f"{top}'s {size(top)} entries"
+    return f"{top}'s {size(top)} entries by {bottom}'s {size(bottom)}"
 
 
 def _dims(shape: tuple) -> str:

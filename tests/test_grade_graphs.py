@@ -223,6 +223,19 @@ def test_wrong_shapes_name_the_graphs_own_names(tmp_path):
     assert found["dL/dw"].tags == []  # a network's bias-not-summed does not apply
     assert found["L"].message.startswith("expected a scalar (the shape of L), got 3: one value per sample?")
     assert found["step1.w"].message == "expected 2 (the shape of w), got 3"
+    momentum = NEURON.replace("steps: 1}", "steps: 1, optimizer: {momentum: {mu: 0.9}}}") + \
+        "  - {quantity: step1.v_w}\n"
+    found = grade(tmp_path, momentum, {"step1.v_w": [1, 2, 3]})
+    assert found["step1.v_w"].message == "expected 2 (the shape of w), got 3"
+    two_paths = ("bpcheck: 1\nid: two-paths\ngraph:\n  inputs: {x: 1, y: 2, z: 3}\n  nodes:\n"
+                 "    a: x*y + z\n    b: (x + x)*a\n    w: a*b\nquestions:\n  - {quantity: db/dx}\n"
+                 "  - {quantity: \"dw/d(x, y)\"}\n")
+    # a = 5, b = 10; db/dx = 2a + 2x·y = 14; w = 2x·a², dw/dx = 2a² + 4x·a·y = 90, dw/dy = 4x·a·x = 20
+    found = grade(tmp_path, two_paths, {"db/dx": 14, "dw/d(x,y)": [[90, 20], [0, 0]]})
+    assert found["db/dx"].status == "correct"
+    assert found["dw/d(x,y)"].message == "expected 2 (one entry per input x, y), got 2×2"
+    found = grade(tmp_path, two_paths, {"dw/d(x,y)": [[90], [20]]})
+    assert found["dw/d(x,y)"].status == "correct"
 
 
 def test_jacobians_shapes_and_transposes(tmp_path):
@@ -240,12 +253,12 @@ def test_jacobians_shapes_and_transposes(tmp_path):
         "dG/dx": [[1], [2], [1]], "G": [[-7, 2, 3]], "F": [[-28], [-1]]})
     assert found["dF/d(x,y)"].status == "incorrect" and tags(found["dF/d(x,y)"]) == ["transposed"]
     assert found["dF/dG"].status == "invalid" and found["dF/dG"].tags == ["transposed"]
-    assert found["dF/dG"].message == "expected 2×3 (Fout's 2 entries by g's 3), got 3×2: transposed?"
+    assert found["dF/dG"].message == "expected 2×3 (F's 2 entries by G's 3), got 3×2: transposed?"
     for q in ("dG/dx", "G", "F"):
         assert found[q].status == "correct", q
     found = grade(tmp_path, COMPOSITION, {"dF/d(x,y)": [1, 2, 3], "dG/dx": [[1, 2]]})
-    assert found["dF/d(x,y)"].message == "expected 2×2 (Fout's 2 entries by the 2 inputs x, y), got 3"
-    assert found["dG/dx"].message == "expected 3 (g's 3 entries), got 1×2"
+    assert found["dF/d(x,y)"].message == "expected 2×2 (F's 2 entries by the 2 inputs x, y), got 3"
+    assert found["dG/dx"].message == "expected 3 (G's 3 entries), got 1×2"
 
 
 def test_every_answer_to_every_quantity_grades_without_an_internal_error(tmp_path):
@@ -468,13 +481,13 @@ def test_cli_grades_a_graph_problem_in_json_and_human(tmp_path):
     assert result.exit_code == 1, result.output
     q = {x["quantity"]: x for x in json.loads(result.stdout)["results"][0]["questions"]}
     assert q["dF/d(x,y)"]["status"] == "incorrect" and q["dF/d(x,y)"]["tags"] == ["transposed"]
-    assert q["dF/dG"]["status"] == "invalid" and "Fout's 2 entries by g's 3" in q["dF/dG"]["message"]
+    assert q["dF/dG"]["status"] == "invalid" and "F's 2 entries by G's 3" in q["dF/dG"]["message"]
     assert q["G"]["tags"] == ["sign-flipped"]
     assert q["F"]["status"] == "correct"
     human = _cli("grade", bad, "--format", "human", "--no-color")
     assert human.exit_code == 1
     assert "composition" in human.output and "2/5" in human.output
-    assert "expected 2×3 (Fout's 2 entries by g's 3), got 3×2: transposed?" in human.output
+    assert "expected 2×3 (F's 2 entries by G's 3), got 3×2: transposed?" in human.output
     assert "Traceback" not in human.output and "internal error" not in human.output
     pinned = _cli("grade", bad, "--problem", problem, "--pass", "40%", "--format", "json")
     assert pinned.exit_code == 0
