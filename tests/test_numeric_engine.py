@@ -102,3 +102,11 @@ def test_training_takes_plain_gradient_steps(mistake):
         for name, value in want.items():
             assert np.allclose(got[name], value, rtol=1e-12, atol=1e-15), (name, first is None)
     assert not any(k.startswith("step3.") for k in got)
+
+
+def test_local_jacobians_only_when_asked():
+    one = Case(CASE.layers, CASE.params, _fr([[0.5], [1.0]]), _fr([[0.3]]), CASE.loss)
+    assert not any("/dz" in k and not k.startswith("dl/") for k in numeric.run(one))
+    jac = numeric.run(one, jacobians=True)
+    z1 = np.array(W1) @ np.array([[0.5], [1.0]]) + np.array(B1)
+    assert np.allclose(jac["dz2/dz1"], np.diag(1.0 - np.tanh(z1[:, 0]) ** 2), rtol=1e-12)
