@@ -24,7 +24,7 @@ from .formula_syntax import FormulaSyntaxError, parse
 from .ops import FUNCTIONS
 
 # Read off the operation registry, where each function is defined once.
-ELEMENTWISE = {n for n in FUNCTIONS if n not in ("add", "sub", "mul", "div", "neg", "pow")}
+ELEMENTWISE = {n for n in FUNCTIONS if n not in ("add", "sub", "mul", "div", "neg", "pow", "copy")}
 RATIONAL = {n for n in ELEMENTWISE if FUNCTIONS[n].rational}  # rational in, rational out
 KINKED = {n for n in ELEMENTWISE if FUNCTIONS[n].kinks and n != "max"}  # not differentiable where the argument is 0
 PIECEWISE = KINKED | {"max"}  # sympy Piecewise expressions

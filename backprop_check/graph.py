@@ -6,7 +6,8 @@ compiles into one (`network.compile`), a graph problem is one as written.
 
 `record` flattens a graph into a `Tape`: one `Step` per operation of every
 node's tree (an `ops` entry, a constant or an input), in evaluation order,
-with each named value at a known step. Equal subtrees are recorded once.
+with each named value at a known step. Equal unnamed subtrees are recorded
+once; every named node has a step of its own.
 The engines walk the tape forward for values and backward for derivatives;
 nothing else in bpcheck needs to know how a node was written.
 """
@@ -77,7 +78,10 @@ def record(graph: Graph) -> Tape:
     for name in graph.inputs:
         tape.at[name] = _add(tape, Step("input", name=name))
     for name, tree in graph.nodes:
-        tape.at[name] = _walk(tree, tape, memo)
+        # A named node is a value of its own, even when another node is written the same
+        # (a: x*y, b: x*y) or just names another (c: a, a copy): only unnamed subtrees are shared.
+        step = Step("copy", (_walk(tree, tape, memo),)) if isinstance(tree, F.Name) else _step(tree, tape, memo)
+        tape.at[name] = _add(tape, step)
         tape.trees[name] = tree
     if graph.output not in tape.at:
         raise GraphError(f"the output {graph.output!r} is not a node")

@@ -5,9 +5,9 @@ N, K or N·K (`average:` none, samples, outputs, all). The engines run
 `Loss.formula` as part of the problem's graph (each of its operations defined
 in `ops`), so the sympy engine differentiates it with `sympy.diff` and the
 numpy engine with the hand-written derivatives: the two check each other.
-`dformula` is dl/dy_hat for solution sheets. An elementwise loss also keeps
-its per-element term as sympy and numpy functions (tests, the cost of a custom
-term); the multi-class hinge couples the outputs of a sample, so it has none.
+`dformula` is dl/dy_hat for solution sheets. An elementwise loss's term is
+also readable as sympy and numpy functions, derived from the same tree (the
+multi-class hinge couples the outputs of a sample, so it has none).
 
 `formula(y_hat, y, axis)` gets the class axis (0 when samples are columns,
 as in the engines; 1 in the rows layout of a solution sheet).
@@ -33,9 +33,6 @@ AVERAGES = ("none", "samples", "outputs", "all")
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class LossKind:
     name: str
-    sympy_term: sp.Expr | None  # the per-element term (None: not elementwise, e.g. hinge)
-    numpy_term: Callable | None
-    numpy_dterm: Callable | None
     formula: Callable  # (y_hat, y, axis=0) -> the terms, summed into the loss
     dformula: Callable  # (y_hat, y, axis=0) -> d Σ terms / d y_hat
     exact: bool = False
@@ -44,24 +41,48 @@ class LossKind:
     degree: Fraction = Fraction(1)  # growth of sizes and rounding errors (elementwise.degree)
     margin: Fraction | None = None  # the hinge's margin
 
+    @property
+    def elementwise(self) -> bool:
+        """One term per entry (the hinge couples a sample's outputs)."""
+        return self.margin is None
+
+    def _term(self) -> F.Node:
+        return self.formula(F.Name("y_hat"), F.Name("y"))
+
+    @property
+    def sympy_term(self) -> sp.Expr | None:
+        """The per-element term in sympy, from the ops' exact forms (None for the hinge)."""
+        from .elementwise import to_sympy
+
+        return to_sympy(self._term(), {"y_hat": YH, "y": Y}) if self.elementwise else None
+
+    @property
+    def numpy_term(self) -> Callable | None:
+        """term(ŷ, y) in float64, from the ops' numpy forms."""
+        tree = self._term()
+        return (lambda yh, y: _at(tree, yh, y)) if self.elementwise else None
+
+    @property
+    def numpy_dterm(self) -> Callable | None:
+        """d term / d ŷ in float64: the formula differentiated with the ops' derivative formulas."""
+        from .elementwise import derivative
+
+        tree = derivative(self._term(), "y_hat") if self.elementwise else None
+        return (lambda yh, y: _at(tree, yh, y)) if self.elementwise else None
+
+
+def _at(tree: F.Node, yh, y):
+    with np.errstate(all="ignore"):
+        return F.evaluate(tree, {"y_hat": yh, "y": y}) * np.ones_like(yh)  # constants broadcast
+
 
 KINDS: dict[str, LossKind] = {k.name: k for k in [
-    LossKind("mse", (YH - Y) ** 2,
-             numpy_term=lambda yh, y: (yh - y) ** 2,
-             numpy_dterm=lambda yh, y: 2.0 * (yh - y),
-             formula=lambda yh, y, axis=0: F.Bin("**", F.sub(yh, y), F.num(2)),
-             dformula=lambda yh, y, axis=0: F.mul(F.num(2), F.sub(yh, y)),
-             exact=True),
-    LossKind("bce", -(Y * sp.log(YH) + (1 - Y) * sp.log(1 - YH)),
-             numpy_term=lambda yh, y: -(y * np.log(yh) + (1.0 - y) * np.log1p(-yh)),
-             numpy_dterm=lambda yh, y: (yh - y) / (yh * (1.0 - yh)),
-             formula=lambda yh, y, axis=0: F.Neg(F.add(F.mul(y, F.call("log", yh)),
-                                               F.mul(F.sub(F.num(1), y), F.call("log", F.sub(F.num(1), yh))))),
+    LossKind("mse", formula=lambda yh, y, axis=0: F.Bin("**", F.sub(yh, y), F.num(2)),
+             dformula=lambda yh, y, axis=0: F.mul(F.num(2), F.sub(yh, y)), exact=True),
+    LossKind("bce", formula=lambda yh, y, axis=0: F.Neg(F.add(F.mul(y, F.call("log", yh)),
+                                                    F.mul(F.sub(F.num(1), y), F.call("log", F.sub(F.num(1), yh))))),
              dformula=lambda yh, y, axis=0: F.div(F.sub(yh, y), F.mul(yh, F.sub(F.num(1), yh)))),
-    LossKind("cross_entropy", -Y * sp.log(YH),
-             numpy_term=lambda yh, y: -y * np.log(yh),
-             numpy_dterm=lambda yh, y: -y / yh,
-             formula=lambda yh, y, axis=0: F.Neg(F.mul(y, F.call("log", yh))),
+    LossKind("cross_entropy", formula=lambda yh, y, axis=0: F.Neg(F.mul(y, F.call("log", yh))),
              dformula=lambda yh, y, axis=0: F.Neg(F.div(y, yh))),
 ]}
 
@@ -99,8 +120,7 @@ def hinge(margin: Fraction = Fraction(1)) -> LossKind:
         active = F.mul(F.call("step", _hinge_margins(yh, y, axis, margin)), _not_target(y))
         return F.sub(active, F.mul(y, F.call("sum", active, F.num(axis))))
 
-    return LossKind("hinge", sympy_term=None, numpy_term=None, numpy_dterm=None,
-                    formula=formula, dformula=dformula, exact=True, margin=margin)
+    return LossKind("hinge", formula=formula, dformula=dformula, exact=True, margin=margin)
 
 
 TYPES = (*KINDS, "hinge")  # every `loss: {type: …}` but custom (KINDS: the elementwise ones)
@@ -119,10 +139,8 @@ def custom(text: str) -> LossKind:
     slope = E.derivative(node, "y_hat")
     # placeable when every kinked argument is affine in y_hat (checked at a sample target)
     points = E.kink_points(node, "y_hat", {"y": np.array(0.5)})
-    at = lambda tree, yh, y: F.evaluate(tree, {"y_hat": yh, "y": y}) * np.ones_like(yh)  # noqa: E731
     return LossKind(
-        name="custom", sympy_term=E.to_sympy(node, {"y_hat": YH, "y": Y}),
-        numpy_term=lambda yh, y: at(node, yh, y), numpy_dterm=lambda yh, y: at(slope, yh, y),
+        name="custom",
         formula=lambda yh, y, axis=0: F.substitute(node, {"y_hat": yh, "y": y}),
         dformula=lambda yh, y, axis=0: F.substitute(slope, {"y_hat": yh, "y": y}),
         exact=E.is_rational(node),

@@ -25,7 +25,7 @@ parser's `FUNCTIONS` table if formulas may call it).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
@@ -128,6 +128,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
              lambda a, b: a / b,
              (lambda a, b: F.div(_n(1), b), lambda a, b: F.Neg(F.div(a, F.Bin("**", b, _n(2))))),
              rational=True),
+    # a node that names another (c: a) is a value of its own: perturbing it alone moves only what uses it
+    Function("copy", 1, lambda a: a, (_ones,), lambda a: a, (lambda a: _n(1),), rational=True),
     Function("neg", 1, lambda a: -a, (lambda a: -_ones(a),), lambda a: -a, (lambda a: _n(-1),), rational=True),
     Function("pow", 1, lambda a, p: np.power(a, float(p)), (lambda a, p: float(p) * np.power(a, float(p) - 1),),
              lambda a, p: a ** p, (lambda a, p: F.mul(F.Num(p), F.Bin("**", a, F.Num(p - 1))),),
@@ -234,16 +236,22 @@ def _diag(xp, a):
 def _diag_vjp(g, out, args, params):
     a = np.asarray(args[0])
     if a.ndim == 2 and 1 not in a.shape:  # the diagonal of a square matrix was taken
-        full = np.zeros_like(a)
+        full = _zeros(a)
         np.fill_diagonal(full, g)
         return (full,)
     return (np.diagonal(np.asarray(g)).reshape(a.shape),)
 
 
+def _zeros(a: np.ndarray) -> np.ndarray:
+    """Zeros of a's kind: float zeros, or exact ones (an int 0 would later divide into a float)."""
+    return np.zeros_like(a) if a.dtype != object else a * 0
+
+
 def _index_vjp(g, out, args, params):
     a = np.asarray(args[0])
-    grad = np.zeros_like(a)
-    grad[tuple(int(i) for i in params)] = g
+    grad = _zeros(a)
+    g = np.asarray(g)
+    grad[tuple(int(i) for i in params)] = g.item() if g.ndim == 0 else g  # not a 0-d array inside an object array
     return (grad,)
 
 

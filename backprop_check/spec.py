@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import sympy as sp
 
 from . import activations, budget, losses, optimizers, specread
 from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, read from here too)
@@ -165,7 +164,6 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
         if name not in activations.KINDS and not re.fullmatch(r"[A-Za-z_]\w*", name):  # a formula
             try:
                 act = activations.custom(name)
-                _compiles(act)
             except (FormulaSyntaxError, FormulaError, TypeError, RecursionError) as exc:
                 raise r.fail(path, f"activation formula {name[:40]!r}: {_why(exc)} "
                                    "(write an elementwise formula in z, e.g. \"5*relu(z)\")") from None
@@ -196,14 +194,6 @@ def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation
 
 def _why(exc: Exception) -> str:
     return "nested too deeply for sympy" if isinstance(exc, RecursionError) else str(exc)
-
-
-def _compiles(act: activations.Activation) -> None:
-    """The exact engine can evaluate the formula and sympy's derivative of it (else TypeError)."""
-    from .engines import symbolic
-
-    symbolic.compile_expr(act.sympy_expr(), (activations.Z,))
-    symbolic.compile_expr(act.sympy_derivative(), (activations.Z,))
 
 
 def _layers(r: _Reader, g0: Fraction) -> tuple:
@@ -366,11 +356,6 @@ def _custom_loss(r: _Reader, raw: dict) -> losses.LossKind:
     text = r.string(("loss", "term"), what="a formula in y_hat and y")
     try:
         kind = losses.custom(text)
-        from .engines import symbolic
-
-        symbols = (losses.YH, losses.Y)
-        symbolic.compile_expr(kind.sympy_term, symbols)
-        symbolic.compile_expr(sp.diff(kind.sympy_term, losses.YH), symbols)
     except (FormulaSyntaxError, FormulaError, TypeError, RecursionError) as exc:
         raise r.fail(("loss", "term"), f"loss term {text[:40]!r}: {_why(exc)}") from None
     budget.check_formula(r.fail, ("loss", "term"), kind, f"loss term {text[:40]!r}")

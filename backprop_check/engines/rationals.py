@@ -24,9 +24,9 @@ from .symbolic import DPS, MAX_VALUE_BITS, _short, _to_mpf, compile_expr, to_rat
 ZERO, ONE = QQ(0), QQ(1)
 # The partial derivatives of the four rules of arithmetic, as array arithmetic on exact rationals
 # (what sympy.diff gives for a + b, a − b, a·b, a/b, −a; tests/test_ops.py holds them to it).
-_ARITHMETIC = {"add": lambda a, b: [ONE, ONE], "sub": lambda a, b: [ONE, -ONE], "neg": lambda a: [-ONE],
+_ARITHMETIC = {"copy": lambda a: [ONE], "add": lambda a, b: [ONE, ONE], "sub": lambda a, b: [ONE, -ONE], "neg": lambda a: [-ONE],
                "mul": lambda a, b: [b, a], "div": lambda a, b: [_divide(ONE, b), -_divide(a, b * b)]}
-_EXACT = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+_EXACT = {"copy": lambda a: a, "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
           "neg": lambda a: -a}
 
 

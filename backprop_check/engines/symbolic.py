@@ -13,7 +13,6 @@ rational of that binary float, so later products lose nothing more.
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
 from typing import Callable
 
 import mpmath
@@ -22,7 +21,6 @@ import sympy as sp
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from .. import activations, losses
 from . import Case
 
 DPS = 45  # working digits for transcendental functions (>= 30 are promised)
@@ -155,29 +153,6 @@ def _fold(op, fns, env):
     for f in fns[1:]:
         value = op(value, f(env))
     return value
-
-
-def tree_size(*exprs: sp.Basic) -> int:
-    """Nodes a compiled expression visits per evaluation: shared subexpressions count every time."""
-    memo: dict = {}
-
-    def size(e) -> int:
-        if e not in memo:
-            memo[e] = 1 + sum(size(a) for a in e.args)
-        return memo[e]
-    return sum(size(e) for e in exprs)
-
-
-@lru_cache(maxsize=256)
-def activation_cost(act: activations.Activation) -> int:
-    """Nodes evaluated per entry for the activation and its derivative."""
-    return tree_size(act.sympy_expr(), act.sympy_derivative())
-
-
-@lru_cache(maxsize=256)
-def loss_cost(kind: losses.LossKind) -> int:
-    """Nodes evaluated per entry for the loss term and its derivative."""
-    return tree_size(kind.sympy_term, sp.diff(kind.sympy_term, losses.YH))
 
 
 # --------------------------------------------------------- the passes
