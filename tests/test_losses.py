@@ -200,3 +200,11 @@ def test_hinge_label_names_a_margin_other_than_one(margin, label):
     assert Loss(hinge(Fraction(margin))).label() == label
     assert hinge(Fraction(margin)) is hinge(Fraction(margin))  # one kind per margin
     assert Loss(hinge(), Fraction(1, 2), "samples").label() == "hinge, factor 1/2, averaged over samples"
+
+
+def test_piecewise_linear_losses_are_exact():
+    """(ŷ − y)², |ŷ − y| and the hinge map rationals to rationals; the logs do not."""
+    from backprop_check.losses import custom, hinge
+
+    assert KINDS["mse"].exact and hinge().exact and hinge(Fraction(2)).exact and custom("abs(y_hat - y)").exact
+    assert not KINDS["bce"].exact and not KINDS["cross_entropy"].exact
