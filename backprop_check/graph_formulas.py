@@ -9,17 +9,22 @@ output from the ones above it, as a sheet does: dL/dw1 = dL/ds * ds/dw1, and
 dF/dx = dF/dG @ dG/dx for vectors (numerator layout). Where a node's form
 defeats these rules (a vector B summed inside a function, say), the quantity
 has no formula; its value is still computed and checked by the engines.
-Formulas exist for problems without `data:` (per-sample ones would repeat
-the same trees sample by sample).
+With `data:`, sample n's formulas are the graph's in that sample's names
+(`sample2.dL/dz = sample2.dL/dh * sample2.dh/dz`), and the reduced output
+and its derivatives sum (or average) the samples' (`dL/dw = sample1.dL/dw +
+sample2.dL/dw + …`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from . import formulas as F
 from . import graph_quantities as Q
 from .elementwise import derivative
+from .graph import Graph
 
 N = F.Name
 _ZERO = F.num(0)
@@ -29,7 +34,7 @@ def formulas(problem, asked: tuple = ()) -> dict:
     """name -> tree, in dependency order: node values, then derivatives of the output, then edges
     (and `asked`: the questions' quantities beyond those, such as dF/d(x,y))."""
     if problem.data:
-        return {}
+        return _per_sample(problem, asked)
     graph, output, shapes = problem.graph, problem.graph.output, problem.shapes
     trees = dict(graph.nodes)
     out: dict = {name: tree for name, tree in graph.nodes}
@@ -52,6 +57,44 @@ def formulas(problem, asked: tuple = ()) -> dict:
     return {name: out[name] for name in names if name in out}
 
 
+def _per_sample(problem, asked: tuple) -> dict:
+    """With `data:`: each sample's formulas are the graph's, in that sample's names (sample2.h,
+    sample2.x), and the reduced output and its input derivatives sum (or average) the samples'."""
+    base = formulas(_one_sample(problem), tuple(_unprefixed(n) for n in asked))
+    given = set(problem.graph.inputs)
+    out = {}
+    for n in range(1, problem.n_samples + 1):
+        rename = {name: N(f"sample{n}.{name}") for name in _names(base) if name not in given}
+        for name, tree in base.items():
+            out[f"sample{n}.{name}"] = F.substitute(tree, rename)
+    output, count = problem.graph.output, problem.n_samples
+    for name in [output] + [f"d{output}/d{x}" for x in problem.graph.inputs]:
+        total = N(f"sample1.{name}")
+        for n in range(2, count + 1):
+            total = F.add(total, N(f"sample{n}.{name}"))
+        out[name] = F.div(total, F.num(count)) if problem.reduce == "mean" else total
+    return out
+
+
+def _one_sample(problem):
+    """The problem as one sample's graph: its data names as inputs, no `data:`."""
+    inputs = {**problem.graph.inputs, **{d: v[0] for d, v in problem.data.items()}}
+    return replace(problem, data={}, graph=Graph(inputs, problem.graph.nodes, problem.graph.output))
+
+
+def _unprefixed(name: str) -> str:
+    kind, _, top, bottoms = Q.parse(name)
+    return Q.spell(None, None, top, bottoms)
+
+
+def _names(trees: dict) -> set:
+    """Every name the trees use, and the names they define."""
+    found = set(trees)
+    for tree in trees.values():
+        found |= F.names_in(tree)
+    return found - {"pi", "e"}
+
+
 def _stacked(problem, names: list, top: str, bottoms: tuple) -> F.Node | None:
     """dA/d(x,y): the columns dA/dx, dA/dy side by side (a vector for a scalar A)."""
     columns = [f"d{top}/d{b}" for b in bottoms]
@@ -65,9 +108,14 @@ def allowed(problem, quantity: str) -> list:
     """What a formula for `quantity` may use: the inputs, and the quantities it does not feed:
     a node's value, the nodes before it; dO/dX, every value, the derivatives of O above X and
     the edges; an edge dA/dB, the values."""
+    kind, k, top, bottoms = Q.parse(quantity)
+    if kind == "sample":  # the graph's rule, in sample k's names
+        inner = allowed(_one_sample(problem), Q.spell(None, None, top, bottoms))
+        return [n if n in problem.graph.inputs else f"sample{k}.{n}" for n in inner]
+    if problem.data:  # the reduced output and its derivatives: from what the samples give
+        return list(problem.graph.inputs) + [n for n in Q.quantities(problem) if Q.parse(n)[0] == "sample"]
     inputs = list(problem.graph.inputs) + list(problem.data)
     nodes = [n for n, _ in problem.graph.nodes]
-    kind, _, top, bottoms = Q.parse(quantity)
     if not bottoms:
         return inputs + nodes[:nodes.index(top)] if top in nodes else inputs
     names = [n for n in Q.quantities(problem) if Q.parse(n)[0] is None]
@@ -260,7 +308,7 @@ def world(problem, rng, scale: float, near: bool = False, names: tuple = ()) -> 
     try:
         with np.errstate(all="ignore"):
             for name in dict.fromkeys([*Q.quantities(problem), *names]):
-                if Q.parse(name)[0] is None:
+                if Q.parse(name)[0] != "step":
                     out[name] = np.asarray(run.quantity(name), dtype=float)
     except (ArithmeticError, ValueError, KeyError):
         return None
