@@ -194,3 +194,29 @@ def test_cs231n_numbers(runner):
     # the notes' rounded figures: dw = [−0.2, −0.39, 0.2], dx = [0.39, −0.59]
     assert np.round(q["df/dw"], 1).tolist() == [-0.2, -0.4, 0.2] and round(q["df/dw"][1], 2) == -0.39
     assert np.round(q["df/dx"], 2).tolist() == [0.39, -0.59]
+
+
+@pytest.mark.parametrize("path", GRAPHS, ids=IDS)
+def test_questions_asked_as_formulas_are_keyed_at_full_marks(runner, tmp_path, path):
+    """Every question whose quantity has a formula, asked with form: expression: the key gets them all right."""
+    solution = solve(load_problem(path))
+    text = path.read_text(encoding="utf-8")
+
+    def ask(m):
+        entry = solution.entries.get(solution.problem.canonical(m.group(2).strip('"')))
+        return m.group(1) + (", form: expression}" if entry is not None and entry.formula is not None else "}")
+
+    text = re.sub(r"(  - \{quantity: ([^,]+), points: [0-9.]+)\}", ask, text)
+    spec = tmp_path / path.name
+    spec.write_text(text, encoding="utf-8")
+    asked = [q for q in load_problem(spec).questions if q.form == "expression"]
+    assert asked, "no question of a shipped graph problem has a formula"
+    key = tmp_path / "key.answers.yaml"
+    result = runner.invoke(main, ["solve", str(spec), "--key", str(key)])
+    assert result.exit_code == 0, result.stderr
+    written = yaml.safe_load(key.read_text(encoding="utf-8"))["answers"]
+    assert all(isinstance(written[q.quantity], str) for q in asked)
+    graded = runner.invoke(main, ["grade", str(key), "--format", "json"])
+    (r,) = json.loads(graded.stdout)["results"]
+    assert graded.exit_code == 0 and r["score"] == r["max_score"], \
+        [(q["quantity"], q["message"]) for q in r["questions"] if q["status"] != "correct"]
