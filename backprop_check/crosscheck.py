@@ -150,7 +150,7 @@ def magnitude(node: F.Node, env: dict):
             return np.asarray(inner).T if isinstance(node, F.T) else inner
         if isinstance(node, F.Call) and node.fn == "diag":
             inner = np.abs(np.asarray(m(node.args[0]), float))
-            return np.diag(inner.reshape(-1) if inner.ndim < 2 or 1 in inner.shape else np.diag(inner))
+            return np.diag(inner.reshape(-1)) if inner.ndim < 2 or 1 in inner.shape else np.diag(inner)
         if isinstance(node, F.Call) and node.fn in ("sum", "mean"):
             reduce = np.sum if node.fn == "sum" else np.mean
             inner = np.abs(m(node.args[0]))

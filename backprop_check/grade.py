@@ -161,7 +161,8 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
 
 
 def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, points: float) -> Finding:
-    if ctx.solution.entries[q.quantity].formula is None:
+    graph = getattr(ctx.problem, "graph", None) is not None  # checked against the graph engine's worlds
+    if ctx.solution.entries[q.quantity].formula is None and not graph:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
     owner = _shape_owner(q.quantity, ctx.problem)
     samples = _samples(ctx.problem)

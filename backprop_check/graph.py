@@ -50,6 +50,7 @@ class Tape:
     trees: dict = field(default_factory=dict)  # node name -> its formula tree
     _ancestors: list | None = None
     _live: list | None = None
+    _from: dict | None = None
 
     def ancestors(self) -> list:
         """For each step, the set of steps it is computed from, itself included (cached)."""
@@ -62,6 +63,14 @@ class Tape:
                 out.append(found)
             self._ancestors = out
         return self._ancestors
+
+    def computed_from(self, j: int) -> list:
+        """For each step, whether it is computed from step j (j itself included; cached)."""
+        cache = self._from if self._from is not None else {}
+        self._from = cache
+        if j not in cache:
+            cache[j] = [j in a for a in self.ancestors()]
+        return cache[j]
 
     def live(self) -> list:
         """Which steps depend on an input: constants carry no derivative (cached)."""

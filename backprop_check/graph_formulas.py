@@ -23,6 +23,7 @@ import numpy as np
 
 from . import formulas as F
 from . import graph_quantities as Q
+from . import optimizers
 from .elementwise import derivative
 from .graph import Graph
 
@@ -51,16 +52,19 @@ def formulas(problem, asked: tuple = ()) -> dict:
         if kind or not bottoms or name in out:
             continue
         tree = _derivative(problem, trees, edges, top, bottoms[0], output) if len(bottoms) == 1 \
-            else _stacked(problem, names, top, bottoms)
+            else _stacked(problem, out, top, bottoms)
         if tree is not None:
             out[name] = tree
+    if problem.lr is not None and problem.steps:  # the first step's update, as the optimizer writes it
+        out.update(optimizers.formulas(problem.optimizer, problem.train_params, problem.lr,
+                                       lambda p: f"d{output}/d{p}"))
     return {name: out[name] for name in names if name in out}
 
 
 def _per_sample(problem, asked: tuple) -> dict:
     """With `data:`: each sample's formulas are the graph's, in that sample's names (sample2.h,
     sample2.x), and the reduced output and its input derivatives sum (or average) the samples'."""
-    base = formulas(_one_sample(problem), tuple(_unprefixed(n) for n in asked))
+    base = formulas(replace(_one_sample(problem), lr=None), tuple(_unprefixed(n) for n in asked))
     given = set(problem.graph.inputs)
     out = {}
     for n in range(1, problem.n_samples + 1):
@@ -73,6 +77,9 @@ def _per_sample(problem, asked: tuple) -> dict:
         for n in range(2, count + 1):
             total = F.add(total, N(f"sample{n}.{name}"))
         out[name] = F.div(total, F.num(count)) if problem.reduce == "mean" else total
+    if problem.lr is not None and problem.steps:
+        out.update(optimizers.formulas(problem.optimizer, problem.train_params, problem.lr,
+                                       lambda p: f"d{output}/d{p}"))
     return out
 
 
@@ -95,12 +102,13 @@ def _names(trees: dict) -> set:
     return found - {"pi", "e"}
 
 
-def _stacked(problem, names: list, top: str, bottoms: tuple) -> F.Node | None:
-    """dA/d(x,y): the columns dA/dx, dA/dy side by side (a vector for a scalar A)."""
-    columns = [f"d{top}/d{b}" for b in bottoms]
-    if not all(c in names for c in columns):
+def _stacked(problem, columns: dict, top: str, bottoms: tuple) -> F.Node | None:
+    """dA/d(x,y): the formulas of dA/dx, dA/dy side by side (a vector for a scalar A); written
+    out, not by those names, which a student's answer may not use (they are its own entries)."""
+    trees = [columns.get(f"d{top}/d{b}") for b in bottoms]
+    if any(t is None for t in trees):
         return None
-    stacked = F.Stack(tuple(N(c) for c in columns))
+    stacked = F.Stack(tuple(trees))
     return stacked if problem.shapes.get(top, ()) == () else F.T(stacked)
 
 
@@ -109,6 +117,10 @@ def allowed(problem, quantity: str) -> list:
     a node's value, the nodes before it; dO/dX, every value, the derivatives of O above X and
     the edges; an edge dA/dB, the values."""
     kind, k, top, bottoms = Q.parse(quantity)
+    if kind == "step":  # an update: everything of the pass before it, and the earlier steps
+        names = list(Q.quantities(problem))
+        before = names[:names.index(quantity)] if quantity in names else names
+        return list(problem.graph.inputs) + before
     if kind == "sample":  # the graph's rule, in sample k's names
         inner = allowed(_one_sample(problem), Q.spell(None, None, top, bottoms))
         return [n if n in problem.graph.inputs else f"sample{k}.{n}" for n in inner]
@@ -124,7 +136,7 @@ def allowed(problem, quantity: str) -> list:
     trees = dict(problem.graph.nodes)
     fed = {c for c in nodes if any(b in _ancestors(trees, c) for b in bottoms)}  # what X feeds
     above = [n for n in names if Q.parse(n)[2] == top and len(Q.parse(n)[3]) == 1
-             and (Q.parse(n)[3][0] in fed or (len(bottoms) > 1 and Q.parse(n)[3][0] in bottoms))]
+             and Q.parse(n)[3][0] in fed and Q.parse(n)[3][0] not in bottoms]
     edges = [n for n in names if Q.parse(n)[3] and Q.parse(n)[2] != top]
     return inputs + nodes + [n for n in above if n != quantity] + edges
 
@@ -292,7 +304,7 @@ def world(problem, rng, scale: float, near: bool = False, names: tuple = ()) -> 
     `near`: each input moved by up to 10% from the problem's own (a narrow domain).
     """
     from .engines.floats import Floats
-    from .graph_solve import Run
+    from .graph_solve import Run, train
 
     arithmetic = Floats()
     drawn = {}
@@ -303,13 +315,17 @@ def world(problem, rng, scale: float, near: bool = False, names: tuple = ()) -> 
             drawn[name] = own * (1 + 0.1 * rng.uniform(-1, 1, shape)) + 0.01 * rng.uniform(-1, 1, shape)
         else:
             drawn[name] = scale * rng.uniform(0.2, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
-    run = Run(problem, arithmetic, {k: np.asarray(v, dtype=float) for k, v in drawn.items()})
+    given = {k: np.asarray(v, dtype=float) for k, v in drawn.items()}
+    run = Run(problem, arithmetic, given)
     out = dict(drawn)
     try:
         with np.errstate(all="ignore"):
             for name in dict.fromkeys([*Q.quantities(problem), *names]):
                 if Q.parse(name)[0] != "step":
                     out[name] = np.asarray(run.quantity(name), dtype=float)
+            if problem.lr is not None and problem.steps:
+                out.update((k, np.asarray(v, dtype=float))
+                           for k, v in train(problem, arithmetic, optimizers.FLOATS, given).items())
     except (ArithmeticError, ValueError, KeyError):
         return None
     if not all(np.all(np.isfinite(v)) for v in out.values()):

@@ -69,13 +69,26 @@ class Run:
         bottom = bottoms[0]
         top_value, bottom_value = values[self.tape.at[top]], values[self.tape.at[bottom]]
         if np.ndim(top_value) == 0:
-            seed = self.arithmetic.one(top_value)
-            grad = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed)[self.tape.at[bottom]]
+            grad = self.adjoints(top, sample, self.tape.at[bottom])[self.tape.at[bottom]]
             return bottom_value * 0 if grad is None else grad
         jac = jacobian(self.tape, values, self.arithmetic, top, bottom)
         if np.ndim(bottom_value) == 0:
-            return jac.reshape(-1)
+            return jac.reshape(np.shape(top_value))  # by a scalar: the shape of what is differentiated
         return jac
+
+    def adjoints(self, top: str, sample: int | None, stop: int) -> list:
+        """d top / d every step (down to step `stop`) on one sample; the output's pass is kept:
+        every dO/dX of a sample comes from one backward pass."""
+        keep = top == self.problem.graph.output
+        key = ("adjoints", top, sample)
+        if keep and key in self.passes:
+            return self.passes[key]
+        values = self.values(sample)
+        seed = self.arithmetic.one(values[self.tape.at[top]])
+        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, stop=0 if keep else stop)
+        if keep:
+            self.passes[key] = adjoint
+        return adjoint
 
     def reduced(self, quantity):
         """Σ over the samples (or the mean, with `reduce: mean`) of quantity(sample)."""
@@ -104,16 +117,17 @@ class Run:
         return self.reduced(lambda n: self.derivative(top, bottoms, n))
 
 
-def train(problem, arithmetic, rules) -> dict:
-    """step{k}.P, the optimizer's state and step{k}.O for k = 1 … steps, from the reduced gradient."""
+def train(problem, arithmetic, rules, given: dict | None = None) -> dict:
+    """step{k}.P, the optimizer's state and step{k}.O for k = 1 … steps, from the reduced gradient
+    (`given`: other values for the inputs, as the arithmetic's arrays)."""
     output = problem.graph.output
-    run = Run(problem, arithmetic)
+    run = Run(problem, arithmetic, given)
 
     def gradients(run: Run) -> dict:
         return {p: run.quantity(f"d{output}/d{p}") for p in problem.train_params}
 
     def evaluate(params: dict):
-        after = Run(problem, arithmetic, params)
+        after = Run(problem, arithmetic, {**(given or {}), **params})
         return gradients(after), {output: after.quantity(output)}
 
     params = {p: run.given[p] for p in problem.train_params}

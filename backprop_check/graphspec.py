@@ -111,7 +111,7 @@ def build(r: Reader, text: str) -> GraphProblem:
 def _formula_free(output: str):
     def free(name: str) -> bool:
         kind, k, top, bottoms = GQ.parse(name)
-        return kind == "sample" or (kind == "step" and (k > 1 or top == output))
+        return kind == "step" and (k > 1 or top == output)  # the first step's formulas exist
     return free
 
 

@@ -107,10 +107,6 @@ def _n(v) -> F.Num:
     return F.Num(Fraction(v))
 
 
-def _zero_like(*_):
-    return 0.0
-
-
 def _step_tree(a, at_zero=Fraction(0)):
     return F.call("step", a) if at_zero == 0 else F.call("step", a, F.Num(at_zero))
 
@@ -222,6 +218,8 @@ def _count(a, axis) -> int:
 
 
 def _softmax_vjp(g, s, args, params):
+    if np.ndim(s) == 0:
+        return (g * 0,)  # the softmax of one number is 1 whatever it is
     axis = int(params[0]) if params else 0
     return (s * (g - (s * g).sum(axis=axis, keepdims=True)),)
 

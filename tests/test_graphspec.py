@@ -378,9 +378,7 @@ BAD = [
      "must be quoted in YAML"),
     ("question-unknown", [("{quantity: dL/dw1}", "{quantity: dL/dw5}")], L_Q, 16,
      "unknown quantity 'dL/dw5'; did you mean"),
-    ("question-per-sample-formula", [("{quantity: dL/dw1}", "{quantity: sample1.u, form: expression}"),
-                                     ("questions:", "data: {c: [1, 2]}\nquestions:")],
-     L_Q + 1, 33, "sample1.u has no formula form"),
+    # (per-sample quantities have formulas since 5bf2b9b: `sample1.u, form: expression` is fine)
     # the spec as a whole
     ("graph-and-network", [("questions:", "network: {layers: []}\nquestions:")], 11, 1,
      "a spec has either graph: or network: and params:, not both"),

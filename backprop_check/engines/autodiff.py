@@ -37,19 +37,27 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
     return values
 
 
-def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None) -> list:
+def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None,
+             stop: int = 0) -> list:
     """d(seeded value)/d(each step), None where the seed does not depend on it.
+
+    With `stop`, only d(seed)/d(step `stop`) is wanted: the adjoint flows only
+    into steps computed from that step (nothing else lies on a path from it).
 
     `cuts` maps a step to (an earlier step, a slope): the derivative there is
     taken as that slope, straight to that step, whatever lies between; the
     diagnosis recomputes a student's mistaken chain rule with it.
     """
-    live = tape.live()
+    flows = tape.live() if not stop else tape.computed_from(stop)
     adjoint: list = [None] * len(tape.steps)
+    owned: set = set()  # adjoints created here, safe to add into in place
     adjoint[seed_at] = seed
-    for i in range(seed_at, -1, -1):
+    for i in range(seed_at, stop - 1, -1):
         g, step = adjoint[i], tape.steps[i]
         if g is None or not step.args:
+            continue
+        if step.op == "index" and not (cuts and i in cuts):
+            _into(adjoint, owned, step.args[0], g, step.params, values, flows)
             continue
         args = [values[a] for a in step.args]
         if cuts and i in cuts:
@@ -63,9 +71,25 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
             targets = step.args
             grads = STRUCTURAL[step.op].vjp(g, values[i], args, step.params)
         for a, grad in zip(targets, grads):
-            if live[a] and grad is not None:
+            if flows[a] and grad is not None:
                 adjoint[a] = grad if adjoint[a] is None else adjoint[a] + grad
+                owned.discard(a)
     return adjoint
+
+
+def _into(adjoint: list, owned: set, a: int, g, at: tuple, values: list, flows: list) -> None:
+    """An indexed entry's gradient, added in place: W1[j, k] used a hundred times is one array
+    of W1's shape, not a hundred (the `index` entry's vjp, done without its zeros)."""
+    if not flows[a]:
+        return
+    if a not in owned:
+        base = np.asarray(values[a])
+        fresh = np.zeros_like(base) if base.dtype != object else base * 0
+        adjoint[a] = fresh if adjoint[a] is None else fresh + adjoint[a]
+        owned.add(a)
+    where = tuple(int(i) for i in at)
+    g = np.asarray(g)
+    adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
 
 
 def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:
@@ -89,12 +113,12 @@ def jacobian(tape: Tape, values: list, arithmetic, of: str, wrt: str):
     if linear is not None:
         return np.asarray(values[linear]).reshape(size_top, size_bottom)
     if _elementwise_in(tape, tape.at[of], tape.at[wrt]) and np.shape(top) == np.shape(bottom):
-        diagonal = backward(tape, values, arithmetic, tape.at[of], arithmetic.one(top))[tape.at[wrt]]
+        diagonal = backward(tape, values, arithmetic, tape.at[of], arithmetic.one(top), stop=tape.at[wrt])[tape.at[wrt]]
         return arithmetic.diag(np.asarray(diagonal).reshape(-1))
     rows = []
     for k in range(size_top):
         seed = arithmetic.one_hot(top, k)
-        grad = backward(tape, values, arithmetic, tape.at[of], seed)[tape.at[wrt]]
+        grad = backward(tape, values, arithmetic, tape.at[of], seed, stop=tape.at[wrt])[tape.at[wrt]]
         rows.append(arithmetic.zeros(size_bottom) if grad is None else np.asarray(grad).reshape(-1))
     return np.stack(rows)
 

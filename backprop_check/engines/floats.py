@@ -72,6 +72,8 @@ class Floats:
         return np.diag(np.asarray(vector, dtype=float))
 
     def softmax(self, a, axis: int):
+        if np.ndim(a) == 0:
+            return np.float64(1.0)
         e = np.exp(a - np.max(a, axis=axis, keepdims=True))
         return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -176,6 +178,19 @@ def _value_with(tape: Tape, j: int, source: int, t: float, values: list, arithme
 
 
 def kink_pattern(tape: Tape, values: list) -> tuple:
-    """Which side of each kink every kinked function's argument lies on (0: on it)."""
-    return tuple(np.sign(np.asarray(values[argument], dtype=float) - k)
-                 for placed in _kinks(tape).values() for argument, k in placed)
+    """Which side of each kink every kinked function's argument lies on (0: on it), and which
+    argument of every max is the larger: finite differences skip an entry that changes it.
+
+    Every kinked function counts here, also one whose kink no named value can be put on
+    (relu(x + y − 2)): snapping needs a named source, telling the side of a kink does not."""
+    out = []
+    for step in tape.steps:
+        f = FUNCTIONS.get(step.op)
+        if f is None or not f.kinks or not step.args:
+            continue
+        if step.op == "max":
+            a, b = (np.asarray(values[i], dtype=float) for i in step.args)
+            out.append(np.sign(a - b))
+        else:
+            out += [np.sign(np.asarray(values[step.args[0]], dtype=float) - float(k)) for k in f.kinks]
+    return tuple(out)

@@ -131,7 +131,9 @@ class Rationals:
     def softmax(self, a, axis: int):
         a = np.asarray(a, dtype=object)
         with mpmath.workdps(DPS + 5):
-            e = np.frompyfunc(lambda v: mpmath.exp(_to_mpf(v)), 1, 1)(a)
+            e = np.asarray(np.frompyfunc(lambda v: mpmath.exp(_to_mpf(v)), 1, 1)(a), dtype=object)
+            if e.ndim == 0:
+                return ONE  # the softmax of one number
             return np.frompyfunc(to_rational, 1, 1)(e / e.sum(axis=axis, keepdims=True))
 
     def stack(self, items):
