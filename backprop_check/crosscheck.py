@@ -83,11 +83,15 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
     graph_differences(network.tape_of(case), inputs, held, "loss", report, lambda p: f"dl/d{p}")
 
 
-def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report: Report, label) -> None:
+def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report: Report, label,
+                      directional: bool = False) -> None:
     """Central differences of `output` against d output / d input for each input in `grads`.
 
     An entry whose perturbation moves a function's argument across a kink is
-    skipped and counted: the one-sided slopes differ there.
+    skipped and counted: the one-sided slopes differ there. `directional`:
+    one random direction per input (a scalar input: its one entry), the
+    derivative along it held to ⟨gradient, direction⟩ — a graph over many
+    samples checks every sample that way in two passes per input.
     """
     arithmetic = Floats()
     base_values = forward(tape, arithmetic, inputs)
@@ -97,6 +101,13 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
     rng = np.random.default_rng(0)
     for name, grad in grads.items():
         value = np.asarray(inputs[name], dtype=float)
+        if directional and value.ndim:
+            u = rng.normal(size=value.shape)
+            u /= np.linalg.norm(u)
+            _direction(tape, arithmetic, inputs, name, value, u, float(np.sum(grad * u)), output, base,
+                       FD_RTOL * abs(float(np.sum(grad * u))) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR,
+                       report, label)
+            continue
         for index in _entries(value.shape, rng):
             tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR
             fd = None
@@ -114,6 +125,26 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
                     f"{label(name)}{list(index)}: backprop gives {grad[index]!r}, "
                     f"central finite differences {fd!r}")
             report.fd_checked += 1
+
+
+def _direction(tape, arithmetic, inputs, name, value, u, want: float, output, base, tol, report, label) -> None:
+    """The derivative of `output` along u, by central differences, against ⟨gradient, u⟩."""
+    fd = None
+    for step in FD_STEPS:
+        h = step * max(1.0, float(np.max(np.abs(value))))
+        values = []
+        for sign in (1.0, -1.0):
+            after = forward(tape, arithmetic, {**inputs, name: value + sign * h * u})
+            if any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base)):
+                report.fd_skipped += 1
+                return
+            values.append(float(after[tape.at[output]]))
+        fd = (values[0] - values[1]) / (2 * h)
+        if abs(fd - want) <= tol:
+            report.fd_checked += 1
+            return
+    raise EngineDisagreement(f"{label(name)} along a random direction: backprop gives {want!r}, "
+                             f"central finite differences {fd!r}")
 
 
 def _central(tape: Tape, arithmetic, inputs: dict, name: str, value, index, step: float, output: str, base):

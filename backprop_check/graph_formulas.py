@@ -152,7 +152,7 @@ def _derivative(problem, trees, edges, top, bottom, output):
         return local
     terms = []
     for child, tree in trees.items():
-        if bottom not in F.names_in(tree) or not _leads(trees, child, top):
+        if bottom not in _names_in(trees, child) or not _leads(trees, child, top):
             continue
         local = edges.get((child, bottom))
         if local is None:
@@ -184,17 +184,33 @@ def _times(upstream: F.Node, local: F.Node, shapes: dict, child: str, top: str, 
 
 
 def _parents(trees: dict, name: str) -> set:
-    return {n for n in F.names_in(trees[name]) if n in trees} if name in trees else set()
+    return {n for n in _names_in(trees, name) if n in trees} if name in trees else set()
+
+
+_CACHE: dict = {}  # id of a node table -> (the table, its names and ancestors by node)
+
+
+def _names_in(trees: dict, name: str) -> set:
+    return _maps(trees)[0][name]
 
 
 def _ancestors(trees: dict, name: str) -> set:
     """Every name `name` is computed from (inputs included)."""
-    if name not in trees:
-        return set()
-    found = set()
-    for n in F.names_in(trees[name]):
-        found |= {n} | _ancestors(trees, n)
-    return found
+    return _maps(trees)[1].get(name, set())
+
+
+def _maps(trees: dict) -> tuple:
+    """The names each node uses, and everything it is computed from, found once per table."""
+    hit = _CACHE.get(id(trees))
+    if hit is None or hit[0] is not trees:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        uses = {name: F.names_in(tree) for name, tree in trees.items()}
+        found: dict = {}
+        for name in trees:  # in order: a node's parents are found before it
+            found[name] = set().union(*({n} | found.get(n, set()) for n in uses[name])) if uses[name] else set()
+        hit = _CACHE[id(trees)] = (trees, uses, found)
+    return hit[1], hit[2]
 
 
 def _leads(trees: dict, start: str, goal: str) -> bool:

@@ -11,6 +11,7 @@ finite differences on every sample, and the formulas to their values.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def check(problem, exact: dict, fast: dict, report: Report) -> None:
             inputs[name] = run.arithmetic.input(per_sample[n - 1])
         grads = {x: np.asarray(run.derivative(output, (x,), n), dtype=float) for x in problem.graph.inputs}
         label = (lambda x, n=n: f"sample{n}.d{output}/d{x}") if n else (lambda x: f"d{output}/d{x}")
-        graph_differences(run.tape, inputs, grads, output, report, label)
+        graph_differences(run.tape, inputs, grads, output, report, label, directional=True)
 
 
 def _floats(v):
@@ -190,7 +191,7 @@ def solve_both(problem, names: list, checked: bool = True) -> tuple[dict, dict, 
 
 def solve_graph(problem, samples: set | None = None, checked: bool = True):
     """The Solution of a graph problem: every quantity of FORMAT.md section 5 and the questions'."""
-    from .solve import Entry, Solution, _precise_scalar
+    from .solve import Entry, Solution
 
     names = list(Q.quantities(problem))
     names += [q.quantity for q in problem.questions if q.quantity not in names]
@@ -202,11 +203,9 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
         if name not in exact or floats is None:
             continue
         value = _floats(exact[name])
-        precise = np.vectorize(lambda v: _precise_scalar(v, exactly), otypes=[object])(exact[name]) \
-            if np.ndim(exact[name]) else _precise_scalar(exact[name], exactly)
         solution.entries[name] = Entry(name, _group(problem, name), value.tolist() if value.ndim else float(value),
-                                       value.shape, _precise=precise.tolist() if np.ndim(precise) else precise,
-                                       _exact=exact[name], _problem=problem)
+                                       value.shape, _exact=exact[name], _problem=problem,
+                                       _make_precise=partial(_precise, exact[name], exactly))
     solution.env = {name: _floats(v) for name, v in fast.items()}
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
     sheet = _formulas(problem, solution.env, tuple(names))
@@ -231,6 +230,15 @@ def _formulas(problem, env: dict, names: tuple) -> dict:
         if name in env and value.size == np.size(env[name]):
             out[name] = tree
     return out
+
+
+def _precise(value, exactly: bool):
+    """Exact decimals or fractions (30 digits past 200 bits), as nested lists of strings."""
+    from .solve import _precise_scalar
+
+    if np.ndim(value) == 0:
+        return _precise_scalar(value, exactly)
+    return np.vectorize(lambda v: _precise_scalar(v, exactly), otypes=[object])(value).tolist()
 
 
 def _group(problem, name: str) -> str:

@@ -38,10 +38,13 @@ class Entry:
     _exact: object = None  # the sympy engine's value (QQ), for `precise`
     _problem: object = None
     _precise: object = None
+    _make_precise: object = None  # how to write `precise` when the network's way does not apply
 
     @property
     def precise(self):
         """The value as strings: exact decimals or fractions, else 30 digits (made on demand)."""
+        if self._precise is None and self._make_precise is not None:
+            self._precise = self._make_precise()
         if self._precise is None:
             single = self.name.startswith("sample")
             self._precise = _present(self.name, _precise(self._exact, self._problem.exact), self._problem, single)
