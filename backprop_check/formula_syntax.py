@@ -52,6 +52,8 @@ CONSTANTS = {"pi", "e"}
 _UNICODE = [("ᵀ", ".T"), ("⊙", "*"), ("∘", "*"), ("·", "*"), ("×", "*"), ("−", "-"), ("ŷ", "y_hat"),
             ("∂ℓ", "dl"), ("∂l", "dl"), ("∂", "d"), ("σ", "sigmoid"), ("²", "**2")]
 _DERIVATIVE = re.compile(r"(?<![A-Za-z0-9_.])d([A-Za-z][A-Za-z0-9_]*)/d([A-Za-z][A-Za-z0-9_]*)")
+# dF/d(x,y): a graph's Jacobian in stacked scalar inputs, named as a whole
+_STACKED = re.compile(r"(?<![A-Za-z0-9_.])d([A-Za-z][A-Za-z0-9_]*)/d\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)+)\s*\)")
 _PREFIXED = re.compile(r"(?<![A-Za-z0-9_.])((?:step|sample)[1-9][0-9]{0,3})\.([A-Za-z][A-Za-z0-9_]*(?:/d[A-Za-z][A-Za-z0-9_]*)?)")
 
 
@@ -100,6 +102,7 @@ def _prepare(text: str) -> tuple[str, dict]:
         return key
 
     s = _PREFIXED.sub(lambda m: hold(f"{m.group(1)}.{m.group(2)}"), s)
+    s = _STACKED.sub(lambda m: hold(f"d{m.group(1)}/d({','.join(x.strip() for x in m.group(2).split(','))})"), s)
     s = _DERIVATIVE.sub(lambda m: hold(f"d{m.group(1)}/d{m.group(2)}"), s)
     return s, placeholders
 

@@ -130,7 +130,8 @@ def allowed(problem, quantity: str) -> list:
     nodes = [n for n, _ in problem.graph.nodes]
     if not bottoms:
         return inputs + nodes[:nodes.index(top)] if top in nodes else inputs
-    names = [n for n in Q.quantities(problem) if Q.parse(n)[0] is None]
+    asked = [q.quantity for q in problem.questions]
+    names = [n for n in dict.fromkeys([*Q.quantities(problem), *asked]) if Q.parse(n)[0] is None]
     if top != problem.graph.output:
         return inputs + nodes
     trees = dict(problem.graph.nodes)

@@ -1,0 +1,68 @@
+"""Formula answers on graph problems: D(F∘G) by the chain rule by name, the feed rule,
+and the sheet's own formulas, with expectations worked out by hand for F∘G at (x, y) = (1, 2):
+G = [x − 4y, xy, x + y], F = [2·G0·G1, G1 − G2], so dF/d(x,y) = [[2(G1 + G0·y), 2(−4G1 + G0·x)],
+[y − 1, x − 1]] = [[−24, −30], [1, 0]]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backprop_check import equivalence, grade as grade_module
+from backprop_check.solve import solve
+from backprop_check.spec import parse_problem
+
+SPEC = """\
+bpcheck: 1
+id: composition
+graph:
+  inputs: {x: 1, y: 2, z: -1}
+  nodes:
+    G: [x - 4*y, x*y, x + y]
+    F: ["2*G[0]*G[1]", "G[1] - G[2]"]
+questions:
+  - {quantity: "dG/d(x,y)"}
+  - {quantity: "dF/d(x,y)", form: expression}
+"""
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return solve(parse_problem(SPEC, "g.yaml"))
+
+
+def fit(e, s):
+    return grade_module.fit_shape(e, s, "the shape")
+
+
+def test_the_stacked_jacobian_by_hand(solution):
+    assert solution.entries["dF/d(x,y)"].value == [[-24.0, -30.0], [1.0, 0.0]]
+    assert solution.entries["dG/d(x,y)"].value == [[1.0, -4.0], [2.0, 1.0], [1.0, 1.0]]
+
+
+@pytest.mark.parametrize("formula, status", [
+    ("dF/dG @ dG/d(x, y)", "correct"),             # the chain rule, naming the stacked Jacobian
+    ("dF/dG @ dG/d(x,y)", "correct"),
+    ("[[2*(x*y) + 2*(x - 4*y)*y, -8*(x*y) + 2*(x - 4*y)*x], [y - 1, x - 1]]", "correct"),  # directly
+    ("[[2*(x*y) + 2*(x - 4*y)*y, -8*(x*y) + 2*(x - 4*y)*x], [y - 1, x + 1]]", "incorrect"),  # x + 1
+    ("2 * dF/dG @ dG/d(x, y)", "incorrect"),
+    ("[dF/dx, dF/dy].T", "invalid"),  # its own columns: read off the answer itself
+])
+def test_formula_answers_to_the_stacked_jacobian(solution, formula, status):
+    verdict = equivalence.grade_text(solution, "dF/d(x,y)", formula, fit)
+    assert verdict.status == status, verdict.message
+
+
+def test_the_sheet_writes_the_stacked_jacobian_from_its_columns_formulas(solution):
+    from backprop_check import formulas as F
+
+    assert F.to_code(solution.entries["dF/d(x,y)"].formula) == "[dF/dG @ dG/dx, dF/dG @ dG/dy].T"
+
+
+def test_a_copy_node_is_its_own_value():
+    """c: a is a value of its own: do/dc = 1 (only o uses c), do/da = 2 (through c as well)."""
+    s = solve(parse_problem("bpcheck: 1\nid: copy\ngraph:\n  inputs: {x: 0.5, y: -1.5}\n  nodes:\n"
+                            "    a: x*y\n    c: a\n    o: c + a\n", "c.yaml"))
+    assert s.entries["do/dc"].value == 1.0 and s.entries["do/da"].value == 2.0
+    assert s.entries["do/dx"].value == pytest.approx(2 * -1.5)
