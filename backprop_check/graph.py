@@ -14,6 +14,7 @@ nothing else in bpcheck needs to know how a node was written.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -51,6 +52,7 @@ class Tape:
     _ancestors: list | None = None
     _live: list | None = None
     _from: dict | None = None
+    _below: dict | None = None
 
     def ancestors(self) -> list:
         """For each step, the set of steps it is computed from, itself included (cached)."""
@@ -71,6 +73,17 @@ class Tape:
         if j not in cache:
             cache[j] = [j in a for a in self.ancestors()]
         return cache[j]
+
+    def below(self, top: int, stop: int = 0) -> list:
+        """The steps `top` is computed from, from `stop` on, newest first (cached per top)."""
+        if self._below is None:
+            self._below = {}
+        order = self._below.get(top)
+        if order is None:
+            order = self._below[top] = sorted(self.ancestors()[top], reverse=True)
+        if not stop:
+            return order
+        return order[:bisect_right(order, -stop, key=lambda i: -i)]  # newest first: cut at `stop`
 
     def live(self) -> list:
         """Which steps depend on an input: constants carry no derivative (cached)."""

@@ -209,7 +209,7 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
     solution.env = {name: _floats(v) for name, v in fast.items()}
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
     sheet = _formulas(problem, solution.env, tuple(names))
-    if checked:
+    if checked:  # (their shapes were checked by evaluating them once: here, their values)
         check_formulas(sheet, solution.env, solution.env, report)
     solution.variants[("formulas", None)] = sheet  # formula grading evaluates the same trees
     for name, tree in sheet.items():

@@ -52,7 +52,7 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
     adjoint: list = [None] * len(tape.steps)
     owned: set = set()  # adjoints created here, safe to add into in place
     adjoint[seed_at] = seed
-    for i in range(seed_at, stop - 1, -1):
+    for i in tape.below(seed_at, stop):  # only what the seed is computed from, newest first
         g, step = adjoint[i], tape.steps[i]
         if g is None or not step.args:
             continue
