@@ -66,3 +66,21 @@ def test_a_copy_node_is_its_own_value():
                             "    a: x*y\n    c: a\n    o: c + a\n", "c.yaml"))
     assert s.entries["do/dc"].value == 1.0 and s.entries["do/da"].value == 2.0
     assert s.entries["do/dx"].value == pytest.approx(2 * -1.5)
+
+
+def _solved(nodes: str, inputs: str):
+    return solve(parse_problem(f"bpcheck: 1\nid: edge\ngraph:\n  inputs: {inputs}\n  nodes:\n{nodes}", "e.yaml"))
+
+
+def test_the_softmax_of_one_number_is_one_and_has_no_slope():
+    """L = softmax(x)·x: softmax of a scalar is 1 whatever x is, so dL/dx = 1 (by hand)."""
+    s = _solved("    a: softmax(x)\n    L: a * x\n", "{x: 3}")
+    assert s.entries["a"].value == 1.0 and s.entries["dL/da"].value == 3.0
+    assert s.entries["dL/dx"].value == 1.0
+
+
+def test_the_diagonal_taken_from_a_square_matrix():
+    """X = diag(A) takes A's diagonal; L = sum(X*X): dL/dA = 2·A on the diagonal, 0 elsewhere."""
+    s = _solved("    X: diag(A)\n    L: sum(X*X)\n", "{A: [[1, 2], [0.5, -0.3]]}")
+    assert s.entries["X"].value == [1.0, -0.3]
+    assert s.entries["dL/dA"].value == [[2.0, 0.0], [0.0, -0.6]]
