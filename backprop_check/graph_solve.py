@@ -167,7 +167,7 @@ def check(problem, exact: dict, fast: dict, report: Report) -> None:
 
 
 def _floats(v):
-    return np.asarray(np.vectorize(float, otypes=[float])(v) if np.ndim(v) else float(v), dtype=float)
+    return Floats().input(v)  # exact values (or floats) as float64 arrays
 
 
 def solve_both(problem, names: list, checked: bool = True) -> tuple[dict, dict, Report]:

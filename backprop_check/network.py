@@ -30,8 +30,7 @@ def exact_array(rows) -> np.ndarray:
 
 def graph_of(case: Case) -> Graph:
     """The computation graph of one forward pass and the loss."""
-    inputs = {"x": exact_array(case.x), "y": exact_array(case.y)}
-    inputs.update((name, exact_array(value)) for name, value in case.params.items())
+    inputs = graph_of_inputs(case)
     nodes = [("N", F.num(case.n_samples)), ("K", F.num(case.n_outputs))]
     a = N("x")
     for l, layer in enumerate(case.layers, start=1):
@@ -89,6 +88,7 @@ def run(case: Case, arithmetic, jacobians: bool = False, params: dict | None = N
 
 
 def graph_of_inputs(case: Case) -> dict:
+    """The graph's given values: x, y and the parameters, as exact object arrays."""
     inputs = {"x": exact_array(case.x), "y": exact_array(case.y)}
     inputs.update((name, exact_array(value)) for name, value in case.params.items())
     return inputs

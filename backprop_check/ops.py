@@ -186,7 +186,7 @@ BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 
 # ------------------------------------------------------------------ structural operations
 
-def _unbroadcast(g, shape: tuple):
+def unbroadcast(g, shape: tuple):
     """Sum a gradient over the axes along which an argument of `shape` was broadcast."""
     g = np.asarray(g)
     if g.shape == tuple(shape):
@@ -234,20 +234,20 @@ def _diag(xp, a):
 def _diag_vjp(g, out, args, params):
     a = np.asarray(args[0])
     if a.ndim == 2 and 1 not in a.shape:  # the diagonal of a square matrix was taken
-        full = _zeros(a)
+        full = zeros(a)
         np.fill_diagonal(full, g)
         return (full,)
     return (np.diagonal(np.asarray(g)).reshape(a.shape),)
 
 
-def _zeros(a: np.ndarray) -> np.ndarray:
+def zeros(a: np.ndarray) -> np.ndarray:
     """Zeros of a's kind: float zeros, or exact ones (an int 0 would later divide into a float)."""
     return np.zeros_like(a) if a.dtype != object else a * 0
 
 
 def _index_vjp(g, out, args, params):
     a = np.asarray(args[0])
-    grad = _zeros(a)
+    grad = zeros(a)
     g = np.asarray(g)
     grad[tuple(int(i) for i in params)] = g.item() if g.ndim == 0 else g  # not a 0-d array inside an object array
     return (grad,)
@@ -265,8 +265,3 @@ STRUCTURAL: dict[str, Structural] = {s.name: s for s in [
     Structural("stack", lambda xp, *items: xp.stack(items),
                lambda g, out, args, p: tuple(np.asarray(g)[i] for i in range(len(args))), arity=-1),
 ]}
-
-
-def unbroadcast(g, shape: tuple):
-    """The gradient of an elementwise argument of `shape` (public for the engines)."""
-    return _unbroadcast(g, shape)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph import Tape
-from ..ops import FUNCTIONS, STRUCTURAL, unbroadcast
+from ..ops import FUNCTIONS, STRUCTURAL, unbroadcast, zeros
 
 
 def forward(tape: Tape, arithmetic, inputs: dict) -> list:
@@ -83,8 +83,7 @@ def _into(adjoint: list, owned: set, a: int, g, at: tuple, values: list, flows: 
     if not flows[a]:
         return
     if a not in owned:
-        base = np.asarray(values[a])
-        fresh = np.zeros_like(base) if base.dtype != object else base * 0
+        fresh = zeros(np.asarray(values[a]))
         adjoint[a] = fresh if adjoint[a] is None else fresh + adjoint[a]
         owned.add(a)
     where = tuple(int(i) for i in at)
