@@ -2,8 +2,11 @@
 
 Every value is kept as the text the student wrote and parsed here: numbers
 and fractions by `exact.parse_number` (never by YAML's guessing, never by
-eval), nested lists into float arrays (at most 2-D, bounded in size), any
-other string as a formula, left for the formula grader. Names are resolved
+eval), written arithmetic and LaTeX numbers and matrices by `numbers_read`,
+nested lists into float arrays (at most 2-D, bounded in size), any other
+string as a formula, left for the formula grader. Each entry keeps one unit
+of its last written decimal (`Answer.ulp`), which the default tolerance
+grants to hand arithmetic. Names are resolved
 against the problem (aliases, `z4` for `y_hat`); an unknown name becomes a
 warning with a "did you mean" suggestion. Only `bpcheck`, `problem`,
 `student` and `answers` are read: nothing in an answers file can change the
@@ -26,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .exact import NumberError, parse_number
+from .exact import NumberError
+from .numbers_read import plain, scalar, written
 from .quantities import UnknownQuantity
 from .yamlsource import Document, parse, read_text
 
@@ -40,7 +44,8 @@ MAX_TEXT = 10_000
 class Answer:
     key: str  # as written
     value: np.ndarray | None = None  # float entries, 0-, 1- or 2-D
-    texts: object = None  # the same shape, the strings as written
+    texts: object = None  # the same shape, the strings as written (None: an entry not plainly written)
+    ulp: np.ndarray | None = None  # the same shape: one unit of each entry's last written decimal, else 0
     formula: str | None = None  # a string that is not a number
     error: str | None = None  # why the answer cannot be graded
     line: int | None = None
@@ -149,24 +154,41 @@ def _answer(doc: Document, key: str, value) -> Answer:
     if value is None:
         answer.error = "empty answer"
     elif isinstance(value, str):
-        try:
-            answer.value = np.array(_float(value))
-            answer.texts = value
-        except NumberError:
-            if len(value) > MAX_TEXT:
-                answer.error = f"an answer of {len(value)} characters; the limit is {MAX_TEXT}"
-            else:
-                answer.formula = value
-        except OverflowError:
-            answer.error = "a number too large for float64"
+        _string(answer, value)
     elif isinstance(value, list):
         try:
-            answer.value, answer.texts = _array(value)
+            answer.value, answer.texts, answer.ulp = _array(value)
         except (NumberError, ValueError, OverflowError) as exc:
             answer.error = str(exc)
     else:
         answer.error = "expected a number, a list of numbers or a formula, not a mapping"
     return answer
+
+
+def _string(answer: Answer, value: str) -> None:
+    """A number, written arithmetic or a LaTeX matrix becomes a value; any other text a formula."""
+    if len(value) > MAX_TEXT:
+        answer.error = f"an answer of {len(value)} characters; the limit is {MAX_TEXT}"
+        return
+    try:
+        number, unit = plain(value)
+        answer.value, answer.texts, answer.ulp = np.array(number), value, np.array(unit)
+        return
+    except NumberError:
+        pass
+    except OverflowError:
+        answer.error = "a number too large for float64"
+        return
+    try:
+        read = written(value)
+    except (NumberError, OverflowError) as exc:
+        answer.error = str(exc) if isinstance(exc, NumberError) else "a number too large for float64"
+        return
+    if read is None:
+        answer.formula = value
+    else:
+        values, texts, units = read
+        answer.value, answer.texts, answer.ulp = np.asarray(values, dtype=float), texts, units
 
 
 def _entries(values) -> int:
@@ -182,7 +204,7 @@ def _entries(values) -> int:
 
 
 def _array(value: list):
-    """Nested lists of number strings -> (float array, texts), at most 2-D."""
+    """Nested lists of number strings -> (float array, texts, units), at most 2-D."""
     if value and all(isinstance(v, list) for v in value):
         if sum(len(r) for r in value) > MAX_ENTRIES:
             raise ValueError(f"more than {MAX_ENTRIES} entries")
@@ -190,34 +212,36 @@ def _array(value: list):
         widths = {len(r[0]) for r in rows}
         if len(widths) != 1:
             raise ValueError("rows of different lengths: " + ", ".join(str(len(r[0])) for r in rows))
-        return np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows]
+        return (np.array([r[0] for r in rows], dtype=float), [r[1] for r in rows],
+                np.array([r[2] for r in rows], dtype=float))
     if len(value) > MAX_ENTRIES:
         raise ValueError(f"more than {MAX_ENTRIES} entries")
-    floats, texts = _flat(value, "entry")
-    return np.array(floats, dtype=float), texts
+    floats, texts, units = _flat(value, "entry")
+    return np.array(floats, dtype=float), texts, np.array(units, dtype=float)
 
 
 def _flat(row: list, where: str):
     if not row:
         raise ValueError(f"{where} is empty")
-    floats, texts = [], []
+    floats, texts, units = [], [], []
     for j, v in enumerate(row):
         if isinstance(v, (list, dict)):
             raise ValueError(f"{where}: entry {j + 1} is nested too deeply (at most a matrix)")
         try:
-            floats.append(_float(v))
+            number, unit = scalar(v)  # a plain number, or written arithmetic such as 1 - 0.5*0.2
         except NumberError as exc:
             raise ValueError(f"{where}, entry {j + 1}: {exc}") from None
         except OverflowError:
             raise ValueError(f"{where}, entry {j + 1}: a number too large for float64") from None
-        texts.append(v)
-    return floats, texts
+        floats.append(number)
+        units.append(unit)
+        texts.append(v if unit or _plain(v) else None)
+    return floats, texts, units
 
 
-def _float(text: str) -> float:
-    """A number as written, in float64; one that float64 would turn into 0 is refused, not zeroed."""
-    exact = parse_number(text)
-    value = float(exact)
-    if value == 0.0 and exact != 0:
-        raise NumberError(f"{str(text)[:40]} is too small for float64 (write 0 for zero)")
-    return value
+def _plain(text) -> bool:
+    try:
+        plain(text)
+        return True
+    except (NumberError, OverflowError):
+        return False

@@ -291,6 +291,8 @@ def _rounding_carried(ctx, name, answer) -> Iterator:
     if entry is None or entry.formula is None or answer.texts is None:
         return
     texts = np.asarray(answer.texts, dtype=object).reshape(-1)
+    if any(t is None for t in texts):
+        return  # an entry written as arithmetic or LaTeX: no decimals to have rounded to
     decimals = [fraction_digits(str(t)) for t in texts]
     if any(d is None for d in decimals):
         return

@@ -1,27 +1,30 @@
 """Grade one answers file against a solved problem; produce plain records.
 
 For each question: missing → invalid (not a number, wrong shape, with a
-"transposed?" hint) → compare under the tolerance → on a wrong answer, the
-diagnosis (`diagnose`), error carried forward (the student's own upstream
-answers put into the quantity's formula) and partial credit. Results are
+"transposed?" hint) → fit the shape under the conventions (`shapes`: either
+orientation of a vector, an elementwise Jacobian's diagonal, each with a note)
+→ compare under the tolerance (with the units of the student's last written
+decimals) → on a wrong answer, the diagnosis (`diagnose`), the instructor's
+credit and feedback for it (`credit`), error carried forward (the student's own
+upstream answers put into the quantity's formula) and partial credit. Results are
 `Finding` and `FileResult` records of builtin types, which every output
 format renders; nothing here prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
 
-from . import equivalence
+from . import credit, equivalence
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
-from . import optimizers
 from .diagnose import Context, diagnose, is_graph
-from .quantities import parts
+from .shapes import Conventions, conventions_for, dims as _dims, fit_shape, fit_units  # noqa: F401 (fit_shape: read from here too)
+from .shapes import shape_owner as _shape_owner
 from .solve import Solution
 from .spec import Problem, Question
 from .tolerance import Tolerance
@@ -136,28 +139,53 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
     if q.form == "expression" and (reference is None or F.names_in(reference) - {"N", "K"}):
         finding.got = answer.value.tolist()
         return _invalid(finding, "this question asks for a formula, not a number")
-    submitted, problem_text, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem),
-                                             samples=_samples(problem))
+    finding = _grade_value(ctx, q, answer, expected, tol, finding)
+    _authored(problem, q, finding)
+    return finding
+
+
+def _grade_value(ctx: Context, q: Question, answer: Answer, expected: np.ndarray, tol: Tolerance,
+                 finding: Finding) -> Finding:
+    problem, points = ctx.problem, float(q.points)
+    submitted, note, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem),
+                                     samples=_samples(problem), conventions=_conventions(problem, q))
     finding.got = answer.value.tolist()
     if submitted is None:
         finding.tags = [tag] if tag else []
-        return _invalid(finding, problem_text)
-    ok = tol.accepts(expected, submitted)
+        return _invalid(finding, note)
+    hand = tol.written(fit_units(answer.ulp, submitted, tag))  # one unit of each last written decimal
+    ok = hand.accepts(expected, submitted)
+    convention = [tag] if tag else []
     if ok.all():
-        finding.status, finding.score, finding.message = "correct", points, "correct"
+        finding.status, finding.score, finding.tags = "correct", points, convention
+        finding.message = "correct" + (f"; {note}" if note else "")
         return finding
     finding.status = "incorrect"
     finding.wrong = [list(map(int, i)) for i in np.argwhere(~ok)] if ok.ndim else [[]]
     finding.message = _describe_error(expected, submitted, ok)
-    found = diagnose(ctx, q.quantity, answer, submitted, tol)
-    finding.tags = [d.tag for d in found]
+    found = diagnose(ctx, q.quantity, answer, submitted, hand)
+    finding.tags = [d.tag for d in found] + convention
     if found:
         finding.message += "; probably " + "; or ".join(d.message for d in found)
+    if note:
+        finding.message += f"; {note}"
     if _option(problem, q, "partial", None) == "entries":
         finding.score = points * float(ok.mean())
     if "rounding-carried" in finding.tags:
         finding.score = max(finding.score, points * float(problem.options.get("rounding_credit", DEFAULT_ROUNDING_CREDIT)))
     return finding
+
+
+def _conventions(problem: Problem, q: Question) -> Conventions:
+    return conventions_for(problem, q.quantity, lambda key, default: _option(problem, q, key, default))
+
+
+def _authored(problem: Problem, q: Question, finding: Finding) -> None:
+    """The instructor's credit and feedback for the finding's tags (spec `credit:`, `feedback:`)."""
+    shares = credit.merged(problem.options.get("credit"), getattr(q, "credit", None))
+    messages = credit.merged(problem.options.get("feedback"), getattr(q, "feedback", None))
+    if shares or messages:
+        credit.apply(finding, shares, messages)
 
 
 def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, points: float) -> Finding:
@@ -166,11 +194,14 @@ def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, point
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
     owner = _shape_owner(q.quantity, ctx.problem)
     samples = _samples(ctx.problem)
+    # No diagonal convention here: the formula's values at the random points are compared as they are.
+    conventions = replace(_conventions(ctx.problem, q), diagonal=False)
     verdict = equivalence.grade_text(ctx.solution, q.quantity, text,
-                                     lambda e, s: fit_shape(e, s, owner, samples=samples))
+                                     lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions))
     finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags
     finding.score = points if verdict.status == "correct" else 0.0
     finding.tolerance = "formula: equal at the problem's values and at random points"
+    _authored(ctx.problem, q, finding)
     return finding
 
 
@@ -194,78 +225,6 @@ def _given(name: str, problem) -> bool:
 def _samples(problem) -> int | None:
     """For `fit_shape`: None for a network, else the graph's number of samples (0 without data)."""
     return (problem.n_samples if problem.data else 0) if is_graph(problem) else None
-
-
-def _shape_owner(name: str, problem: Problem) -> str:
-    """'the shape of W1' for dl/dW1 and step1.W1; values add their layout."""
-    if is_graph(problem):
-        return _graph_shape_owner(name, problem)
-    base = parts(name)[2]
-    target = base[4:] if base.startswith("dl/d") else base
-    layout = f" in the {problem.layout} layout" if target.startswith(("z", "y_hat")) else ""
-    return f"the shape of {target}{layout}"
-
-
-def _graph_shape_owner(name: str, problem) -> str:
-    """Where a graph quantity's shape comes from (FORMAT.md section 5): 'the shape of w' for w,
-    dL/dw, step1.w and step1.v_w; "F's 2 entries by G's 3" for the Jacobian dF/dG."""
-    kind, _, top, bottoms = GQ.parse(name)
-    shapes = problem.shapes
-
-    def size(n: str) -> int:
-        return int(np.prod(shapes.get(n, ()), dtype=int))
-
-    if kind == "step":
-        state = next((p for p in problem.train_params if top in optimizers.state_names(problem.optimizer, p)),
-                     None)
-        return f"the shape of {state or top}"
-    if not bottoms:
-        return f"the shape of {top}"
-    scalar_top = shapes.get(top, ()) == ()
-    if len(bottoms) > 1:
-        inputs = ", ".join(bottoms)
-        return (f"one entry per input {inputs}" if scalar_top
-                else f"{top}'s {size(top)} entries by the {len(bottoms)} inputs {inputs}")
-    bottom = bottoms[0]
-    if scalar_top:
-        return f"the shape of {bottom}"
-    if shapes.get(bottom, ()) == ():
-        return f"{top}'s {size(top)} entries"
-    return f"{top}'s {size(top)} entries by {bottom}'s {size(bottom)}"
-
-
-def _dims(shape: tuple) -> str:
-    return "×".join(map(str, shape)) if shape else "a scalar"
-
-
-def fit_shape(expected: np.ndarray, submitted: np.ndarray, owner: str, samples: int | None = None):
-    """(submitted reshaped like expected, None, None) or (None, message, tag).
-
-    `samples`: None for a network; for a graph problem its number of samples
-    (0 without data), which decides the "not summed over the samples?" hint.
-    """
-    e, s = expected.shape, submitted.shape
-    if s == e:
-        return submitted, None, None
-    if submitted.size == expected.size and (expected.ndim < 2 or 1 in e) and submitted.ndim <= 1:
-        return submitted.reshape(e), None, None  # a flat list answers a vector either way
-    if expected.ndim == 1 and submitted.ndim == 2 and 1 in s and submitted.size == expected.size:
-        return submitted.reshape(e), None, None  # a row or column answers a flat vector
-    if expected.ndim == 0 and submitted.size == 1:
-        return submitted.reshape(()), None, None
-    if len(s) == 2 and len(e) == 2 and s == e[::-1]:
-        return None, f"expected {_dims(e)} ({owner}), got {_dims(s)}: transposed?", "transposed"
-    if len(e) == 2 and e[0] == e[1] and s == (e[0],):
-        return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: the diagonal only? "
-                      "write the whole matrix, e.g. [[a, 0], [0, b]]"), None
-    if samples is None and expected.ndim == 1 and len(s) == 2 and expected.size in s:
-        return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: "
-                      f"not summed over the batch?"), "bias-not-summed"
-    if samples and samples > 1 and submitted.size == samples * max(expected.size, 1) and samples in s \
-            and (expected.size in s or expected.ndim == 0):
-        return None, (f"expected {_dims(e)} ({owner}), got {_dims(s)}: "
-                      f"one value per sample? (not summed over the samples)"), None
-    return None, f"expected {_dims(e)} ({owner}), got {_dims(s)}", None
 
 
 def _describe_error(expected: np.ndarray, submitted: np.ndarray, ok: np.ndarray) -> str:

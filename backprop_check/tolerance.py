@@ -7,6 +7,18 @@ figures: rtol = 5e-3, and an automatic atol of 1e-3 × the largest |entry| of
 the expected quantity, so that an exact zero (a dead ReLU's gradient) is
 graded by the scale of its neighbours rather than by its own, non-existent
 magnitude.
+
+Hand arithmetic (issue 10): under the default tolerance a number is also
+correct when it lies within one unit of the last decimal place the student
+wrote, provided that they wrote at least two significant figures
+(`written_unit`). A student who rounds every intermediate value to 4 decimals
+ends up a few units of the 4th decimal away from the exact result, which a
+relative tolerance of 5e-3 does not cover on small entries (0.0033 for
+0.003363). The unit is per entry and is carried with the answer (`Answer.ulp`);
+`Tolerance.accepts` takes it. An instructor who writes any tolerance mode
+(`rtol`, `atol`, `sigfigs`, `decimals`) chose a precision, so the rule is off
+there unless `last_digit: true` is written too; `last_digit: false` turns it
+off under the default.
 """
 
 from __future__ import annotations
@@ -20,6 +32,8 @@ DEFAULT_RTOL = 5e-3
 AUTO_ATOL = 1e-3  # × the largest |entry| of the expected quantity
 ATOL_FLOOR = 1e-9  # when every expected entry is 0
 SLACK = 1e-9  # float slack on the half-unit bounds
+MODE_KEYS = ("rtol", "atol", "sigfigs", "decimals")
+MIN_WRITTEN_SIGFIGS = 2  # "0.02" for 0.0176 is one figure: too coarse to earn the last-digit rule
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class Tolerance:
     atol: float | None = None  # None: automatic
     sigfigs: int | None = None
     decimals: int | None = None
+    last_digit: bool = True  # also accept one unit of the student's last written decimal (rtol/atol mode)
 
     @classmethod
     def from_spec(cls, *layers: dict | None) -> "Tolerance":
@@ -36,13 +51,21 @@ class Tolerance:
         for layer in layers:
             if layer:
                 # the later layer's mode wins: digits replace digits, rtol/atol replace digits
-                if "sigfigs" in layer or "decimals" in layer or "rtol" in layer or "atol" in layer:
+                if any(key in layer for key in MODE_KEYS):
                     merged.pop("sigfigs", None)
                     merged.pop("decimals", None)
                 merged.update(layer)
+        # A precision the instructor wrote is theirs: the last-digit rule then only if asked for.
+        chosen = any(key in merged for key in MODE_KEYS)
         return cls(rtol=float(merged.get("rtol", DEFAULT_RTOL)),
                    atol=float(merged["atol"]) if "atol" in merged else None,
-                   sigfigs=merged.get("sigfigs"), decimals=merged.get("decimals"))
+                   sigfigs=merged.get("sigfigs"), decimals=merged.get("decimals"),
+                   last_digit=bool(merged.get("last_digit", not chosen)))
+
+    @property
+    def hand_rule(self) -> bool:
+        """Whether the last-digit rule applies: on, and in rtol/atol mode (digits modes are exact asks)."""
+        return self.last_digit and self.sigfigs is None and self.decimals is None
 
     def describe(self) -> str:
         if self.sigfigs is not None:
@@ -50,7 +73,9 @@ class Tolerance:
         if self.decimals is not None:
             return f"{self.decimals} decimal places"
         atol = "auto" if self.atol is None else f"{self.atol:g}"
-        return f"rtol {self.rtol:g}, atol {atol}"
+        hand = (", or within one unit of the last decimal place written (with 2 or more "
+                "significant figures written)") if self.hand_rule else ""
+        return f"rtol {self.rtol:g}, atol {atol}{hand}"
 
     def bound(self, expected: np.ndarray) -> np.ndarray:
         """The largest accepted |s − t| for each expected entry t."""
@@ -65,13 +90,44 @@ class Tolerance:
             return np.where(t > 0, 0.5 * unit * (1 + SLACK), atol)
         return atol + self.rtol * t
 
-    def accepts(self, expected: np.ndarray, submitted: np.ndarray) -> np.ndarray:
-        """Elementwise: is each submitted entry close enough?"""
+    def accepts(self, expected: np.ndarray, submitted: np.ndarray, ulp=None) -> np.ndarray:
+        """Elementwise: is each submitted entry close enough?
+
+        `ulp`: per submitted entry, one unit of its last written decimal (0 where
+        the rule does not apply), the shape of `submitted`; see `written_unit`.
+        """
         e = np.asarray(expected, dtype=float)
         s = np.asarray(submitted, dtype=float)
         with np.errstate(invalid="ignore"):
             ok = np.abs(s - e) <= self.bound(e)
+            if ulp is not None and self.hand_rule:
+                unit = np.asarray(ulp, dtype=float)
+                ok |= np.abs(s - e) <= unit * (1 + SLACK) + SLACK * np.abs(e)
         return ok & np.isfinite(s)
+
+    def written(self, ulp) -> "Written":
+        """This tolerance bound to one answer's written units (what `diagnose` compares with)."""
+        return Written(self, ulp)
+
+
+@dataclass(frozen=True, eq=False)
+class Written:
+    """A tolerance together with the units of the answer's last written decimals."""
+
+    tol: Tolerance
+    ulp: object = None  # array in the submitted (fitted) shape, or None
+
+    def accepts(self, expected: np.ndarray, submitted: np.ndarray) -> np.ndarray:
+        ulp = self.ulp
+        if ulp is not None and np.shape(ulp) != np.shape(submitted):
+            ulp = None  # another shape (a candidate of another quantity): the plain tolerance
+        return self.tol.accepts(expected, submitted, ulp)
+
+    def bound(self, expected: np.ndarray) -> np.ndarray:
+        return self.tol.bound(expected)
+
+    def describe(self) -> str:
+        return self.tol.describe()
 
 
 def fraction_digits(text: str) -> int | None:
@@ -90,3 +146,14 @@ def significant_digits(value: float, text: str) -> int | None:
         return None
     return max(1, digits + int(math.floor(math.log10(abs(value)))) + 1)
 
+
+
+def written_unit(text: str, value: float) -> float:
+    """One unit of the last decimal place of a plainly written decimal (`0.0050` -> 1e-4,
+    `1.76e-2` -> 1e-4), or 0 when the last-digit rule does not apply: not a plain decimal,
+    fewer than 2 significant figures written (`0.02`), or an integer (`3`)."""
+    digits = fraction_digits(text)
+    figures = significant_digits(value, text)
+    if digits is None or figures is None or figures < MIN_WRITTEN_SIGFIGS:
+        return 0.0
+    return 10.0 ** -digits

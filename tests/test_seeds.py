@@ -27,7 +27,10 @@ def test_seed_transcription(name):
             assert found[quantity].tags == outcome["tags"], quantity
 
 
-def test_seed_001_diagonal_hint():
+def test_seed_001_diagonal_is_accepted_with_a_note():
+    # issue 10: an elementwise Jacobian answered by its diagonal is correct, with a note
+    # (was: invalid with the hint "the diagonal only?", which `diagonal_jacobian: false` keeps)
     result = Grader().grade(SEEDS / "001-p1.answers.yaml")
     finding = next(f for f in result.findings if f.quantity == "dz2/dz1")
-    assert "the diagonal only?" in finding.message
+    assert finding.status == "correct" and finding.tags == ["diagonal-jacobian"]
+    assert "diagonal" in finding.message

@@ -241,7 +241,8 @@ questions:
 def test_from_spec_on_a_parsed_problem_merges_problem_then_question():
     p = parse_problem(SPEC % "{rtol: 1e-3, atol: '1/10000'}")
     by = {q.quantity: Tolerance.from_spec(p.tolerance, q.tolerance) for q in p.questions}
-    assert by["z1"] == Tolerance(rtol=1e-3, atol=1e-4)
+    # issue 10: a tolerance the instructor wrote turns the last-digit rule off
+    assert by["z1"] == Tolerance(rtol=1e-3, atol=1e-4, last_digit=False)
     assert by["loss"].sigfigs == 2 and by["loss"].atol == pytest.approx(1e-4)
     assert by["dl/dW1"].rtol == pytest.approx(0.5) and by["dl/dW1"].atol == pytest.approx(1e-4)
 

@@ -1,0 +1,217 @@
+"""Numbers as students write them (FORMAT.md sections 3 and 8): untrusted text.
+
+A numeric answer entry may be
+
+- a plain number: a decimal, `1e-3` or a fraction `3/4` (`exact.parse_number`);
+  a plain decimal also carries one unit of its last written decimal place,
+  which the default tolerance grants (`tolerance.written_unit`);
+- written arithmetic of numbers: `1 - 0.01*(5.7)`, `0.5*(3 - 1)`, `2^-3`, read
+  by `formula_syntax.parse` with no names allowed and evaluated here exactly,
+  over fractions (nothing is eval'd; a power, a function or a constant that
+  leaves the rationals makes the text "not a written number");
+- LaTeX (`\\frac{1}{4}`, `\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}`), which
+  `latex_syntax.translate` turns into plain syntax (a matrix into a nested
+  list literal) before it is read as above.
+
+Only plainly written decimals earn the last-digit rule: arithmetic and LaTeX
+fractions are exact as written, so their unit is 0. Entries of a LaTeX matrix
+that are plain decimals keep theirs.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from . import formulas as F
+from .exact import NumberError, parse_number
+from .formula_syntax import FormulaSyntaxError, parse
+from .tolerance import written_unit
+
+try:  # another module of issue 10; absent in older checkouts
+    from . import latex_syntax
+except ImportError:  # pragma: no cover - depends on the checkout
+    latex_syntax = None
+
+MAX_BITS = 4096  # numerator or denominator of an intermediate value: (10^15)^16 fits, towers do not
+MAX_TEXT = 10_000
+MAX_ENTRIES = 100_000
+
+
+def plain(text: object) -> tuple[float, float]:
+    """(value, unit of its last written decimal) of a plain number, or NumberError.
+
+    A nonzero number that float64 would turn into 0 is refused, not zeroed;
+    OverflowError for one too large for float64.
+    """
+    exact = parse_number(text)
+    value = float(exact)
+    if value == 0.0 and exact != 0:
+        raise NumberError(f"{str(text)[:40]} is too small for float64 (write 0 for zero)")
+    return value, written_unit(str(text), value)
+
+
+def scalar(text: object) -> tuple[float, float]:
+    """One entry: a plain number, else written arithmetic (unit 0); NumberError if neither."""
+    try:
+        return plain(text)
+    except NumberError:
+        if not isinstance(text, str):
+            raise
+    value = arithmetic(_plain_syntax(text))
+    if value is None:
+        raise NumberError(f"{_short(text)!r} is not a number (write e.g. 0.25, -1e-3, 3/4 or 1 - 0.5*0.2)")
+    return _float(value, text), 0.0
+
+
+def written(text: str):
+    """A string answer that is not a plain number: (values, texts, units) if it is written
+    arithmetic or a LaTeX number or matrix, else None (it is a formula). NumberError when it
+    is a matrix whose entries cannot be read as numbers."""
+    if len(text) > MAX_TEXT:
+        return None
+    source = _plain_syntax(text)
+    if source is None:
+        return None
+    if source.lstrip().startswith("["):
+        split = _split_matrix(source)
+        return None if split is None else _matrix(split)
+    value = arithmetic(source)
+    if value is None:
+        return None
+    return np.array(_float(value, text)), None, np.array(0.0)
+
+
+def arithmetic(source: str | None) -> Fraction | None:
+    """The exact value of arithmetic of numbers, or None when `source` is anything else."""
+    if source is None:
+        return None
+    try:
+        node = parse(source, ())
+        return _exact(node)
+    except (FormulaSyntaxError, F.FormulaError, RecursionError, ValueError, ZeroDivisionError,
+            OverflowError, TypeError):
+        return None
+
+
+def _exact(node) -> Fraction | None:
+    """Fold a tree of numbers and + - * / ** exactly; None for anything else."""
+    if isinstance(node, F.Num):
+        return Fraction(node.value)
+    if isinstance(node, F.Neg):
+        inner = _exact(node.arg)
+        return None if inner is None else -inner
+    if not isinstance(node, F.Bin) or node.op not in _OPS:
+        return None  # a function, a name (pi, e), a transpose: not a number written by hand
+    a, b = _exact(node.left), _exact(node.right)
+    if a is None or b is None:
+        return None
+    value = _OPS[node.op](a, b)
+    if value is not None and max(value.numerator.bit_length(), value.denominator.bit_length()) > MAX_BITS:
+        raise OverflowError("a number too large to be read")
+    return value
+
+
+def _power(a: Fraction, b: Fraction) -> Fraction | None:
+    if b.denominator != 1:
+        return None  # a root: not rational in general
+    if a == 0 and b < 0:
+        raise ZeroDivisionError
+    return a ** int(b)
+
+
+def _divide(a: Fraction, b: Fraction) -> Fraction:
+    return a / b  # ZeroDivisionError is caught by `arithmetic`
+
+
+_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+        "/": _divide, "**": _power}
+
+
+def _float(value: Fraction, text: str) -> float:
+    out = float(value)  # OverflowError past float64, as for a plain number
+    if out == 0.0 and value != 0:
+        raise NumberError(f"{_short(text)!r} is too small for float64 (write 0 for zero)")
+    return out
+
+
+def _plain_syntax(text: str) -> str | None:
+    """The text in plain syntax: LaTeX translated (None when it cannot be), else as written."""
+    if latex_syntax is not None and latex_syntax.looks_like_latex(text):
+        try:
+            return latex_syntax.translate(text)
+        except Exception:  # noqa: BLE001 - any failure of the translator means "not a number"
+            return None
+    if "\\" in text or "$" in text:
+        return None  # LaTeX without its reader: left to the formula grader, which says so
+    return text
+
+
+def _split_matrix(source: str):
+    """`[[a, b], [c, d]]` into (rows of entry texts, True), `[a, b]` into ([row], False);
+    entries may hold brackets of their own (`(1)/(4)`); None when the text is not such a literal."""
+    text = source.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    inner = text[1:-1].strip()
+    if inner.startswith("["):
+        parts = _top_level(inner)
+        if parts is None or not all(p.startswith("[") and p.endswith("]") for p in parts):
+            return None
+        rows = [_top_level(p[1:-1]) for p in parts]
+        return None if any(r is None for r in rows) else (rows, True)
+    row = _top_level(inner)
+    return None if row is None else ([row], False)
+
+
+def _top_level(text: str) -> list | None:
+    """Split at commas outside brackets; None when brackets do not balance."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    if depth:
+        return None
+    parts.append(text[start:].strip())
+    return parts if all(parts) else None
+
+
+def _matrix(split):
+    """(rows of entry texts, nested) -> (values, texts, units); None when an entry is not a
+    number (a list literal of names is a formula: graph problems allow them)."""
+    rows, nested = split
+    if sum(len(r) for r in rows) > MAX_ENTRIES:
+        raise NumberError(f"more than {MAX_ENTRIES} entries")
+    try:
+        read = [[scalar(entry) for entry in row] for row in rows]
+    except NumberError:
+        return None
+    if len({len(r) for r in rows}) != 1:
+        raise NumberError("rows of different lengths: " + ", ".join(str(len(r)) for r in rows))
+    values = [[v for v, _ in row] for row in read]
+    units = [[u for _, u in row] for row in read]
+    texts = [[t if _is_plain(t) else None for t in row] for row in rows]
+    if not nested:
+        return np.array(values[0]), texts[0], np.array(units[0])
+    return np.array(values), texts, np.array(units)
+
+
+def _is_plain(text: str) -> bool:
+    try:
+        parse_number(text)
+        return True
+    except NumberError:
+        return False
+
+
+def _short(text: object) -> str:
+    s = str(text)
+    return s if len(s) <= 30 else s[:27] + "..."
