@@ -66,13 +66,18 @@ class Tape:
             self._ancestors = out
         return self._ancestors
 
-    def computed_from(self, j: int) -> list:
-        """For each step, whether it is computed from step j (j itself included; cached)."""
+    def computed_from(self, wanted: tuple) -> list:
+        """For each step, whether it is computed from one of the `wanted` steps (they included; cached).
+
+        A backward pass that only wants d(seed)/d(wanted) lets the adjoint flow
+        into these steps alone: nothing else lies on a path from a wanted step.
+        """
         cache = self._from if self._from is not None else {}
         self._from = cache
-        if j not in cache:
-            cache[j] = [j in a for a in self.ancestors()]
-        return cache[j]
+        if wanted not in cache:
+            wanted_set = set(wanted)
+            cache[wanted] = [not wanted_set.isdisjoint(a) for a in self.ancestors()]
+        return cache[wanted]
 
     def below(self, top: int, stop: int = 0) -> list:
         """The steps `top` is computed from, from `stop` on, newest first (cached per top)."""

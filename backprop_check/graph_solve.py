@@ -27,11 +27,32 @@ from .errors import InputError
 from .graph import Graph, record
 
 
+_TAPES: dict = {}  # id(graph) -> (graph, data names, tape, local bottoms): the last few recorded
+_TAPES_KEPT = 8
+
+
 def tape_of(problem):
-    """The problem's tape: its inputs, its per-sample data (as inputs too) and its nodes."""
-    graph = problem.graph
+    """The problem's tape: its inputs, its per-sample data (as inputs too) and its nodes.
+
+    Recorded once per graph: every Run (each training step, each random world
+    of the formula checks) walks the same tape, and its cached ancestry."""
+    return _recorded(problem)[0]
+
+
+def _recorded(problem) -> tuple:
+    """(tape, {node: the steps of the names its expression is written in}) of the problem."""
+    graph, data = problem.graph, tuple(problem.data)
+    hit = _TAPES.get(id(graph))
+    if hit is not None and hit[0] is graph and hit[1] == data:  # the graph is held, so its id is its own
+        return hit[2:]
     inputs = {**graph.inputs, **{name: values[0] for name, values in problem.data.items()}}
-    return record(Graph(inputs, graph.nodes, graph.output))
+    tape = record(Graph(inputs, graph.nodes, graph.output))
+    order = {name: i for i, name in enumerate(tape.at)}
+    local = {a: tuple(sorted(tape.at[b] for b in Q.written(tree, order) if b in tape.at)) for a, tree in graph.nodes}
+    if len(_TAPES) >= _TAPES_KEPT:
+        del _TAPES[next(iter(_TAPES))]
+    _TAPES[id(graph)] = (graph, data, tape, local)
+    return tape, local
 
 
 class Run:
@@ -40,10 +61,11 @@ class Run:
     def __init__(self, problem, arithmetic, params: dict | None = None):
         self.problem = problem
         self.arithmetic = arithmetic
-        self.tape = tape_of(problem)
+        self.tape, self.local = _recorded(problem)
         self.given = {name: arithmetic.input(v) for name, v in problem.graph.inputs.items()}
         self.given.update(params or {})
         self.passes: dict = {}
+        self.node_pass: tuple | None = None  # (key, adjoints) of the last node's backward pass
 
     @property
     def samples(self) -> list:
@@ -77,18 +99,26 @@ class Run:
             return jac.reshape(np.shape(top_value))  # by a scalar: the shape of what is differentiated
         return jac
 
-    def adjoints(self, top: str, sample: int | None, stop: int) -> list:
-        """d top / d every step (down to step `stop`) on one sample; the output's pass is kept:
-        every dO/dX of a sample comes from one backward pass."""
-        keep = top == self.problem.graph.output
-        key = ("adjoints", top, sample)
-        if keep and key in self.passes:
-            return self.passes[key]
+    def adjoints(self, top: str, sample: int | None, bottom: int) -> list:
+        """d top / d step `bottom` (and more) on one sample, from one backward pass that is kept:
+        the output's pass (every step wanted) gives every dO/dX of a sample, a node's pass
+        (the names its expression is written in wanted) every dA/dB of the sheet for that node.
+        Only the output's pass and the last node's are kept: the quantities come node by node."""
+        output = top == self.problem.graph.output
+        wanted = () if output else self.local.get(top, ())
+        if not output and bottom not in wanted:
+            wanted = (bottom,)  # not written in `top`'s expression: a pass of its own
+        key = (top, sample, wanted)
+        kept = self.passes.get(("adjoints", top, sample)) if output else self.node_pass
+        if kept is not None and kept[0] == key:
+            return kept[1]
         values = self.values(sample)
         seed = self.arithmetic.one(values[self.tape.at[top]])
-        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, stop=0 if keep else stop)
-        if keep:
-            self.passes[key] = adjoint
+        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, wanted=wanted)
+        if output:
+            self.passes[("adjoints", top, sample)] = (key, adjoint)
+        else:
+            self.node_pass = (key, adjoint)
         return adjoint
 
     def reduced(self, quantity):

@@ -38,21 +38,25 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
 
 
 def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None,
-             stop: int = 0) -> list:
+             wanted: tuple = ()) -> list:
     """d(seeded value)/d(each step), None where the seed does not depend on it.
 
-    With `stop`, only d(seed)/d(step `stop`) is wanted: the adjoint flows only
-    into steps computed from that step (nothing else lies on a path from it).
+    With `wanted` (step indices), only d(seed)/d(those steps) are wanted: the
+    adjoint flows only into steps computed from one of them, and the walk ends
+    at the earliest. Each wanted adjoint is still the total derivative (perturb
+    the step, recompute what is computed from it): every path from a wanted
+    step to the seed runs through steps computed from it, all of which are
+    walked, in the same order as by a pass that wants that step alone.
 
     `cuts` maps a step to (an earlier step, a slope): the derivative there is
     taken as that slope, straight to that step, whatever lies between; the
     diagnosis recomputes a student's mistaken chain rule with it.
     """
-    flows = tape.live() if not stop else tape.computed_from(stop)
+    flows = tape.live() if not wanted else tape.computed_from(wanted)
     adjoint: list = [None] * len(tape.steps)
     owned: set = set()  # adjoints created here, safe to add into in place
     adjoint[seed_at] = seed
-    for i in tape.below(seed_at, stop):  # only what the seed is computed from, newest first
+    for i in tape.below(seed_at, min(wanted, default=0)):  # only what the seed is computed from, newest first
         g, step = adjoint[i], tape.steps[i]
         if g is None or not step.args:
             continue
@@ -112,12 +116,12 @@ def jacobian(tape: Tape, values: list, arithmetic, of: str, wrt: str):
     if linear is not None:
         return np.asarray(values[linear]).reshape(size_top, size_bottom)
     if _elementwise_in(tape, tape.at[of], tape.at[wrt]) and np.shape(top) == np.shape(bottom):
-        diagonal = backward(tape, values, arithmetic, tape.at[of], arithmetic.one(top), stop=tape.at[wrt])[tape.at[wrt]]
+        diagonal = backward(tape, values, arithmetic, tape.at[of], arithmetic.one(top), wanted=(tape.at[wrt],))[tape.at[wrt]]
         return arithmetic.diag(np.asarray(diagonal).reshape(-1))
     rows = []
     for k in range(size_top):
         seed = arithmetic.one_hot(top, k)
-        grad = backward(tape, values, arithmetic, tape.at[of], seed, stop=tape.at[wrt])[tape.at[wrt]]
+        grad = backward(tape, values, arithmetic, tape.at[of], seed, wanted=(tape.at[wrt],))[tape.at[wrt]]
         rows.append(arithmetic.zeros(size_bottom) if grad is None else np.asarray(grad).reshape(-1))
     return np.stack(rows)
 
