@@ -34,12 +34,13 @@ from . import formula_syntax as S
 from . import formulas as F
 from . import graph_quantities as GQ
 from .graph import Graph
+from .quantities import UnknownQuantity, read_name
 from .specread import IDENT, MAX_ENTRIES, MAX_SAMPLES, Reader, label, suggest
 
 MAX_NODES = 400
 MAX_LIST = 1024  # entries of a node written as a YAML list (a vector or a matrix of expressions)
 TOP_KEYS = {"bpcheck", "id", "title", "description", "graph", "data", "reduce", "train", "tolerance",
-            "questions", "names", "sha256", "partial", "ecf", "ecf_share", "rounding_credit"}
+            "questions", "names", "sha256", *specread.OPTION_KEYS}
 GRAPH_KEYS = {"inputs", "nodes", "output", "reduce"}
 REDUCTIONS = ("sum", "mean")
 RESERVED = {"N", "K", "T", "pi", "e", "y_hat", "yhat"} | set(S.FUNCTIONS) | set(S.ALIASES)
@@ -73,7 +74,19 @@ class GraphProblem:
         return len(next(iter(self.data.values()))) if self.data else 1
 
     def canonical(self, name: str) -> str:
-        return GQ.canonical(name, self)
+        """As GQ.canonical, after a whole-name alias of a quantity (`grad_w` for dL/dw) and the
+        names students write (`\\frac{\\partial L}{\\partial w}`, `∂L/∂w`; the output keeps its name)."""
+        try:
+            return GQ.canonical(self.names.get(str(name).strip(), name), self)
+        except UnknownQuantity:
+            spelled = read_name(str(name), network=False)
+            if spelled == str(name).strip():
+                raise
+            try:
+                return GQ.canonical(self.names.get(spelled, spelled), self)
+            except UnknownQuantity:
+                pass
+            raise
 
 
 def build(r: Reader, text: str) -> GraphProblem:
@@ -95,7 +108,7 @@ def build(r: Reader, text: str) -> GraphProblem:
     if train and shapes[output] != ():
         raise r.fail(("train",), f"a training step needs a scalar output; {output} has shape "
                                  f"{_shape(shapes[output])}")
-    names, display = specread.names(r, set(taken), _reserved, "this graph")
+    names, display = specread.names(r, set(taken), _reserved, "this graph", _derivative_of(taken))
     tolerance = specread.tolerance(r, ("tolerance",)) if "tolerance" in top else {}
     options = specread.options(r)
     problem = GraphProblem(
@@ -106,6 +119,14 @@ def build(r: Reader, text: str) -> GraphProblem:
         digest=specread.file_digest(text), shapes=shapes, optimizer=optimizer)
     questions = specread.questions(r, problem.canonical, _formula_free(output))
     return GraphProblem(**{**problem.__dict__, "questions": questions})
+
+
+def _derivative_of(taken: dict):
+    """`names:` may alias a derivative dA/dB of the graph's names (`dL/dw: grad_w`)."""
+    def quantity(key: str) -> str | None:
+        m = re.fullmatch(r"d([A-Za-z]\w*)/d([A-Za-z]\w*)", read_name(key, network=False))
+        return m.group(0) if m and m.group(1) in taken and m.group(2) in taken else None
+    return quantity
 
 
 def _formula_free(output: str):

@@ -1,9 +1,16 @@
-"""The names of the quantities a problem defines, their groups and aliases.
+r"""The names of the quantities a problem defines, their groups and aliases.
 
 For L layers, layer l gives z{2l-1} = W_l a + b_l and z{2l} = f_l(z{2l-1});
 z{2L} is also y_hat. This module lists every quantity a problem defines in
 solution-sheet order, and turns any accepted spelling (`z4`, `dl/dz4`,
 `dl/dS1` via a display alias, `Y_out`) into its canonical name.
+
+Students name quantities their own way (FORMAT.md section 8): `normalise_name`
+turns `W_1`, `W^{(1)}`, `W^{[1]}`, `∂ℓ/∂W1`, `dL/dW1`, `dJ/dW1`, `\hat{y}` and
+LaTeX such as `\frac{\partial \mathcal{L}}{\partial W_1}` into the spelling
+used here (`W1`, `dl/dW1`, `y_hat`); it is the one place for that rule, and
+formulas' names go through it too. `read_name` first hands LaTeX to
+`latex_syntax.translate` when that module is present.
 """
 
 from __future__ import annotations
@@ -12,10 +19,36 @@ import difflib
 import re
 from dataclasses import dataclass
 
+try:  # another module of issue 10; absent in older checkouts
+    from . import latex_syntax
+except ImportError:  # pragma: no cover - depends on the checkout
+    latex_syntax = None
+
 _PREFIX = re.compile(r"(step|sample)([1-9]\d{0,4})\.(.+)")
 _GRAD = re.compile(r"dl/d(.+)")
 _JAC = re.compile(r"d([^/]+)/d(.+)")
 _Z = re.compile(r"z([1-9]\d{0,3})")
+MAX_NAME = 300  # longer keys are not names anyone writes: left as they are
+
+# (pattern, replacement), applied in order; LaTeX of names only, nothing is evaluated
+_NAME_RULES = [(re.compile(p), r) for p, r in (
+    (r"\$|\\[,;!:]|\\left|\\right|\\displaystyle", ""),
+    (r"\\(?:mathcal|mathbf|mathbb|mathrm|mathit|mathsf|boldsymbol|bm|operatorname|text)\s*\{([^{}]*)\}", r"\1"),
+    (r"\\(?:hat|widehat)\s*\{\s*([A-Za-z])\s*\}|\\hat\s*([A-Za-z])", r"\1\2_hat"),
+    (r"\\ell(?![A-Za-z])|ℓ", "l"),
+    (r"\\partial\s*|∂", "d"),
+    (r"\\(alpha|beta|gamma|delta|eta|sigma|theta|lambda|mu|nu|tau|phi|psi|omega)(?![A-Za-z])", r"\1"),
+    (r"\^\s*\{\s*[\(\[]\s*(\d+)\s*[\)\]]\s*\}|\^\s*[\(\[]\s*(\d+)\s*[\)\]]", r"\1\2"),  # W^{(1)}: layer 1
+    (r"_\s*\{\s*([A-Za-z0-9]+)\s*\}", r"_\1"),
+    (r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"\1/\2"),
+    (r"\s+", ""),
+    (r"ŷ|Ŷ", "y_hat"),
+    # W_1 -> W1 (also in dl/dW_1, dz_2/dz_1), not delta_2
+    (r"(^d|^|[^A-Za-z0-9_]|/d|\.d)([A-Za-z])_(\d+)(?![A-Za-z0-9_])", r"\1\2\3"),
+)]
+# the loss in a derivative's numerator (networks: their loss is `l`), and alone
+_LOSS = re.compile(r"((?:step|sample)\d+\.)?d(?:L|J|E|loss|Loss|l)/d")
+_LOSS_NAMES = {"L", "l", "J", "E", "Loss", "loss"}
 
 
 @dataclass(frozen=True)
@@ -126,23 +159,66 @@ class UnknownQuantity(KeyError):
         return f"unknown quantity {name!r}{hint}"
 
 
+def normalise_name(name: str, network: bool = True) -> str:
+    """A quantity or value name as students write it, in bpcheck's spelling.
+
+    `W_1`, `W^{(1)}`, `W^{[1]}` -> `W1`; `∂ℓ/∂W1`, `\\frac{\\partial \\mathcal{L}}{\\partial W_1}`
+    -> `dl/dW1` (with `network`, a loss written L, ℓ, J, E or loss is the network's `l`;
+    a graph's output keeps its own name); `\\hat{y}`, `ŷ` -> `y_hat`. Names it does not
+    know stay as written (aliases such as `delta_2` keep their underscore).
+    """
+    text = str(name).strip()
+    if len(text) > MAX_NAME:
+        return text
+    for pattern, replacement in _NAME_RULES:
+        text = pattern.sub(replacement, text)
+    if network:
+        text = _LOSS.sub(lambda m: (m.group(1) or "") + "dl/d", text)
+        if text in _LOSS_NAMES:
+            text = "loss"
+    return text
+
+
+def read_name(name: str, network: bool = True) -> str:
+    """`normalise_name` of a name that may be LaTeX, translated by `latex_syntax` when present."""
+    text = str(name)
+    if latex_syntax is not None and len(text) <= MAX_NAME and latex_syntax.looks_like_latex(text):
+        try:
+            text = latex_syntax.translate(text)
+        except Exception:  # noqa: BLE001 - an untranslatable name falls back to the rules here
+            pass
+    return normalise_name(text, network)
+
+
 def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) -> str:
-    """The canonical spelling of `name`, or UnknownQuantity."""
+    """The canonical spelling of `name`, or UnknownQuantity.
+
+    The name as written is tried first (an alias may hold an underscore), then
+    as `read_name` normalises it (LaTeX, `W_1`, `dL/dW1`).
+    """
     aliases = aliases or {}
     raw = str(name).strip().replace(" ", "")
-    kind, k, rest = parts(raw)
-    prefix = f"{kind}{k}." if kind else ""
-    base = _canonical_base(rest, s, aliases)
-    full = prefix + base if base else None
-    if full and _exists(full, s):
-        return full
+    for spelling in dict.fromkeys((raw, read_name(str(name)))):
+        full = _resolve(spelling, s, aliases)
+        if full:
+            return full
     samples = [f"sample1.{n}" for n in base_names(s, True)] if s.n_samples > 1 else []
     known = [k for k in all_names(s) + samples + list(aliases) if k != raw]  # never suggest the name itself
     same = [k for k in known if k.lower() == raw.lower()]  # dl/dw1 -> dl/dW1 before anything fuzzier
     close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
+    kind, _, rest = parts(raw)
+    base = _canonical_base(rest, s, aliases)
     if not close and kind and base and _exists(base, s):
         close = [base]  # sample1.z1 of a single-sample problem is z1
     raise UnknownQuantity(str(name), close[0] if close else None)
+
+
+def _resolve(spelling: str, s: Structure, aliases: dict[str, str]) -> str | None:
+    kind, k, rest = parts(spelling)
+    prefix = f"{kind}{k}." if kind else ""
+    base = _canonical_base(rest, s, aliases)
+    full = prefix + base if base else None
+    return full if full and _exists(full, s) else None
 
 
 def _value(name: str, s: Structure, aliases: dict[str, str]) -> str:

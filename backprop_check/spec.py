@@ -20,7 +20,7 @@ from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, re
 from .formula_syntax import FormulaSyntaxError
 from .formula_syntax import FUNCTIONS as _FUNCTION_NAMES
 from .formulas import FormulaError
-from .quantities import Structure, canonical
+from .quantities import Structure, base_names, canonical, normalise_name
 from .specread import (FORMS, MAX_DIM, MAX_ENTRIES, MAX_MAGNITUDE, MAX_SAMPLES,  # noqa: F401 (read from here too)
                        MAX_STEPS, MIN_MAGNITUDE, QUESTION_KEYS, TOLERANCE_KEYS, Matrix, Question,
                        file_digest, stamp_digest)
@@ -34,7 +34,7 @@ RESERVED = {"x", "y", "N", "K", "loss", "y_hat", "yhat", "pi", "e", "T"}
 
 TOP_KEYS = {"bpcheck", "id", "title", "description", "network", "params", "data", "loss",
             "train", "tolerance", "questions", "names", "relu_grad_at_zero", "sha256",
-            "partial", "ecf", "ecf_share", "rounding_credit"}
+            *specread.OPTION_KEYS}
 
 @dataclass(frozen=True)
 class Layer:
@@ -137,7 +137,7 @@ def _build(doc: Document, text: str):
     loss = _loss(r, layers, y)
     lr, steps, optimizer = _train(r, params)
     budget.check(r.fail, layers, params, len(x[0]), steps, loss)
-    names, display = _names(r, layers)
+    names, display = _names(r, layers, len(x[0]))
     tolerance = specread.tolerance(r, ("tolerance",)) if "tolerance" in top else {}
     options = specread.options(r)
     problem = Problem(
@@ -374,12 +374,20 @@ def _train(r: _Reader, params: dict):
     return train["lr"], train["steps"], optimizer
 
 
-def _names(r: _Reader, layers: tuple):
+def _names(r: _Reader, layers: tuple, n_samples: int):
     n = len(layers)
     known = {f"z{i}" for i in range(1, 2 * n + 1)} | {"y_hat", "x", "y"}
     known |= {l.weight for l in layers} | {l.bias for l in layers if l.bias}
+    # gradients and local Jacobians may have aliases too (dl/dz3: delta_2), spelled as students do
+    structure = Structure(tuple(l.weight for l in layers), tuple(l.bias for l in layers), n_samples)
+    others = set(base_names(structure)) - known
+
+    def quantity(key: str) -> str | None:
+        name = normalise_name(key)
+        return name if name in others else None
+
     return specread.names(r, known, lambda alias: alias in RESERVED or bool(re.fullmatch(r"z\d+", alias))
-                          or alias in _FUNCTION_NAMES, "this network")
+                          or alias in _FUNCTION_NAMES, "this network", quantity)
 
 
 def _formula_free(name: str) -> bool:

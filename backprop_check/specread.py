@@ -5,6 +5,13 @@ but share these: the `Reader` (numbers, integers, vectors, matrices, each
 failure an InputError at the file's line and column), the header (`bpcheck`,
 `id`, `title`), `train:` (lr, steps and the optimizer hook), `tolerance:`,
 the grading options, `names:` aliases, `questions:` and the `sha256:` stamp.
+
+Issue 10 adds, at the top level and per question: the conventions a TA accepts
+(`orientation`, `diagonal_jacobian`, `outer_product`: true by default, false
+turns one off), the instructor's `credit:` (diagnosis tag -> share of the
+points) and `feedback:` (tag -> message), checked against `credit`'s tag
+tables; the tolerance key `last_digit`; and `names:` aliases of gradients
+(`dl/dz3: delta_2`) as well as of values.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
+from . import credit as _credit
 from .errors import InputError
 from .exact import NumberError, parse_number
 from .quantities import UnknownQuantity
@@ -28,8 +36,12 @@ MAX_STEPS = 50
 MAX_MAGNITUDE = 10 ** 6  # any number in a spec (deep nets can still overflow: solve checks)
 MIN_MAGNITUDE = Fraction(1, 10 ** 300)  # smaller nonzero numbers underflow in float64 (to 0 near 1e-324)
 
-TOLERANCE_KEYS = {"rtol", "atol", "sigfigs", "decimals"}
-QUESTION_KEYS = {"quantity", "points", "tolerance", "form", "partial", "ecf", "ecf_share"}
+TOLERANCE_KEYS = {"rtol", "atol", "sigfigs", "decimals", "last_digit"}
+CONVENTION_KEYS = ("orientation", "diagonal_jacobian", "outer_product")  # booleans, on by default
+AUTHORED_KEYS = ("credit", "feedback")  # tag -> share / message
+OPTION_KEYS = {"partial", "ecf", "ecf_share", "rounding_credit", *CONVENTION_KEYS, *AUTHORED_KEYS}
+QUESTION_KEYS = {"quantity", "points", "tolerance", "form", "partial", "ecf", "ecf_share",
+                 *CONVENTION_KEYS, *AUTHORED_KEYS}
 TRAIN_KEYS = {"lr", "steps", "optimizer"}
 FORMS = ("value", "expression", "any")
 ID = re.compile(r"[a-z0-9._-]+")
@@ -48,6 +60,11 @@ class Question:
     ecf: bool | None = None
     ecf_share: Fraction | None = None
     position: tuple = (None, None)
+    orientation: bool | None = None  # None: the problem's option (default true)
+    diagonal_jacobian: bool | None = None
+    outer_product: bool | None = None
+    credit: dict | None = None  # tag -> Fraction, over the problem's
+    feedback: dict | None = None  # tag -> message, over the problem's
 
 
 class Reader:
@@ -212,7 +229,9 @@ def tolerance(r: Reader, path: tuple) -> dict:
     raw = r.mapping(path, TOLERANCE_KEYS)
     out: dict = {}
     for key in raw:
-        if key in ("sigfigs", "decimals"):
+        if key == "last_digit":
+            out[key] = r.boolean(path + (key,))
+        elif key in ("sigfigs", "decimals"):
             out[key] = r.integer(path + (key,), 1 if key == "sigfigs" else 0, 15)
         else:
             value = r.number(path + (key,))
@@ -234,7 +253,41 @@ def options(r: Reader) -> dict:
     for key in ("ecf_share", "rounding_credit"):
         if key in top:
             out[key] = share(r, (key,))
+    out.update(conventions_and_credit(r, (), top))
     return out
+
+
+def conventions_and_credit(r: Reader, path: tuple, raw: dict) -> dict:
+    """The issue-10 keys of a problem (path ()) or of a question: conventions, credit, feedback."""
+    out: dict = {key: r.boolean(path + (key,)) for key in CONVENTION_KEYS if key in raw}
+    if "credit" in raw:
+        out["credit"] = {tag: share(r, path + ("credit", tag))
+                         for tag in _tags(r, path + ("credit",), _credit.MISTAKE_TAGS, "credit")}
+    if "feedback" in raw:
+        out["feedback"] = {tag: _message(r, path + ("feedback", tag))
+                           for tag in _tags(r, path + ("feedback",), _credit.FEEDBACK_TAGS, "feedback")}
+    return out
+
+
+def _tags(r: Reader, path: tuple, allowed: tuple, what: str) -> list:
+    """The keys of a `credit:`/`feedback:` mapping, each a diagnosis tag (else an error at it)."""
+    raw = r.get(path)
+    if not isinstance(raw, dict):
+        raise r.fail(path, f"{label(path)} must be a mapping of diagnosis tag: "
+                           f"{'share' if what == 'credit' else 'message'}, e.g. {{transposed: "
+                           f"{'0.5' if what == 'credit' else chr(34) + 'dl/dW has the shape of W.' + chr(34)}}}")
+    for tag in raw:
+        if tag not in allowed:
+            raise r.doc.key_error(path + (tag,), f"{what}: {str(tag)[:40]!r} is not a diagnosis tag"
+                                                 f"{suggest(str(tag), allowed)}")
+    return list(raw)
+
+
+def _message(r: Reader, path: tuple) -> str:
+    text = r.string(path, what="a message (text)")
+    if not text.strip() or len(text) > _credit.MAX_FEEDBACK:
+        raise r.fail(path, f"{label(path)} must be a message of 1 to {_credit.MAX_FEEDBACK} characters")
+    return text.strip()
 
 
 def share(r: Reader, path: tuple) -> Fraction:
@@ -244,23 +297,30 @@ def share(r: Reader, path: tuple) -> Fraction:
     return value
 
 
-def names(r: Reader, known: set, taken: Callable[[str], bool], what: str) -> tuple[dict, dict]:
+def names(r: Reader, known: set, taken: Callable[[str], bool], what: str,
+          quantity: Callable[[str], str | None] | None = None) -> tuple[dict, dict]:
     """`names:` display aliases: (alias -> canonical, canonical -> alias).
 
     `known` are the values that may have an alias, `taken(alias)` says whether a
     spelling is already a name (or reserved), `what` names the problem ("this network").
+    `quantity(key)` gives the canonical name of any other quantity a key may alias
+    (`dl/dz3`, `dL/dW2`), or None.
     """
     if "names" not in r.doc.data:
         return {}, {}
     raw = r.mapping(("names",))
     aliases: dict = {}
     display: dict = {}
-    for key, alias in raw.items():
-        if key not in known:
-            raise r.doc.key_error(("names", key), f"names: {key!r} is not a value of {what}{suggest(key, known)}")
-        alias = r.string(("names", key), IDENT, "a plain name such as S1")
+    for given, alias in raw.items():
+        key = given if given in known else (quantity(str(given)) if quantity else None) or given
+        if key not in known and not (quantity and quantity(str(given))):
+            raise r.doc.key_error(("names", given), f"names: {str(given)[:60]!r} is not a value of {what} "
+                                                    f"nor one of its gradients{suggest(str(given), known)}")
+        alias = r.string(("names", given), IDENT, "a plain name such as S1 or delta_2")
         if alias in known or alias in aliases or taken(alias):
-            raise r.fail(("names", key), f"alias {alias!r} is already a name of {what}")
+            raise r.fail(("names", given), f"alias {alias!r} is already a name of {what}")
+        if key in display:
+            raise r.fail(("names", given), f"{key} already has the alias {display[key]!r}")
         aliases[alias] = key
         display[key] = alias
     return aliases, display
@@ -307,5 +367,5 @@ def questions(r: Reader, canonical: Callable[[str], str], formula_free: Callable
             partial=r.string(path + ("partial",), re.compile(r"entries|none"), "'entries' or 'none'") if "partial" in q else None,
             ecf=r.boolean(path + ("ecf",)) if "ecf" in q else None,
             ecf_share=share(r, path + ("ecf_share",)) if "ecf_share" in q else None,
-            position=r.doc.where(path)))
+            position=r.doc.where(path), **conventions_and_credit(r, path, q)))
     return tuple(out)

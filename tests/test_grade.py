@@ -322,8 +322,8 @@ def test_aliases_from_names_are_accepted(tmp_path, seed):
 # ------------------------------------------------------------------ names and keys the grader does not read
 
 @pytest.mark.parametrize("name, suggestion", [
-    ("dl/dW11", "dl/dW1"), ("dL/dW2", "dl/dW2"), ("Loss", "loss"), ("y-hat", "y_hat"), ("z11", "z1"),
-])
+    ("dl/dW11", "dl/dW1"), ("y-hat", "y_hat"), ("z11", "z1"), ("dl/dW_11", "dl/dW1"),
+])  # issue 10: dL/dW2 and Loss are now the students' spellings of dl/dW2 and loss (see below)
 def test_unknown_quantity_warns_with_did_you_mean(tmp_path, seed, name, suggestion):
     seed[name] = [[1, 2, 3]]
     f = write_answers(tmp_path / "a.answers.yaml", seed, SEED)
@@ -336,6 +336,17 @@ def test_unknown_quantity_warns_with_did_you_mean(tmp_path, seed, name, suggesti
     assert w["line"] == answer_line(f, name)
     human = grade(f, "--format", "human")
     assert "did you mean" in human.stdout
+
+
+@pytest.mark.parametrize("name, canonical", [("dL/dW2", "dl/dW2"), ("Loss", "loss"), ("dJ/dW_1", "dl/dW1")])
+def test_students_spelling_of_a_quantity_answers_it(tmp_path, seed, name, canonical):
+    """Issue 10: L, J, Loss for the loss and W_1 for W1 are the network's names: a second
+    answer to the same quantity is a warning, the first one is graded."""
+    seed[name] = [[1, 2, 3]]
+    f = write_answers(tmp_path / "a.answers.yaml", seed, SEED)
+    result, data = grade_json(f)
+    [w] = only(data)["warnings"]
+    assert f"{name!r} answers {canonical} a second time" in w["message"]
 
 
 def test_misspelt_answer_is_missing_with_a_warning(tmp_path, seed):
