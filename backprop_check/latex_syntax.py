@@ -32,16 +32,21 @@ __all__ = ["LatexSyntaxError", "looks_like_latex", "translate"]
 WORD_FUNCTIONS = {"relu": "relu", "ReLU": "relu", "Relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
                   "exp": "exp", "log": "log", "ln": "log", "softmax": "softmax", "diag": "diag", "max": "max",
                   "sum": "sum", "mean": "mean", "sqrt": "sqrt", "abs": "abs", "softplus": "softplus",
-                  "step": "step", "H": "step", "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu"}
+                  "step": "step", "H": "step", "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu",
+                  "erf": "erf", "eye": "eye", "ones": "ones"}
+_PREFIX = re.compile(r"(?:step|sample)[1-9][0-9]{0,3}")
 _WRAPS = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")]
 
 
 def looks_like_latex(text: str) -> bool:
-    """Wrapped in $…$, $$…$$, \\(…\\), \\[…\\], or holding a backslash command."""
+    """Wrapped in $…$, $$…$$, \\(…\\), \\[…\\], or holding a backslash command or braces.
+
+    Braces are never plain syntax, so `W_{2} z_{2}` is LaTeX without a backslash.
+    """
     if not isinstance(text, str):
         return False
     s = text.strip()
-    return "\\" in s or (len(s) >= 2 and s[0] == "$" and s[-1] == "$")
+    return "\\" in s or "{" in s or "}" in s or (len(s) >= 2 and s[0] == "$" and s[-1] == "$")
 
 
 def translate(text: str) -> str:
@@ -204,6 +209,10 @@ class _Parser:
         return self.name(tok)
 
     def name(self, tok: Token) -> Piece:
+        if _PREFIX.fullmatch(tok.value) and self.is_("op", ".") and self.at + 1 < len(self.tokens) \
+                and self.tokens[self.at + 1].kind == "word":  # step1.W1, sample2.x: a state's or sample's name
+            self.take()
+            tok = Token("word", f"{tok.value}.{self.take().value}", tok.src)
         diff = tok.value[1:] if tok.value[:1] == "d" and tok.value[1:2].isalpha() else ""
         return Piece(tok.value, "name", diff=diff)
 
@@ -292,6 +301,8 @@ class _Parser:
     def summation(self, tok: Token) -> Piece:
         """\\sum, \\sum_i, \\sum_{i=1}^{N} of a term: sum(term), its names' index i dropped (y_i is y)."""
         index = ""
+        if self.is_("open", "("):  # \sum(A, 1): numpy's sum, with an axis (as formulas.to_latex writes it)
+            return self.apply(Piece("sum", "func"), False)
         while self.is_("_") or self.is_("^"):
             script, arg = self.take().kind, self.single()
             if script == "_":

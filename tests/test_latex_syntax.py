@@ -782,6 +782,7 @@ def test_not_text_is_refused():
 @pytest.mark.parametrize("text, expected", [
     ("$x$", True), ("$$x$$", True), (r"\(x\)", True), (r"\[x\]", True), (r"\frac{1}{2}", True), (r"a\,b", True),
     ("W2 @ x", False), ("dl/dz3 * step(z1)", False), ("2(ŷ − y)ᵀ", False), ("x^T", False), ("$", False), (None, False),
+    ("W_{2} z_{2} + b_{2}", True), ("x^{2}", True),
 ])
 def test_looks_like_latex(text, expected):
     assert looks_like_latex(text) is expected
@@ -852,3 +853,35 @@ def test_end_to_end_through_parse(latex, code):
     assert tree == plain_tree
     if code is not None:
         assert F.to_code(tree) == code
+
+
+# ----------------------------------------------------------------- every shipped reference formula, written in LaTeX
+
+def _references():
+    from pathlib import Path
+
+    from backprop_check.solve import solve
+    from backprop_check.spec import load_problem
+    root = Path(__file__).resolve().parent.parent / "problems"
+    for path in sorted(root.glob("*.yaml")):
+        solution = solve(load_problem(path))
+        for name, entry in solution.entries.items():
+            if entry.formula is not None:
+                yield solution, name, entry.formula
+
+
+def test_every_reference_formula_written_by_to_latex_translates():
+    for _, name, formula in _references():
+        plain = translate(F.to_latex(formula))
+        assert not set(plain) & set("\\{}$&"), (name, plain)
+
+
+@pytest.mark.skipif(not _parse_reads_latex(), reason="formula_syntax.parse does not read LaTeX yet")
+def test_every_reference_formula_in_latex_is_graded_like_its_plain_text():
+    from backprop_check import equivalence
+    from backprop_check.grade import fit_shape
+    fit = lambda e, s: fit_shape(e, s, "the shape")  # noqa: E731
+    for solution, name, formula in _references():
+        for node in (formula, F.Neg(formula)):
+            latex = equivalence.grade_text(solution, name, F.to_latex(node), fit).status
+            assert latex == equivalence.grade_text(solution, name, F.to_code(node), fit).status, (name, node)
