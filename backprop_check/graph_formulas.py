@@ -65,10 +65,10 @@ def _per_sample(problem, asked: tuple) -> dict:
     """With `data:`: each sample's formulas are the graph's, in that sample's names (sample2.h,
     sample2.x), and the reduced output and its input derivatives sum (or average) the samples'."""
     base = formulas(replace(_one_sample(problem), lr=None), tuple(_unprefixed(n) for n in asked))
-    given = set(problem.graph.inputs)
+    renamed = _names(base) - set(problem.graph.inputs)
     out = {}
     for n in range(1, problem.n_samples + 1):
-        rename = {name: N(f"sample{n}.{name}") for name in _names(base) if name not in given}
+        rename = {name: N(f"sample{n}.{name}") for name in renamed}
         for name, tree in base.items():
             out[f"sample{n}.{name}"] = F.substitute(tree, rename)
     output, count = problem.graph.output, problem.n_samples

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from . import formulas as F
 from . import optimizers
@@ -41,6 +42,7 @@ class BadQuantity(UnknownQuantity):
         return f"{self.name!r}: {self.reason}"
 
 
+@lru_cache(maxsize=1 << 16)  # a 200-node graph over 16 samples names ~28k quantities, each parsed often
 def parse(name: str) -> tuple[str | None, int | None, str, tuple]:
     """(prefix kind, k, top, bottoms): ("sample", 2, "L", ("w1",)) for sample2.dL/dw1,
     (None, None, "F", ("x", "y")) for dF/d(x,y), (None, None, "w1", ()) for w1."""

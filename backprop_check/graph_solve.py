@@ -114,7 +114,9 @@ class Run:
             return kept[1]
         values = self.values(sample)
         seed = self.arithmetic.one(values[self.tape.at[top]])
-        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, wanted=wanted)
+        partials = self.passes.setdefault(("partials", sample), {})
+        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, wanted=wanted,
+                           partials=partials)
         if output:
             self.passes[("adjoints", top, sample)] = (key, adjoint)
         else:
@@ -165,14 +167,14 @@ def train(problem, arithmetic, rules, given: dict | None = None) -> dict:
     return optimizers.train(problem.optimizer, problem.lr, problem.steps, params, gradients(run), evaluate, rules)
 
 
-def compute(problem, arithmetic, names: list) -> dict:
-    """Every named quantity in one engine."""
+def compute(problem, arithmetic, names: list) -> tuple[dict, Run]:
+    """Every named quantity in one engine, and the Run that computed them (its passes are kept)."""
     run = Run(problem, arithmetic)
     out = {name: run.quantity(name) for name in names if Q.parse(name)[0] != "step"}
     if problem.lr is not None and problem.steps:
         rules = optimizers.exact_arithmetic() if arithmetic.exact else optimizers.FLOATS
         out.update(train(problem, arithmetic, rules))
-    return {name: _tidy(v) for name, v in out.items()}
+    return {name: _tidy(v) for name, v in out.items()}, run
 
 
 def _tidy(v):
@@ -180,11 +182,11 @@ def _tidy(v):
     return v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
 
 
-def check(problem, exact: dict, fast: dict, report: Report) -> None:
-    """The engines agree, and every sample's gradients agree with finite differences."""
-    compare_engines({k: _floats(v) for k, v in exact.items()}, {k: _floats(v) for k, v in fast.items()}, report)
-    run = Run(problem, Floats())
-    output = problem.graph.output
+def check(run: Run, exact: dict, fast: dict, report: Report) -> None:
+    """The engines agree (`exact`, `fast`: their values as float64 arrays), and every sample's
+    gradients agree with finite differences (`run`: the float engine's, whose passes are reused)."""
+    compare_engines(exact, fast, report)
+    problem, output = run.problem, run.problem.graph.output
     if np.ndim(run.value(output, run.samples[0])) != 0:
         return  # a vector output: its Jacobians are held to the exact engine only
     for n in run.samples:
@@ -193,7 +195,8 @@ def check(problem, exact: dict, fast: dict, report: Report) -> None:
             inputs[name] = run.arithmetic.input(per_sample[n - 1])
         grads = {x: np.asarray(run.derivative(output, (x,), n), dtype=float) for x in problem.graph.inputs}
         label = (lambda x, n=n: f"sample{n}.d{output}/d{x}") if n else (lambda x: f"d{output}/d{x}")
-        graph_differences(run.tape, inputs, grads, output, report, label, directional=True)
+        graph_differences(run.tape, inputs, grads, output, report, label, directional=True,
+                          base_values=run.values(n))
 
 
 def _floats(v):
@@ -202,21 +205,28 @@ def _floats(v):
 
 def solve_both(problem, names: list, checked: bool = True) -> tuple[dict, dict, Report]:
     """(exact values, float values, report) of the named quantities."""
+    exact, fast, _, _, report = _solved(problem, names, checked)
+    return exact, fast, report
+
+
+def _solved(problem, names: list, checked: bool) -> tuple:
+    """(exact values, float values, both as float64 arrays, report): each converted once."""
     report = Report()
     try:
-        exact = compute(problem, Rationals(), names)
+        exact, _ = compute(problem, Rationals(), names)
     except (ArithmeticError, ValueError) as exc:
         raise InputError(f"the graph's values are undefined or overflow ({str(exc) or type(exc).__name__}); "
                          "change the given numbers", problem.file) from None
     with np.errstate(all="ignore"):
-        fast = compute(problem, Floats(), names)
+        fast, run = compute(problem, Floats(), names)
     for name, value in fast.items():
         if not np.all(np.isfinite(value)):
             raise InputError(f"{name} is beyond float64's range (or undefined); change the given numbers",
                              problem.file)
+    floats = ({k: _floats(v) for k, v in exact.items()}, {k: _floats(v) for k, v in fast.items()})
     if checked:
-        check(problem, exact, fast, report)
-    return exact, fast, report
+        check(run, *floats, report)
+    return exact, fast, *floats, report
 
 
 def solve_graph(problem, samples: set | None = None, checked: bool = True):
@@ -225,22 +235,21 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
 
     names = list(Q.quantities(problem))
     names += [q.quantity for q in problem.questions if q.quantity not in names]
-    exact, fast, report = solve_both(problem, names, checked)
+    exact, fast, exact_floats, fast_floats, report = _solved(problem, names, checked)
     exactly = _rational(problem)
     solution = Solution(problem, report=report, exact=exactly)
     for name in names:
-        floats = _floats(fast[name]) if name in fast else None
-        if name not in exact or floats is None:
+        if name not in exact or name not in fast:
             continue
-        value = _floats(exact[name])
+        value = exact_floats[name]
         solution.entries[name] = Entry(name, _group(problem, name), value.tolist() if value.ndim else float(value),
                                        value.shape, _exact=exact[name], _problem=problem,
                                        _make_precise=partial(_precise, exact[name], exactly))
-    solution.env = {name: _floats(v) for name, v in fast.items()}
+    solution.env = fast_floats
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
-    sheet = _formulas(problem, solution.env, tuple(names))
-    if checked:  # (their shapes were checked by evaluating them once: here, their values)
-        check_formulas(sheet, solution.env, solution.env, report)
+    sheet, evaluated = _formulas(problem, solution.env, tuple(names))
+    if checked:  # their values, as evaluated once to check their shapes
+        check_formulas(sheet, solution.env, solution.env, report, evaluated)
     solution.variants[("formulas", None)] = sheet  # formula grading evaluates the same trees
     for name, tree in sheet.items():
         if name in solution.entries:
@@ -248,18 +257,19 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
     return solution
 
 
-def _formulas(problem, env: dict, names: tuple) -> dict:
-    """The sheet's formulas that evaluate to the quantity's shape (a form the rules cannot write is left out)."""
-    out = {}
-    for name, tree in graph_formulas.formulas(problem, names).items():
-        try:
-            with np.errstate(all="ignore"):
+def _formulas(problem, env: dict, names: tuple) -> tuple[dict, dict]:
+    """The sheet's formulas that evaluate to the quantity's shape (a form the rules cannot write is
+    left out), and their values in `env`."""
+    out, values = {}, {}
+    with np.errstate(all="ignore"):
+        for name, tree in graph_formulas.formulas(problem, names).items():
+            try:
                 value = np.asarray(F.evaluate(tree, env), dtype=float)
-        except (F.FormulaError, ValueError):
-            continue
-        if name in env and value.size == np.size(env[name]):
-            out[name] = tree
-    return out
+            except (F.FormulaError, ValueError):
+                continue
+            if name in env and value.size == np.size(env[name]):
+                out[name], values[name] = tree, value
+    return out, values
 
 
 def _precise(value, exactly: bool):

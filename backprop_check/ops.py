@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -52,8 +53,15 @@ class Function:
 
     def fill(self, params: tuple) -> tuple:
         """The constant parameters with their defaults filled in, as Fractions."""
-        given = list(params) + [d for _, d in self.params[len(params):]]
-        return tuple(Fraction(p) for p in given)
+        if not params and not self.params:
+            return ()  # most functions (add, mul, tanh) take none: every pass asks, per step
+        return _filled(self, tuple(params))
+
+
+@lru_cache(maxsize=1024)
+def _filled(f: Function, params: tuple) -> tuple:
+    given = list(params) + [d for _, d in f.params[len(params):]]
+    return tuple(Fraction(p) for p in given)
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,7 +38,7 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
 
 
 def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None,
-             wanted: tuple = ()) -> list:
+             wanted: tuple = (), partials: dict | None = None) -> list:
     """d(seeded value)/d(each step), None where the seed does not depend on it.
 
     With `wanted` (step indices), only d(seed)/d(those steps) are wanted: the
@@ -51,6 +51,10 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
     `cuts` maps a step to (an earlier step, a slope): the derivative there is
     taken as that slope, straight to that step, whatever lies between; the
     diagnosis recomputes a student's mistaken chain rule with it.
+
+    `partials`: step -> its local partial derivatives at these `values`, kept
+    by the caller across the passes of one forward pass (a tanh's derivative,
+    exact at 45 digits, is worked out once, not once per pass through it).
     """
     flows = tape.live() if not wanted else tape.computed_from(wanted)
     adjoint: list = [None] * len(tape.steps)
@@ -68,9 +72,13 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
             target, slope = cuts[i]
             targets, grads = (target,), (unbroadcast(g * slope, np.shape(values[target])),)
         elif step.op in FUNCTIONS:
-            partials = arithmetic.partials(FUNCTIONS[step.op], args, step.params)
+            local = None if partials is None else partials.get(i)
+            if local is None:
+                local = arithmetic.partials(FUNCTIONS[step.op], args, step.params)
+                if partials is not None:
+                    partials[i] = local
             targets = step.args
-            grads = [unbroadcast(g * p, np.shape(a)) for p, a in zip(partials, args)]
+            grads = [unbroadcast(g * p, np.shape(a)) for p, a in zip(local, args)]
         else:
             targets = step.args
             grads = STRUCTURAL[step.op].vjp(g, values[i], args, step.params)
