@@ -39,14 +39,11 @@ _WRAPS = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")]
 
 
 def looks_like_latex(text: str) -> bool:
-    """Wrapped in $…$, $$…$$, \\(…\\), \\[…\\], or holding a backslash command or braces.
-
-    Braces are never plain syntax, so `W_{2} z_{2}` is LaTeX without a backslash.
-    """
+    """Wrapped in $…$, $$…$$, \\(…\\), \\[…\\], or holding a backslash command."""
     if not isinstance(text, str):
         return False
     s = text.strip()
-    return "\\" in s or "{" in s or "}" in s or (len(s) >= 2 and s[0] == "$" and s[-1] == "$")
+    return "\\" in s or (len(s) >= 2 and s[0] == "$" and s[-1] == "$")
 
 
 def translate(text: str) -> str:

@@ -29,7 +29,7 @@ from backprop_check.solve import solve
 from backprop_check.spec import load_problem
 
 ROOT = Path(__file__).resolve().parent.parent
-SYNTAXES = {"plain": F.to_code, "LaTeX": F.to_latex}
+SYNTAXES = {"plain": F.to_code, "LaTeX": lambda node: f"${F.to_latex(node)}$"}  # in $…$, as students write
 
 
 def _reads_latex() -> bool:
