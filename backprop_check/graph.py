@@ -53,6 +53,7 @@ class Tape:
     _live: list | None = None
     _from: dict | None = None
     _below: dict | None = None
+    _plan: list | None = None
 
     def ancestors(self) -> list:
         """For each step, the set of steps it is computed from, itself included (cached)."""
@@ -75,8 +76,12 @@ class Tape:
         cache = self._from if self._from is not None else {}
         self._from = cache
         if wanted not in cache:
-            wanted_set = set(wanted)
-            cache[wanted] = [not wanted_set.isdisjoint(a) for a in self.ancestors()]
+            marked = [False] * len(self.steps)
+            for i in wanted:
+                marked[i] = True
+            for i in range(min(wanted), len(self.steps)):  # a step is computed from what its arguments are
+                marked[i] = marked[i] or any(marked[a] for a in self.steps[i].args)
+            cache[wanted] = marked
         return cache[wanted]
 
     def below(self, top: int, stop: int = 0) -> list:
@@ -90,12 +95,30 @@ class Tape:
             return order
         return order[:bisect_right(order, -stop, key=lambda i: -i)]  # newest first: cut at `stop`
 
+    def plan(self) -> list:
+        """Per step, what a forward pass does: ("input", name, (), ()), ("constant", op, (), params),
+        ("function", Function, args, params) or ("structural", Structural, args, params) (cached:
+        the lookups are made once per tape, not once per step of every pass)."""
+        if self._plan is None:
+            self._plan = [_planned(step) for step in self.steps]
+        return self._plan
+
     def live(self) -> list:
         """Which steps depend on an input: constants carry no derivative (cached)."""
         if self._live is None:
             inputs = {i for i, s in enumerate(self.steps) if s.op == "input"}
             self._live = [bool(a & inputs) for a in self.ancestors()]
         return self._live
+
+
+def _planned(step: Step) -> tuple:
+    if step.op == "input":
+        return "input", step.name, (), ()
+    if step.op in ("const", "pi", "e", "eye"):
+        return "constant", step.op, (), step.params
+    if step.op in FUNCTIONS:
+        return "function", FUNCTIONS[step.op], step.args, step.params
+    return "structural", STRUCTURAL[step.op], step.args, step.params
 
 
 def record(graph: Graph) -> Tape:

@@ -23,17 +23,18 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
     """The value of every step; `inputs` binds each input name to its value."""
     values: list = []
     memo: dict = {}  # the arithmetic's own notes for this pass
-    for i, step in enumerate(tape.steps):
-        args = [values[a] for a in step.args]
-        if step.op == "input":
-            value = inputs[step.name]
-        elif step.op in ("const", "pi", "e", "eye"):
-            value = arithmetic.constant(step.op, step.params)
-        elif step.op in FUNCTIONS:
-            value = arithmetic.function(FUNCTIONS[step.op], args, step.params)
-        else:
-            value = STRUCTURAL[step.op].forward(arithmetic, *args, *step.params)
-        values.append(arithmetic.settle(tape, i, value, values, memo))
+    function, settle = arithmetic.function, arithmetic.settle
+    with arithmetic.quiet():
+        for i, (kind, entry, at, params) in enumerate(tape.plan()):
+            if kind == "function":
+                value = function(entry, [values[a] for a in at], params)
+            elif kind == "input":
+                value = inputs[entry]
+            elif kind == "constant":
+                value = arithmetic.constant(entry, params)
+            else:
+                value = entry.forward(arithmetic, *[values[a] for a in at], *params)
+            values.append(settle(tape, i, value, values, memo))
     return values
 
 
