@@ -157,3 +157,23 @@ def test_a_bad_convention_key_is_a_spec_error_with_file_and_line(tmp_path, extra
     assert result.exit_code == 2
     assert f"{problem.name}:{line}" in result.output and where in result.output
     assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------ LaTeX numbers
+
+def test_a_latex_matrix_and_fraction_are_numbers(tmp_path):
+    pytest.importorskip("backprop_check.latex_syntax")
+    q = grade_one(tmp_path, P1, "z2", r"\begin{bmatrix} 0.52 \\ 0 \\ \frac{1}{10} \end{bmatrix}")
+    assert q["status"] == "correct", q["message"]
+    q = grade_one(tmp_path, P1, "dl/dW2", r"\begin{bmatrix} -0.20592 & 0 & -0.0396 \end{bmatrix}")
+    assert q["status"] == "correct", q["message"]
+    q = grade_one(tmp_path, P1, "dl/dW2", r"\begin{bmatrix} -0.20592 \\ 0 \\ -0.0396 \end{bmatrix}")
+    assert q["status"] == "invalid" and q["tags"] == ["transposed"]
+
+
+def test_plain_decimals_inside_a_latex_matrix_keep_their_last_digit(tmp_path):
+    pytest.importorskip("backprop_check.latex_syntax")
+    from backprop_check.numbers_read import written
+    values, texts, units = written(r"\begin{bmatrix} 0.0985 & \frac{1}{4} \end{bmatrix}")
+    assert values.tolist() == [[0.0985, 0.25]]
+    assert units[0].tolist() == pytest.approx([1e-4, 0.0])
