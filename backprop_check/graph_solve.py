@@ -114,9 +114,8 @@ class Run:
             return kept[1]
         values = self.values(sample)
         seed = self.arithmetic.one(values[self.tape.at[top]])
-        partials = self.passes.setdefault(("partials", sample), {})
-        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, wanted=wanted,
-                           partials=partials)
+        memo = self.passes.setdefault(("memo", sample), {})
+        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, wanted=wanted, memo=memo)
         if output:
             self.passes[("adjoints", top, sample)] = (key, adjoint)
         else:

@@ -13,6 +13,8 @@ is a scalar's 1, one row of a Jacobian when it is a one-hot entry.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..graph import Tape
@@ -39,7 +41,7 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
 
 
 def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None,
-             wanted: tuple = (), partials: dict | None = None) -> list:
+             wanted: tuple = (), memo: dict | None = None) -> list:
     """d(seeded value)/d(each step), None where the seed does not depend on it.
 
     With `wanted` (step indices), only d(seed)/d(those steps) are wanted: the
@@ -53,9 +55,10 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
     taken as that slope, straight to that step, whatever lies between; the
     diagnosis recomputes a student's mistaken chain rule with it.
 
-    `partials`: step -> its local partial derivatives at these `values`, kept
-    by the caller across the passes of one forward pass (a tanh's derivative,
-    exact at 45 digits, is worked out once, not once per pass through it).
+    `memo`: notes on these `values` that the caller keeps across the passes
+    over one forward pass: a step's local partial derivatives (a tanh's,
+    exact at 45 digits, is worked out once, not once per pass through it) and
+    the zeros an indexed array's gradient starts from.
     """
     flows = tape.live() if not wanted else tape.computed_from(wanted)
     adjoint: list = [None] * len(tape.steps)
@@ -66,20 +69,21 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
         if g is None or not step.args:
             continue
         if step.op == "index" and not (cuts and i in cuts):
-            _into(adjoint, owned, step.args[0], g, step.params, values, flows)
+            _into(adjoint, owned, step.args[0], g, step.params, values, flows, memo)
             continue
         args = [values[a] for a in step.args]
         if cuts and i in cuts:
             target, slope = cuts[i]
             targets, grads = (target,), (unbroadcast(g * slope, np.shape(values[target])),)
         elif step.op in FUNCTIONS:
-            local = None if partials is None else partials.get(i)
+            local = None if memo is None else memo.get(i)
             if local is None:
                 local = arithmetic.partials(FUNCTIONS[step.op], args, step.params)
-                if partials is not None:
-                    partials[i] = local
-            targets = step.args
-            grads = [unbroadcast(g * p, np.shape(a)) for p, a in zip(local, args)]
+                if memo is not None:
+                    memo[i] = local
+            targets = step.args  # (a value's shape: np.shape's, without its cost per step)
+            grads = [unbroadcast(g * p, getattr(a, "shape", ())) if flows[t] else None
+                     for p, a, t in zip(local, args, targets)]
         else:
             targets = step.args
             grads = STRUCTURAL[step.op].vjp(g, values[i], args, step.params)
@@ -90,18 +94,28 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
     return adjoint
 
 
-def _into(adjoint: list, owned: set, a: int, g, at: tuple, values: list, flows: list) -> None:
+def _into(adjoint: list, owned: set, a: int, g, at: tuple, values: list, flows: list, memo: dict | None) -> None:
     """An indexed entry's gradient, added in place: W1[j, k] used a hundred times is one array
     of W1's shape, not a hundred (the `index` entry's vjp, done without its zeros)."""
     if not flows[a]:
         return
     if a not in owned:
-        fresh = zeros(np.asarray(values[a]))
+        blank = None if memo is None else memo.get(("zeros", a))
+        if blank is None:
+            blank = zeros(np.asarray(values[a]))
+            if memo is not None:
+                memo[("zeros", a)] = blank
+        fresh = blank.copy()  # (exact zeros are immutable numbers: a copy of the array is enough)
         adjoint[a] = fresh if adjoint[a] is None else fresh + adjoint[a]
         owned.add(a)
-    where = tuple(int(i) for i in at)
+    where = _where(at)
     g = np.asarray(g)
     adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
+
+
+@lru_cache(maxsize=4096)
+def _where(at: tuple) -> tuple:
+    return tuple(int(i) for i in at)
 
 
 def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:

@@ -24,6 +24,8 @@ class Floats:
     exact = False
 
     def input(self, value) -> np.ndarray:
+        if isinstance(value, np.ndarray) and value.dtype == float:
+            return value.copy()  # float64 already (the float engine's values): what float() of each gives
         return np.asarray(np.vectorize(float, otypes=[float])(value) if np.ndim(value) else float(value),
                           dtype=float)
 
