@@ -60,6 +60,8 @@ class AnswerFile:
     answers: dict  # key as written -> Answer
     warnings: list = field(default_factory=list)  # (line, message)
     ignored: list = field(default_factory=list)  # top-level keys we refused to read
+    steps: dict = field(default_factory=dict)  # a write-up's derivation steps, by quantity (`steps`)
+    skipped: list = field(default_factory=list)  # a write-up's equations that answer nothing: (line, why)
 
     def resolve(self, problem) -> dict:
         """Canonical quantity name -> Answer; unknown names become warnings."""
@@ -154,7 +156,7 @@ def _answer(doc: Document, key: str, value) -> Answer:
     if value is None:
         answer.error = "empty answer"
     elif isinstance(value, str):
-        _string(answer, value)
+        answer_from_text(answer, value)
     elif isinstance(value, list):
         try:
             answer.value, answer.texts, answer.ulp = _array(value)
@@ -165,7 +167,7 @@ def _answer(doc: Document, key: str, value) -> Answer:
     return answer
 
 
-def _string(answer: Answer, value: str) -> None:
+def answer_from_text(answer: Answer, value: str) -> None:
     """A number, written arithmetic or a LaTeX matrix becomes a value; any other text a formula."""
     if len(value) > MAX_TEXT:
         answer.error = f"an answer of {len(value)} characters; the limit is {MAX_TEXT}"

@@ -7,8 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 from backprop_check import writeup as W
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-SEED_003 = SEEDS / "003_f6bb8afabd23472e.txt"
+WRITEUPS = Path(__file__).resolve().parents[1] / "fixtures" / "writeups"
+SEED_003 = WRITEUPS / "seed-003.md"  # ../shared/seeds/003_f6bb8afabd23472e.txt, as the student typed it
 
 
 def test_a_markdown_chain_splits_into_its_members_with_their_line():
