@@ -113,20 +113,20 @@ class _Walk:
         elif answer.formula is not None:
             self._formula(name, q, finding, answer.formula, truth, tree, self._union(self.tree_origin, sub))
         else:
-            self._number(name, q, finding, answer.value, truth, carried, origin)
+            self._number(name, q, finding, answer, truth, carried, origin)
 
     # ------------------------------------------------------------ numbers
 
-    def _number(self, name, q, finding, value, truth, carried, origin) -> None:
+    def _number(self, name, q, finding, answer, truth, carried, origin) -> None:
         if finding.status == "correct":  # a correct answer binds as itself: it carries no error
             self._bind(name, truth, NONE)
             return
-        mine = fit(value, truth.shape)
+        mine = fit(answer.value, truth.shape)
         if mine is None:  # not a value of this shape: read on with what follows from the others
             self._bind(name, carried, origin)
             return
         tol = Tolerance.from_spec(self.problem.tolerance, q.tolerance)
-        follows = bool(origin) and bool(np.all(tol.accepts(carried, mine)))
+        follows = bool(origin) and _accepts(tol, carried, mine, answer)
         if follows:
             self._award(q, finding, origin, carried, truth, tol)
         else:
@@ -220,6 +220,15 @@ class _Walk:
         if not np.all(np.isfinite(value)):
             return None
         return value if shape is None else fit(value, shape)
+
+
+def _accepts(tol: Tolerance, carried, mine, answer) -> bool:
+    """The question's own tolerance, with the units of the student's last written decimals
+    where the answer has them (hand arithmetic rounds as it goes, after a mistake too)."""
+    ulp = getattr(answer, "ulp", None)
+    if ulp is not None and np.size(ulp) == mine.size:
+        return bool(np.all(tol.accepts(carried, mine, np.reshape(ulp, mine.shape))))
+    return bool(np.all(tol.accepts(carried, mine)))
 
 
 def fit(value, shape: tuple):

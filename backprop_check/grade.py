@@ -5,8 +5,9 @@ For each question: missing → invalid (not a number, wrong shape, with a
 orientation of a vector, an elementwise Jacobian's diagonal, each with a note)
 → compare under the tolerance (with the units of the student's last written
 decimals) → on a wrong answer, the diagnosis (`diagnose`), the instructor's
-credit and feedback for it (`credit`), error carried forward (the student's own
-upstream answers put into the quantity's formula) and partial credit. Results are
+credit and feedback for it (`credit`), partial credit; then, over the whole
+file, error carried forward (`carry`: the student's own earlier answers bound,
+the rest recomputed from the reference formulas). Results are
 `Finding` and `FileResult` records of builtin types, which every output
 format renders; nothing here prints.
 """
@@ -18,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import credit, equivalence
+from . import carry, credit, equivalence
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
@@ -30,7 +31,6 @@ from .spec import Problem, Question
 from .tolerance import Tolerance
 
 STATUSES = ("correct", "incorrect", "invalid", "missing")
-DEFAULT_ECF_SHARE = Fraction(1)
 DEFAULT_ROUNDING_CREDIT = Fraction(0)
 
 
@@ -95,12 +95,7 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
     ctx = Context(solution)
     questions = questions_of(problem, solution)
     result.findings = [grade_question(ctx, q, given) for q in questions]
-    # Error carried forward uses only answers that were asked for and graded incorrect:
-    # an unasked or a correct answer carries nothing (else any made-up z2 could earn points).
-    wrong = {f.quantity: given[f.quantity] for f in result.findings if f.status == "incorrect"}
-    for q, finding in zip(questions, result.findings):
-        if finding.status == "incorrect" and _option(problem, q, "ecf", False):
-            _error_carried_forward(ctx, q, wrong, given[q.quantity], finding)
+    carry.credit(ctx, problem, questions, result.findings, given)  # error carried forward (on by default)
     for finding in result.findings:
         finding.score = round(finding.score, 6)
         result.score += finding.score
@@ -235,97 +230,3 @@ def _describe_error(expected: np.ndarray, submitted: np.ndarray, ok: np.ndarray)
     where = f" at {list(map(int, worst))}" if worst else ""
     count = f"{int((~ok).sum())} of {ok.size} entries wrong; " if ok.size > 1 else ""
     return f"{count}largest error{where}: expected {e:.6g}, got {s:.6g}"
-
-
-# Below this share of the reference's scale a value is "no value at all" for ECF.
-ECF_TINY = 1e-6
-
-
-def _degenerate(value: np.ndarray, truth: np.ndarray) -> str | None:
-    """Why no credit can be carried from `value` (compared with the true one), or None.
-
-    An answer built on zeros, an identity, a constant, or numbers vanishingly
-    small next to the true ones takes no arithmetic to get "right": 1e-300
-    for z1 makes every later gradient 0 within any tolerance.
-    """
-    v = np.asarray(value, dtype=float)
-    t = np.asarray(truth, dtype=float)
-    scale = float(np.max(np.abs(t))) if t.size else 0.0
-    if not np.any(v):
-        return "is all zeros" if np.any(t) else None
-    if _is_identity(v) and not _is_identity(t):
-        return "is an identity matrix"
-    if v.size > 1 and np.all(v == v.flat[0]) and not np.all(t == t.flat[0]):
-        return "has every entry equal"
-    if float(np.max(np.abs(v))) <= ECF_TINY * scale:
-        return f"is vanishingly small next to the true values (|entries| ≤ {float(np.max(np.abs(v))):.3g})"
-    return None
-
-
-def _flat(carried: np.ndarray, expected: np.ndarray, tol: Tolerance) -> str | None:
-    """Why a carried result takes no arithmetic at the grading tolerance, or None.
-
-    Upstream values of 1e-5 where the truth is 0.1 are not "vanishing" by
-    scale, but what they give (dl/dW2 of 1e-7) is 0 within the tolerance,
-    and so is a student's row of zeros: no credit for that.
-    """
-    truth = expected.reshape(carried.shape)
-    bound = tol.bound(truth)
-    if np.all(np.abs(carried) <= bound) and not np.all(np.abs(truth) <= bound):
-        return "is zero within the tolerance"
-    first = carried.flat[0] if carried.size else 0.0
-    if carried.size > 1 and np.all(np.abs(carried - first) <= bound) and not np.all(np.abs(truth - truth.flat[0]) <= bound):
-        return "has every entry equal within the tolerance"
-    return None
-
-
-def _is_identity(v: np.ndarray) -> bool:
-    return v.ndim == 2 and v.shape[0] == v.shape[1] and v.shape[0] > 1 and np.array_equal(v, np.eye(v.shape[0]))
-
-
-def _error_carried_forward(ctx: Context, q: Question, wrong: dict, answer: Answer, finding: Finding) -> None:
-    """Credit an answer that is right given the student's own wrong inputs.
-
-    `wrong`: the student's answers to the questions graded incorrect.
-    """
-    entry = ctx.solution.entries.get(q.quantity)
-    if entry is None or entry.formula is None or answer.value is None:
-        return
-    expected = ctx.solution.array(q.quantity)
-    submitted, _, _ = fit_shape(expected, answer.value, "")
-    tol = Tolerance.from_spec(ctx.problem.tolerance, q.tolerance)
-    env = dict(ctx.solution.env)
-    used, degenerate = [], []
-    for name in sorted(F.names_in(entry.formula)):
-        upstream = wrong.get(name)
-        if upstream is None or upstream.value is None or name not in env:
-            continue
-        mine = np.asarray(upstream.value, dtype=float)
-        truth = np.asarray(env[name], dtype=float)
-        if mine.size != truth.size:
-            continue
-        why = _degenerate(mine, truth)
-        if why:
-            degenerate.append(f"your {name} {why}")
-        env[name] = mine.reshape(truth.shape)
-        used.append(name)
-    if not used:
-        return
-    try:
-        carried = np.asarray(F.evaluate(entry.formula, env), dtype=float).reshape(submitted.shape)
-    except (F.FormulaError, ValueError):
-        return
-    if not tol.accepts(carried, submitted).all():
-        return
-    why = _degenerate(carried, expected.reshape(submitted.shape)) or _flat(carried, expected, tol)
-    if why:  # e.g. a saturated z1: every gradient after it is 0
-        degenerate.append(f"given them, {q.quantity} {why}")
-    if degenerate:
-        finding.message += ("; it follows from your earlier answers, but no credit is carried forward: "
-                            + "; ".join(degenerate) + " (that takes no arithmetic)")
-        return
-    share = float(_option(ctx.problem, q, "ecf_share", DEFAULT_ECF_SHARE))
-    finding.status = "correct"
-    finding.score = max(finding.score, finding.max_score * share)
-    finding.tags = ["ecf"] + finding.tags
-    finding.message = f"correct given your {', '.join(used)} (error carried forward)"

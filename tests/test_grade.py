@@ -581,7 +581,7 @@ def ecf_spec(tmp_path) -> tuple[Path, Path]:
     with_ecf = tmp_path / "ecf.yaml"
     with_ecf.write_text(SEED.read_text() + "ecf: true\n")
     without = tmp_path / "plain.yaml"
-    without.write_text(SEED.read_text())
+    without.write_text(SEED.read_text() + "ecf: false\n")  # ECF is on by default (issue 10)
     return with_ecf, without
 
 

@@ -331,7 +331,10 @@ def test_factor_2_on_a_squared_inner_node(tmp_path):
     assert tags(found["ds/dx"]) == ["factor-2"] and "as if s were scaled by 1/2" in found["ds/dx"].message
     # o = s·w is no sum of squares: its derivatives are not offered the factor 2
     for q in ("do/dx", "do/dw"):
-        assert found[q].status == "incorrect" and found[q].tags == [], q
+        assert tags(found[q]) == [], q
+    # do/dx = do/ds · ds/dx = 5 · (their −1): it follows from their ds/dx (ECF, on by default)
+    assert found["do/dx"].status == "correct" and found["do/dx"].tags == ["ecf"]
+    assert found["do/dw"].status == "incorrect"
 
 
 def test_squares_are_sums_of_squared_terms():
@@ -430,7 +433,7 @@ def test_error_carried_forward_through_node_and_chain_rule_formulas(tmp_path):
 
 def test_error_carried_forward_needs_ecf_and_arithmetic(tmp_path):
     _needs_formulas(tmp_path, ECF, "L")
-    found = grade(tmp_path, ECF.replace("ecf: true\n", ""), {"s": 3.0, "L": 3.0 * 5.7})
+    found = grade(tmp_path, ECF.replace("ecf: true\n", "ecf: false\n"), {"s": 3.0, "L": 3.0 * 5.7})
     assert found["L"].status == "incorrect"
     found = grade(tmp_path, ECF, {"s": 0, "L": 0})
     assert found["L"].status == "incorrect" and "no credit is carried forward" in found["L"].message
