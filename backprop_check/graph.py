@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from . import formulas as F
 from .ops import BINARY, FUNCTIONS, STRUCTURAL
@@ -40,7 +39,7 @@ class Graph:
 class Step:
     op: str  # "input", "const", "pi", "e", "eye", or an ops name
     args: tuple = ()  # indices of earlier steps
-    params: tuple = ()  # constant parameters (Fractions), never differentiated
+    params: tuple = ()  # constant parameters (Fractions; an index's positions: ints), never differentiated
     name: str | None = None  # the input's name, for "input"
 
 
@@ -67,22 +66,31 @@ class Tape:
             self._ancestors = out
         return self._ancestors
 
-    def computed_from(self, wanted: tuple) -> list:
-        """For each step, whether it is computed from one of the `wanted` steps (they included; cached).
+    def computed_from(self, wanted: tuple, top: int) -> list:
+        """For each step that `top` is computed from, whether it is computed from one of the
+        `wanted` steps (they included; False for every other step; cached).
 
-        A backward pass that only wants d(seed)/d(wanted) lets the adjoint flow
-        into these steps alone: nothing else lies on a path from a wanted step.
+        A backward pass from `top` that only wants d(top)/d(wanted) lets the
+        adjoint flow into these steps alone: nothing else lies on a path from a
+        wanted step, and a pass from `top` asks about nothing outside `top`'s
+        ancestors.
         """
         cache = self._from if self._from is not None else {}
         self._from = cache
-        if wanted not in cache:
+        key = (wanted, top)
+        if key not in cache:
             marked = [False] * len(self.steps)
             for i in wanted:
                 marked[i] = True
-            for i in range(min(wanted), len(self.steps)):  # a step is computed from what its arguments are
-                marked[i] = marked[i] or any(marked[a] for a in self.steps[i].args)
-            cache[wanted] = marked
-        return cache[wanted]
+            steps = self.steps
+            for i in reversed(self.below(top, min(wanted))):  # oldest first: arguments before use
+                if not marked[i]:
+                    for a in steps[i].args:
+                        if marked[a]:
+                            marked[i] = True
+                            break
+            cache[key] = marked
+        return cache[key]
 
     def below(self, top: int, stop: int = 0) -> list:
         """The steps `top` is computed from, from `stop` on, newest first (cached per top)."""
@@ -172,7 +180,8 @@ def _step(node: F.Node, tape: Tape, memo: dict) -> Step:
         op = "matmul" if node.op == "@" else BINARY[node.op]
         return Step(op, (walk(node.left), walk(node.right)))
     if isinstance(node, F.Index):
-        return Step("index", (walk(node.arg),), tuple(Fraction(i) for i in node.at))
+        # positions as ints, not Fractions: every pass reads W1[j, k], and int(Fraction) is slow
+        return Step("index", (walk(node.arg),), tuple(int(i) for i in node.at))
     if isinstance(node, F.Stack):
         return Step("stack", tuple(walk(item) for item in node.items))
     return _call(node, walk)

@@ -13,8 +13,6 @@ is a scalar's 1, one row of a Jacobian when it is a one-hot entry.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from ..graph import Tape
@@ -25,7 +23,8 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
     """The value of every step; `inputs` binds each input name to its value."""
     values: list = []
     memo: dict = {}  # the arithmetic's own notes for this pass
-    function, settle = arithmetic.function, arithmetic.settle
+    function = arithmetic.function
+    kinked = arithmetic.kinked(tape)  # the steps whose values `settle` may put on a kink
     with arithmetic.quiet():
         for i, (kind, entry, at, params) in enumerate(tape.plan()):
             if kind == "function":
@@ -36,7 +35,7 @@ def forward(tape: Tape, arithmetic, inputs: dict) -> list:
                 value = arithmetic.constant(entry, params)
             else:
                 value = entry.forward(arithmetic, *[values[a] for a in at], *params)
-            values.append(settle(tape, i, value, values, memo))
+            values.append(arithmetic.settle(tape, i, value, values, memo) if i in kinked else value)
     return values
 
 
@@ -60,7 +59,7 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
     exact at 45 digits, is worked out once, not once per pass through it) and
     the zeros an indexed array's gradient starts from.
     """
-    flows = tape.live() if not wanted else tape.computed_from(wanted)
+    flows = tape.live() if not wanted else tape.computed_from(wanted, seed_at)
     adjoint: list = [None] * len(tape.steps)
     owned: set = set()  # adjoints created here, safe to add into in place
     adjoint[seed_at] = seed
@@ -108,14 +107,9 @@ def _into(adjoint: list, owned: set, a: int, g, at: tuple, values: list, flows: 
         fresh = blank.copy()  # (exact zeros are immutable numbers: a copy of the array is enough)
         adjoint[a] = fresh if adjoint[a] is None else fresh + adjoint[a]
         owned.add(a)
-    where = _where(at)
+    where = tuple(int(i) for i in at)
     g = np.asarray(g)
     adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
-
-
-@lru_cache(maxsize=4096)
-def _where(at: tuple) -> tuple:
-    return tuple(int(i) for i in at)
 
 
 def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:

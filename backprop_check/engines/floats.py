@@ -48,6 +48,9 @@ class Floats:
         with np.errstate(all="ignore"):
             return [np.asarray(d(*args, *f.fill(params)), dtype=float) for d in f.dnumpy]
 
+    def kinked(self, tape: Tape) -> dict:
+        return _kinks(tape)
+
     def settle(self, tape: Tape, i: int, value, values: list, memo: dict):
         placed = _kinks(tape).get(i)
         if not placed:
