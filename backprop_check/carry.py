@@ -54,7 +54,8 @@ def credit(ctx, problem, questions, findings, given: dict) -> None:
     asked = {q.quantity: (q, f) for q, f in zip(questions, findings)}
     walk = _Walk(solution, problem, asked, given)
     for name in dependency_order(sheet):
-        walk.step(name, sheet[name])
+        if name in solution.env:  # (every sheet name has a value; a formula without one carries nothing)
+            walk.step(name, sheet[name])
 
 
 def dependency_order(sheet: dict) -> list:

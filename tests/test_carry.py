@@ -159,6 +159,18 @@ def test_one_dropped_factor_2_costs_one_question(tmp_path):
     assert result.score == 4 + 5 * 1
 
 
+def test_ecf_and_its_share_per_question(tmp_path):
+    """`ecf: false` on one question holds it to the truth; `ecf_share` on another halves it."""
+    truth = forward()
+    theirs = backward(truth, dy_hat=truth["y_hat"] - Y)
+    spec = NET + ("questions:\n  - {quantity: dl/dy_hat}\n  - {quantity: dl/dW2, ecf: false}\n"
+                  "  - {quantity: dl/db2, ecf_share: 0.25}\n  - {quantity: dl/dW1}\n")
+    found, _ = grade(tmp_path, spec, {q: rounded(theirs[q]) for q in ("dl/dy_hat", "dl/dW2", "dl/db2", "dl/dW1")})
+    assert_lost(found["dl/dW2"])
+    assert_ecf(found["dl/db2"], "dl/dy_hat", score=0.25)
+    assert_ecf(found["dl/dW1"], "dl/dy_hat", score=1.0)
+
+
 def test_each_mistake_costs_once_and_later_answers_name_them(tmp_path):
     """A wrong ŷ, then dl/dy_hat from it but without the 2: two roots, each costing its own question."""
     truth = forward()
