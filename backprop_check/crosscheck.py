@@ -115,7 +115,7 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
             u /= np.linalg.norm(u)
             _direction(tape, arithmetic, inputs, name, value, u, float(np.sum(grad * u)), output, base,
                        FD_RTOL * abs(float(np.sum(grad * u))) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR,
-                       report, label)
+                       report, label, base_values)
             continue
         for index in _entries(value.shape, rng):
             tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR
@@ -123,7 +123,7 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
             # A steep function (sigmoid(1e5·z)) needs a smaller step than 1e-6 before its
             # curvature stops dominating the difference: try smaller ones before crying bug.
             for step in FD_STEPS:
-                fd = _central(tape, arithmetic, inputs, name, value, index, step, output, base)
+                fd = _central(tape, arithmetic, inputs, name, value, index, step, output, base, base_values)
                 if fd is None or abs(fd - grad[index]) <= tol:
                     break
             if fd is None:
@@ -136,14 +136,16 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
             report.fd_checked += 1
 
 
-def _direction(tape, arithmetic, inputs, name, value, u, want: float, output, base, tol, report, label) -> None:
+def _direction(tape, arithmetic, inputs, name, value, u, want: float, output, base, tol, report, label,
+               base_values: list) -> None:
     """The derivative of `output` along u, by central differences, against ⟨gradient, u⟩."""
     fd = None
     for step in FD_STEPS:
         h = step * max(1.0, float(np.max(np.abs(value))))
         values = []
         for sign in (1.0, -1.0):
-            after = forward(tape, arithmetic, {**inputs, name: value + sign * h * u})
+            moved = {**inputs, name: value + sign * h * u}
+            after = forward(tape, arithmetic, moved, _moved(tape, name, base_values))
             if any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base)):
                 report.fd_skipped += 1
                 return
@@ -156,14 +158,20 @@ def _direction(tape, arithmetic, inputs, name, value, u, want: float, output, ba
                              f"central finite differences {fd!r}")
 
 
-def _central(tape: Tape, arithmetic, inputs: dict, name: str, value, index, step: float, output: str, base):
+def _moved(tape: Tape, name: str, base_values: list) -> tuple:
+    """What `forward` keeps when input `name` moves: the base pass, and the steps to compute again."""
+    return base_values, tape.computed_from((tape.at[name],))
+
+
+def _central(tape: Tape, arithmetic, inputs: dict, name: str, value, index, step: float, output: str, base,
+             base_values: list):
     """The central difference of `output` in one entry, or None when the step crosses a kink."""
     h = step * max(1.0, abs(value[index]))
     values = []
     for sign in (1.0, -1.0):
         moved = value.copy()
         moved[index] += sign * h
-        after = forward(tape, arithmetic, {**inputs, name: moved})
+        after = forward(tape, arithmetic, {**inputs, name: moved}, _moved(tape, name, base_values))
         if any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base)):
             return None
         values.append(float(after[tape.at[output]]))

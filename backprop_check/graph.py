@@ -66,9 +66,9 @@ class Tape:
             self._ancestors = out
         return self._ancestors
 
-    def computed_from(self, wanted: tuple, top: int) -> list:
-        """For each step that `top` is computed from, whether it is computed from one of the
-        `wanted` steps (they included; False for every other step; cached).
+    def computed_from(self, wanted: tuple, top: int | None = None) -> list:
+        """For each step that `top` is computed from (every step without `top`), whether it is
+        computed from one of the `wanted` steps (they included; False for every other step; cached).
 
         A backward pass from `top` that only wants d(top)/d(wanted) lets the
         adjoint flow into these steps alone: nothing else lies on a path from a
@@ -83,7 +83,9 @@ class Tape:
             for i in wanted:
                 marked[i] = True
             steps = self.steps
-            for i in reversed(self.below(top, min(wanted))):  # oldest first: arguments before use
+            start = min(wanted)
+            order = range(start, len(steps)) if top is None else reversed(self.below(top, start))
+            for i in order:  # oldest first: arguments before use
                 if not marked[i]:
                     for a in steps[i].args:
                         if marked[a]:

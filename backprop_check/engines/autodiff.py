@@ -19,14 +19,22 @@ from ..graph import Tape
 from ..ops import FUNCTIONS, STRUCTURAL, unbroadcast, zeros
 
 
-def forward(tape: Tape, arithmetic, inputs: dict) -> list:
-    """The value of every step; `inputs` binds each input name to its value."""
+def forward(tape: Tape, arithmetic, inputs: dict, base: tuple | None = None) -> list:
+    """The value of every step; `inputs` binds each input name to its value.
+
+    `base`: (the values of an earlier pass, which steps to compute again):
+    finite differences move one input, and the steps not computed from it
+    keep their values, the same numbers a full pass would give them.
+    """
     values: list = []
     memo: dict = {}  # the arithmetic's own notes for this pass
     function = arithmetic.function
     kinked = arithmetic.kinked(tape)  # the steps whose values `settle` may put on a kink
     with arithmetic.quiet():
         for i, (kind, entry, at, params) in enumerate(tape.plan()):
+            if base is not None and not base[1][i]:
+                values.append(base[0][i])
+                continue
             if kind == "function":
                 value = function(entry, [values[a] for a in at], params)
             elif kind == "input":
@@ -133,7 +141,8 @@ def jacobian(tape: Tape, values: list, arithmetic, of: str, wrt: str):
     if linear is not None:
         return np.asarray(values[linear]).reshape(size_top, size_bottom)
     if _elementwise_in(tape, tape.at[of], tape.at[wrt]) and np.shape(top) == np.shape(bottom):
-        diagonal = backward(tape, values, arithmetic, tape.at[of], arithmetic.one(top), wanted=(tape.at[wrt],))[tape.at[wrt]]
+        seed = arithmetic.one(top)
+        diagonal = backward(tape, values, arithmetic, tape.at[of], seed, wanted=(tape.at[wrt],))[tape.at[wrt]]
         return arithmetic.diag(np.asarray(diagonal).reshape(-1))
     rows = []
     for k in range(size_top):
