@@ -299,3 +299,19 @@ def _chain(node: F.Call, var: str) -> F.Node:
     for partial, arg in zip(f.dformula, args):
         total = _add(total, _mul(partial(*args, *params), derivative(arg, var)))
     return total
+
+
+def prime(fn: str, args: list) -> F.Node:
+    """f'(a) as written by students (sigmoid'(z3), tanh'(z1), relu'(z)): the derivative
+    formula of an elementwise function of one argument, from its `ops` entry."""
+    f = FUNCTIONS.get(fn)
+    if f is None or fn not in ELEMENTWISE or f.arity != 1 or not f.dformula:
+        raise FormulaSyntaxError(f"{fn}' is not an activation's derivative (write e.g. sigmoid'(z), "
+                                 "tanh'(z1), relu'(z))")
+    if not args:
+        raise FormulaSyntaxError(f"{fn}'(…) takes an argument")
+    if any(not isinstance(a, F.Num) for a in args[1:]):
+        raise FormulaSyntaxError(f"{fn}'s parameters must be numbers")
+    if len(args) > 1 + len(f.params):
+        raise FormulaSyntaxError(f"{fn}' takes at most {1 + len(f.params)} arguments")
+    return f.dformula[0](args[0], *f.fill(tuple(a.value for a in args[1:])))

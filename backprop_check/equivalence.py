@@ -14,24 +14,31 @@ A formula equal only at random points, or only at the problem's values, is
 reported as such. A wrong formula is checked against the catalogue's
 mistakes that a formula can make (sign, transpose, factor 2, N or K, a missing
 or misplaced activation derivative, a name where its transpose belongs).
+
+The conventions a TA accepts (`conventions`: a row for a column and row
+chains in numerator layout, outer products, a diagonal for an elementwise
+Jacobian) are tried as further readings, each noted in the verdict. A wrong
+formula is shown at the problem's own values first, in short numbers.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
-from . import derivation
+from . import conventions as C
 from . import graph_formulas
 from . import formulas as F
-from .formula_syntax import FormulaSyntaxError, parse
+from .formula_products import Rules, ShapeError, Sized
+from .equivalence_worlds import worlds
+from .equivalence_worlds import formulas_of as _formulas
+from .formula_syntax import LEARNING_RATE, FormulaSyntaxError, parse
 from .quantities import UnknownQuantity, group_of, parts
 from .solve import Solution
 
-WORLDS = 6
-SCALES = (0.5, 1.0, 2.0)
-MAX_TRIES = 40
 RTOL = 1e-7
 MAX_TRANSPOSE_TRIES = 60
 
@@ -49,131 +56,53 @@ def names_of(solution: Solution) -> set:
     return set(solution.env) | set(_formulas(solution, None))
 
 
-def parse_answer(solution: Solution, text: str) -> F.Node:
+# How the loss is written in dL/dW2, dJ/dW2, dℓ/dW2 (network problems: the loss is l)
+_LOSS = re.compile(r"d(L|J|E|loss|Loss|ell)/d(.+)")
+
+
+def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -> F.Node:
+    """Parse a student's formula over the problem's names, through its alias resolver.
+
+    `spellings` is filled with each name as written -> its canonical name.
+    """
     problem = solution.problem
+    graph = _is_graph(solution)
 
     def resolve(name: str):
         if name in solution.env:
             return name
-        try:
-            return problem.canonical(name)
-        except UnknownQuantity:
-            return None
+        alias = getattr(problem, "names", {}).get(name)  # a parameter's alias (v for W2) is no quantity
+        if alias in solution.env:
+            return alias
+        m = None if graph else _LOSS.fullmatch(name)
+        for candidate in ([name] + ([f"dl/d{m.group(2)}"] if m else [])):
+            try:
+                return problem.canonical(candidate)
+            except (UnknownQuantity, ValueError, KeyError):
+                continue
+        return None
 
-    return parse(text, names_of(solution), resolve, indexing=_is_graph(solution))
+    return parse(text, names_of(solution), resolve, indexing=graph, constants=_constants(solution),
+                 spellings=spellings)
+
+
+def _constants(solution: Solution) -> dict:
+    """Named numbers a formula may use: the learning rate as lr, eta, η, alpha, α."""
+    lr = getattr(solution.problem, "lr", None)
+    return {name: F.Num(Fraction(lr)) for name in LEARNING_RATE} if lr is not None else {}
+
+
+def value_of(solution: Solution, text: str):
+    """A formula answer's value at the problem's values, or None (for `conventions.student_rows`)."""
+    try:
+        node = parse_answer(solution, text)
+    except FormulaSyntaxError:
+        return None
+    return _evaluate(node, solution.env)[0]
 
 
 def _is_graph(solution: Solution) -> bool:
     return getattr(solution.problem, "graph", None) is not None
-
-
-def _formulas(solution: Solution, slope_mistake) -> dict:
-    """The solution-sheet formulas in dependency order (optionally mistaken).
-
-    The true ones were cached by `solve`; mistaken ones are derived here once.
-    """
-    key = ("formulas", slope_mistake)
-    cache = solution.variants
-    if _is_graph(solution):  # solve_graph cached the sheet; a graph has no layer to mistake
-        return cache.get(key, {}) if slope_mistake is None else {}
-    if key not in cache:
-        p = solution.problem
-        single = p.n_samples == 1
-        widths = tuple(len(p.params[l.weight]) for l in p.layers)
-        out = derivation.one_step(p.layers, p.loss, p.rows, single, single, widths, slope_mistake)
-        if p.lr is not None:
-            out.update(derivation.step_formulas(p.layers, p.lr, p.optimizer))
-        cache[key] = out
-    return cache[key]
-
-
-def _inputs(solution: Solution, rng, scale: float) -> dict:
-    """Random x, y and parameters in the problem's shapes and domains."""
-    p, env = solution.problem, solution.env
-    world = {"N": env["N"], "K": env["K"]}
-    for name in ["x", *p.params]:
-        shape = np.shape(env[name])
-        world[name] = scale * rng.uniform(0.2, 1.0, shape) * rng.choice([-1.0, 1.0], shape)
-    shape = np.shape(env["y"])
-    if p.loss.name == "mse":
-        world["y"] = rng.normal(0.0, scale, shape)
-    elif p.loss.name == "bce":
-        world["y"] = rng.uniform(0.05, 0.95, shape)
-    elif p.loss.name not in ("cross_entropy", "hinge"):  # custom: signed targets; an undefined world is redrawn
-        world["y"] = rng.normal(0.0, scale, shape)
-    else:  # cross-entropy and hinge: one-hot along the class axis
-        axis = 1 if p.rows else 0
-        classes = rng.integers(0, shape[axis], size=shape[1 - axis])
-        y = np.zeros(shape)
-        for n, c in enumerate(classes):
-            y[(n, c) if axis == 1 else (c, n)] = 1.0
-        world["y"] = y
-    return world
-
-
-def _nearby(solution: Solution, rng) -> dict:
-    """The problem's inputs, each entry moved by up to 10%."""
-    env = solution.env
-    world = {"N": env["N"], "K": env["K"], "y": env["y"]}
-    if solution.problem.loss.name in ("mse", "custom"):  # targets free to move: move them too
-        world["y"] = np.asarray(env["y"], dtype=float) + 0.1 * rng.uniform(-1, 1, np.shape(env["y"]))
-    for name in ["x", *solution.problem.params]:
-        value = np.asarray(env[name], dtype=float)
-        world[name] = value * (1 + 0.1 * rng.uniform(-1, 1, value.shape)) + 0.01 * rng.uniform(-1, 1, value.shape)
-    return world
-
-
-def _complete(inputs: dict, formulas: dict) -> dict | None:
-    world = dict(inputs)
-    with np.errstate(all="ignore"):
-        for name, node in formulas.items():
-            value = np.asarray(F.evaluate(node, world), dtype=float)
-            if not np.all(np.isfinite(value)):
-                return None
-            world[name] = value
-    return world
-
-
-def worlds(solution: Solution, slope_mistake=None) -> list:
-    """Random consistent worlds (cached per problem and mistake)."""
-    key = ("worlds", slope_mistake)
-    cache = solution.variants
-    if key not in cache:
-        rng = np.random.default_rng(20261122)
-        if _is_graph(solution):
-            cache[key] = _graph_worlds(solution, rng) if slope_mistake is None else []
-            return cache[key]
-        out, tries = [], 0
-        formulas = _formulas(solution, slope_mistake)
-        while len(out) < WORLDS and tries < MAX_TRIES:
-            tries += 1
-            inputs = _inputs(solution, rng, SCALES[len(out) % len(SCALES)])
-            world = _complete(inputs, formulas)
-            if world is not None:
-                out.append(world)
-        tries = 0
-        while len(out) < WORLDS and tries < MAX_TRIES:
-            # a narrow domain (sqrt, log of a hidden value): stay near the problem's own inputs
-            tries += 1
-            world = _complete(_nearby(solution, rng), formulas)
-            if world is not None:
-                out.append(world)
-        cache[key] = out
-    return cache[key]
-
-
-def _graph_worlds(solution: Solution, rng) -> list:
-    """A graph's quantities at random inputs, then (for a narrow domain) near the problem's own."""
-    out = []
-    for near in (False, True):
-        tries = 0
-        while len(out) < WORLDS and tries < MAX_TRIES:
-            tries += 1
-            world = graph_formulas.world(solution.problem, rng, SCALES[len(out) % len(SCALES)], near,
-                                         tuple(solution.entries))
-            if world is not None:
-                out.append(world)
-    return out
 
 
 def _close(a, b) -> bool:
@@ -186,25 +115,52 @@ def _close(a, b) -> bool:
         return bool(np.all(np.abs(a - b) <= RTOL * np.abs(b) + 1e-9 * max(scale, 1e-300) + 1e-300))
 
 
-def _evaluate(node: F.Node, env: dict):
+def _evaluate(node: F.Node, env: dict, rules: Rules | None = None, shape: tuple | None = None):
+    """(value, None) or (None, why); a bare I or ones takes `shape` (the answer's)."""
     try:
         with np.errstate(all="ignore"):
-            return np.asarray(F.evaluate(node, env), dtype=float), None
-    except F.FormulaError as exc:
+            value = F.evaluate(node, env, rules)
+            if isinstance(value, Sized):
+                if shape is None:
+                    return None, "the size of I or ones cannot be told here: write eye(n) or ones(n)"
+                value = value.like(shape)
+            return np.asarray(value, dtype=float), None
+    except (F.FormulaError, ShapeError) as exc:
         return None, str(exc)
 
 
-def check(solution: Solution, quantity: str, node: F.Node, fit) -> Verdict:
+def check(solution: Solution, quantity: str, node: F.Node, fit, conventions: C.Conventions | None = None,
+          spellings: dict | None = None) -> Verdict:
     """Compare a parsed formula with the reference of `quantity`.
 
     `fit(expected, submitted)` is the grader's shape check; it returns
-    (reshaped, message, tag).
+    (reshaped, message, tag). Each reading of the conventions is tried; the
+    first that is correct wins, else the plain reading's verdict is reported
+    (or the first reading that can be evaluated at all).
     """
+    conv = conventions or C.Conventions.of(solution.problem)
+    verdicts = []
+    for rows in C.readings(solution, node, conv):
+        verdict = _check_reading(solution, quantity, node, fit, conv, rows, spellings or {})
+        if verdict.status == "correct":
+            return verdict
+        verdicts.append(verdict)
+    return next((v for v in verdicts if v.value is not None), verdicts[0])
+
+
+def _check_reading(solution: Solution, quantity: str, node: F.Node, fit, conv: C.Conventions,
+                   rows: frozenset, spellings: dict) -> Verdict:
     expected = solution.array(quantity)
-    got, error = _evaluate(node, solution.env)
+    shape = np.shape(solution.env.get(quantity, expected))
+    rules = Rules(outer=conv.outer_product)
+    got, error = _evaluate(node, C.bind(solution.env, rows), rules, shape)
     if got is None:
-        return _shape_failure(solution, quantity, node, error)
-    fitted, problem_text, tag = fit(expected, got)
+        return _shape_failure(solution, quantity, node, error, C.bind(solution.env, rows))
+    shaped = C.shape_of_answer(solution, quantity, got, conv)
+    if shaped.refusal:
+        return Verdict("invalid", shaped.refusal, [shaped.tag], got)
+    transform = shaped.transform or (lambda v: v)
+    fitted, problem_text, tag = fit(expected, transform(got))
     if fitted is None:
         return Verdict("invalid", problem_text, [tag] if tag else [], got)
     here = _close(fitted, expected) if expected.size else True
@@ -213,21 +169,37 @@ def check(solution: Solution, quantity: str, node: F.Node, fit) -> Verdict:
         return Verdict("incorrect" if not here else "invalid",
                        "cannot be checked away from the problem's values (the reference is undefined "
                        "at every other point tried); ask your instructor", [], got)
-    values = [_evaluate(node, w)[0] for w in ref_worlds]  # once: the checks and the diagnosis share them
+    values = []  # once: the checks and the diagnosis share them
+    for w in ref_worlds:
+        value = _evaluate(node, C.bind(w, rows), rules, shape)[0]
+        values.append(None if value is None else transform(value))
     mismatch = next((i for i, (v, w) in enumerate(zip(values, ref_worlds))
                      if v is None or not _close(v, w[quantity])), None)
     if here and mismatch is None:
-        return Verdict("correct", "correct (equal to the reference formula)", [], got)
+        notes = ([C.rows_note(rows, conv)] if rows else []) + rules.notes + ([shaped.note] if shaped.note else [])
+        tags = ([C.TAG["orientation"]] if rows else []) + ([C.TAG["outer_product"]] if rules.notes else []) \
+            + ([shaped.tag] if shaped.tag else [])
+        tags = list(dict.fromkeys(tags))
+        return Verdict("correct", "; ".join(["correct (equal to the reference formula)"] + notes), tags, got)
     tags, why = diagnose(solution, quantity, node, values)
     if mismatch is None:
         message = ("equal to the reference at random points but not at the problem's values "
-                   f"(expected {_show(expected)}, your formula gives {_show(fitted)})")
+                   f"(expected {C.show(expected)}, your formula gives {C.show(fitted)})")
+    elif not here:
+        message = (f"differs from the reference at the problem's values: your formula gives {C.show(fitted)}, "
+                   f"the reference {C.show(expected)}")
     else:
-        differs = _differs(node, values[mismatch], ref_worlds[mismatch], quantity)
-        message = "matches at the problem's values only; " + differs if here else differs
+        message = "matches at the problem's values only; " + _differs(node, values[mismatch], ref_worlds[mismatch],
+                                                                      quantity, spellings)
     if why:
         message += "; probably " + "; or ".join(why)
-    return Verdict("incorrect", message, tags, got)
+    return Verdict("incorrect", message + _spelled(spellings), tags, got)
+
+
+def _spelled(spellings: dict) -> str:
+    """Both names, the student's and the canonical one: '(your delta_2 is dl/dz3)'."""
+    pairs = [f"your {w} is {c}" for w, c in sorted(spellings.items()) if w != c][:4]
+    return f" ({'; '.join(pairs)})" if pairs else ""
 
 
 def _subtrees(node: F.Node) -> list:
@@ -251,12 +223,12 @@ def _replace(node: F.Node, old: F.Node, new: F.Node) -> F.Node:
     return node
 
 
-def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str) -> Verdict:
+def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str, env: dict | None = None) -> Verdict:
     """A formula that does not evaluate: is it right with one part transposed (x for xᵀ)?"""
     for part in _subtrees(node)[:MAX_TRANSPOSE_TRIES]:
         if isinstance(part, F.Num):
             continue
-        value, _ = _evaluate(_replace(node, part, F.T(part)), solution.env)
+        value, _ = _evaluate(_replace(node, part, F.T(part)), solution.env if env is None else env)
         if value is not None and _close(value, solution.array(quantity)):
             shown = F.to_code(part)
             shown = shown if isinstance(part, F.Name) else f"({shown})"
@@ -265,17 +237,10 @@ def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str) 
     return Verdict("invalid", f"the formula cannot be evaluated: {error}")
 
 
-def _differs(node: F.Node, value, world: dict, quantity: str) -> str:
-    shown = ", ".join(f"{n} = {_show(world[n])}" for n in sorted(F.names_in(node)) if n in world)[:300]
+def _differs(node: F.Node, value, world: dict, quantity: str, spellings: dict | None = None) -> str:
+    shown = ", ".join(f"{n} = {C.show(world[n])}" for n in sorted(F.names_in(node)) if n in world)[:300]
     return (f"differs from the reference at a random point ({shown}): "
-            f"your formula gives {_show(value)}, the reference {_show(world[quantity])}")
-
-
-def _show(value) -> str:
-    a = np.asarray(value, dtype=float)
-    text = np.array2string(a.reshape(-1) if a.ndim == 2 and 1 in a.shape else a, precision=4,
-                           suppress_small=True, max_line_width=200, threshold=12)
-    return " ".join(text.split())
+            f"your formula gives {C.show(value)}, the reference {C.show(world[quantity])}")
 
 
 def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | None = None) -> tuple[list, list]:
@@ -348,6 +313,10 @@ def allowed_names(solution: Solution, quantity: str) -> list:
             break
         if not local or group_of(name) == "forward":
             before.append(name)
+    if group_of(parts(quantity)[2]) in ("backward", "update"):
+        # Local Jacobians come from forward values only, so a gradient may chain them
+        # (dl/dz1 = dl/dy_hat dy_hat/dz3 W2 dz2/dz1) though the sheet lists them last.
+        before += [n for n in _formulas(solution, None) if group_of(n) == "local" and n not in before]
     return given + before
 
 
@@ -356,10 +325,16 @@ def _group(solution: Solution, quantity: str) -> str:
     return entry.group if entry is not None else group_of(parts(quantity)[2])
 
 
-def grade_text(solution: Solution, quantity: str, text: str, fit) -> Verdict:
-    """Parse and check; a syntax problem is an `invalid` verdict."""
+def grade_text(solution: Solution, quantity: str, text: str, fit,
+               conventions: C.Conventions | None = None) -> Verdict:
+    """Parse and check; a syntax problem is an `invalid` verdict.
+
+    `conventions`: the question's (`Conventions.of(problem, question, rows)`);
+    by default the problem's, with the student's rows not known.
+    """
+    spellings: dict = {}
     try:
-        node = parse_answer(solution, text)
+        node = parse_answer(solution, text, spellings)
     except FormulaSyntaxError as exc:
         return Verdict("invalid", f"not a formula bpcheck can read: {exc}")
     allowed = allowed_names(solution, quantity)
@@ -367,5 +342,5 @@ def grade_text(solution: Solution, quantity: str, text: str, fit) -> Verdict:
     if later:
         rule = _MAY_USE.get(_group(solution, quantity), "the quantities before it")
         return Verdict("invalid", f"a formula for {quantity} may not use {', '.join(later)}: besides the "
-                                  f"given values it may use only {rule} ({', '.join(allowed)})")
-    return check(solution, quantity, node, fit)
+                                  f"given values it may use only {rule} ({', '.join(allowed)})" + _spelled(spellings))
+    return check(solution, quantity, node, fit, conventions, spellings)

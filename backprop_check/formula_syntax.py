@@ -1,36 +1,41 @@
 """Parse formula text (untrusted) into `formulas` trees, safely.
 
-The syntax is numpy-like: `@` matrix product, `*` `/` `**` elementwise with
-scalar broadcasting, `.T` transpose, functions such as relu, sigmoid, tanh,
-exp, log, sqrt, abs, softplus, step, diag, sum, mean and max(0, ·), and the
-problem's names (x, y, W1, b1, z1 … y_hat, dl/dz3, step1.W1, N, K and the
-spec's display aliases).
+The syntax is numpy-like and also as students write on paper: `@` matrix
+product, `*` `/` elementwise with scalar broadcasting, `**` or `^` power,
+`.T`, `^T`, `'` or `ᵀ` transpose, juxtaposition (`2(y_hat - y)`, `W2 h`,
+`sigmoid(z)(1 - sigmoid(z))`) as the product by shape, functions such as
+relu, sigmoid, tanh, exp, log, sqrt, abs, softplus, step, diag, sum, mean,
+max(0, ·), eye(n), ones(n), an activation's derivative `sigmoid'(z)`, `I`
+and `ones` (sized by the product they are in), and the problem's names
+(x, y, W1, b1, z1 … y_hat, dl/dz3, step1.W1, N, K, the spec's aliases,
+subscripted spellings such as W_2, and named constants such as lr).
 
-Text is parsed with Python's `ast` module and converted node by node through
-a whitelist; nothing is ever evaluated, executed, sympified or lambdified.
-With `indexing=True` (graph problems: FORMAT.md section 5) it also reads
-0-based indexing by whole-number constants (`v[0]`, `A[1, 0]`, `G[1]`) into
-`Index` and list literals (`[a, b, c]`, nested: a matrix) into `Stack`.
+Text is split by `formula_tokens` and read by a small precedence-climbing
+parser into trees; every piece is checked against a whitelist as it is
+built; nothing is ever evaluated, executed, sympified or lambdified. With
+`indexing=True` (graph problems: FORMAT.md section 5) it also reads 0-based
+indexing by whole-number constants (`v[0]`, `A[1, 0]`) into `Index` and list
+literals (`[a, b, c]`, nested: a matrix) into `Stack`. LaTeX answers go
+through `latex_syntax.translate` first, when that module is present.
 
-Before parsing, the text is bounded in length and bracket depth (CPython's
-parser itself can be exhausted by deep nesting), derivative names such as
-`dl/dz3` are turned into placeholder identifiers, and a few Unicode symbols
-(ᵀ ⊙ · − ŷ σ ∂ℓ) become their ASCII spellings. Every rejection is a
-`FormulaSyntaxError` whose message says what is not allowed.
+Before parsing, the text is bounded in length and bracket depth, derivative
+names such as `dl/dz3` become placeholder identifiers, and a few Unicode
+symbols (ᵀ ⊙ · − ŷ σ ∂ℓ η α 𝟙) become their ASCII spellings. Every rejection
+is a `FormulaSyntaxError` whose message says what is not allowed.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 import unicodedata
 from fractions import Fraction
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from . import formulas as F
+from .formula_tokens import TokenError, tokens
 
 MAX_LENGTH = 2000
-MAX_DEPTH = 40  # brackets, and the depth of the tree
+MAX_DEPTH = 40  # brackets
 MAX_NODES = 400
 MAX_TREE_DEPTH = 200
 MAX_EXPONENT = 16  # |p| in a ** p
@@ -38,51 +43,95 @@ MAX_DEGREE = 64  # (z**16)**16 would be degree 256: sympy would expand it for mi
 MAX_CONSTANT = 10 ** 15
 MAX_CONSTANT_CHARS = 40
 MAX_INDEX = 4096  # a position in v[i]: past any value a spec can hold
+MAX_EYE = 1024
 
 FUNCTIONS = {  # name -> (min args, max args)
     "relu": (1, 1), "step": (1, 2), "sigmoid": (1, 1), "tanh": (1, 1), "exp": (1, 1), "log": (1, 1),
     "sqrt": (1, 1), "abs": (1, 1), "softplus": (1, 2), "leaky_relu": (1, 2), "elu": (1, 2),
     "gelu": (1, 1), "erf": (1, 1), "softmax": (1, 2), "diag": (1, 1), "sum": (1, 2), "mean": (1, 2),
-    "max": (2, 2), "eye": (1, 1),
+    "max": (2, 2), "eye": (0, 1), "ones": (0, 1),
 }
 ALIASES = {"σ": "sigmoid", "sigma": "sigmoid", "H": "step", "heaviside": "step", "ln": "log",
            "np_maximum": "max", "maximum": "max", "transpose": None}
 CONSTANTS = {"pi", "e"}
+LEARNING_RATE = ("lr", "eta", "alpha", "learning_rate")  # η and α are read as eta and alpha
 
 _UNICODE = [("ᵀ", ".T"), ("⊙", "*"), ("∘", "*"), ("·", "*"), ("×", "*"), ("−", "-"), ("ŷ", "y_hat"),
-            ("∂ℓ", "dl"), ("∂l", "dl"), ("∂", "d"), ("σ", "sigmoid"), ("²", "**2")]
+            ("∂ℓ", "dl"), ("∂l", "dl"), ("∂", "d"), ("σ", "sigmoid"), ("²", "**2"), ("³", "**3"),
+            ("′", "'"), ("η", "eta"), ("α", "alpha"), ("δ", "delta"), ("𝟙", "ones"), ("ℓ", "loss")]
 _DERIVATIVE = re.compile(r"(?<![A-Za-z0-9_.])d([A-Za-z][A-Za-z0-9_]*)/d([A-Za-z][A-Za-z0-9_]*)")
 # dF/d(x,y): a graph's Jacobian in stacked scalar inputs, named as a whole
 _STACKED = re.compile(r"(?<![A-Za-z0-9_.])d([A-Za-z][A-Za-z0-9_]*)/d\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)+)\s*\)")
 _PREFIXED = re.compile(r"(?<![A-Za-z0-9_.])((?:step|sample)[1-9][0-9]{0,3})\.([A-Za-z][A-Za-z0-9_]*(?:/d[A-Za-z][A-Za-z0-9_]*)?)")
+_SUBSCRIPT = re.compile(r"(?<=[A-Za-z])_(?=\d)")  # W_2 is W2, dl/dz_1 is dl/dz1
+_SIZED = re.compile(r"(I|ones)_?(\d{1,4}|N|K)")  # I_3, I_N, ones_N: eye(3), eye(N), ones(N)
+_KEYWORDS = {"for": "a comprehension ('for … in')", "in": "a comprehension ('for … in')",
+             "lambda": "a lambda", "if": "if/else", "else": "if/else", "and": "and/or/not",
+             "or": "and/or/not", "not": "and/or/not", "import": "import", "None": "None", "True": "True",
+             "False": "False", "await": "await", "yield": "yield", "is": "'is'", "def": "def",
+             "class": "class", "return": "return", "del": "del", "global": "global", "with": "with",
+             "async": "async", "from": "from", "as": "as", "while": "while", "exec": "exec"}
 
 
 class FormulaSyntaxError(ValueError):
     """The text is not a formula bpcheck accepts; the message says why."""
 
 
-def parse(text: str, names: Iterable[str], resolve=None, indexing: bool = False) -> F.Node:
+def parse(text: str, names: Iterable[str], resolve=None, indexing: bool = False,
+          constants: Mapping[str, F.Node] | None = None, spellings: dict | None = None) -> F.Node:
     """Parse `text` into a formula tree over `names` (and constants).
 
     `resolve(name)` maps an alias to its canonical name (or returns None);
     names are checked after resolving. `indexing` also allows `v[0]`,
-    `A[1, 0]` and list literals `[a, b]` (graph problems).
+    `A[1, 0]` and list literals `[a, b]` (graph problems). `constants` names
+    further values (lr: the learning rate). `spellings`, when given, is
+    filled with each name as written -> its canonical name, where they differ.
     """
     if not isinstance(text, str):
         raise FormulaSyntaxError("a formula must be text")
     if len(text) > MAX_LENGTH:
         raise FormulaSyntaxError(f"a formula of {len(text)} characters; the limit is {MAX_LENGTH}")
+    text = _from_latex(text)
     source, placeholders = _prepare(text)
     _check_depth(source)
     try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        raise FormulaSyntaxError(f"not a formula: {exc.msg} (at character {exc.offset or '?'})") from None
-    except (MemoryError, RecursionError, ValueError):
-        raise FormulaSyntaxError("not a formula: too deeply nested or malformed") from None
-    known = set(names)
-    builder = _Builder(known, placeholders, resolve, source, indexing)
-    return builder.build(tree.body, 0)
+        toks = tokens(source)
+    except TokenError as exc:
+        raise FormulaSyntaxError(str(exc)) from None
+    from .formula_parser import Parser  # the grammar; it needs this module's tables and error type
+    parser = Parser(toks, set(names), placeholders, resolve, indexing, dict(constants or {}), spellings)
+    node = parser.parse()
+    if tree_depth(node) > MAX_TREE_DEPTH:  # a long chain a*b*c*… is deep as a tree, flat as text
+        raise FormulaSyntaxError(f"a formula nested more than {MAX_TREE_DEPTH} deep")
+    return node
+
+
+def _from_latex(text: str) -> str:
+    """LaTeX answers are translated to this syntax first (when `latex_syntax` is present)."""
+    latex = _latex_module()
+    if latex is None or not latex.looks_like_latex(text):
+        return text
+    try:
+        out = latex.translate(text)
+    except latex.LatexSyntaxError as exc:
+        raise FormulaSyntaxError(str(exc)) from None
+    if not isinstance(out, str) or len(out) > MAX_LENGTH:
+        raise FormulaSyntaxError(f"a formula longer than {MAX_LENGTH} characters once read from LaTeX")
+    return out
+
+
+_LATEX: list = []
+
+
+def _latex_module():
+    """latex_syntax, imported on first use (it parses through this module), or None without it."""
+    if not _LATEX:
+        try:
+            from . import latex_syntax
+        except (ImportError, SyntaxError):  # absent, or mid-edit in a shared checkout
+            latex_syntax = None
+        _LATEX.append(latex_syntax)
+    return _LATEX[0]
 
 
 def _prepare(text: str) -> tuple[str, dict]:
@@ -94,6 +143,8 @@ def _prepare(text: str) -> tuple[str, dict]:
         raise FormulaSyntaxError(f"character {bad!r} is not allowed in a formula")
     if "__" in s:
         raise FormulaSyntaxError("'__' is not allowed in a formula")
+    if not s:
+        raise FormulaSyntaxError("an empty formula")
     placeholders: dict[str, str] = {}
 
     def hold(name: str) -> str:
@@ -118,176 +169,66 @@ def _check_depth(source: str) -> None:
             depth -= 1
 
 
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
+def tree_depth(node: F.Node) -> int:
+    """The depth of a tree, without recursion (a chain of 400 products is 400 deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in F.children(n))
+    return deepest
 
 
-class _Builder:
-    def __init__(self, known: set, placeholders: dict, resolve, source: str, indexing: bool = False):
-        self.source = source
-        self.indexing = indexing
-        self.known = known
-        self.placeholders = placeholders
-        self.resolve = resolve
-        self.count = 0
-
-    def build(self, node: ast.AST, depth: int) -> F.Node:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise FormulaSyntaxError(f"a formula of more than {MAX_NODES} parts")
-        if depth > MAX_TREE_DEPTH:  # a long chain a*b*c*… is deep as a tree, flat as text
-            raise FormulaSyntaxError(f"a formula nested more than {MAX_TREE_DEPTH} deep")
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            raise FormulaSyntaxError(f"{_describe(node)} is not allowed in a formula")
-        return method(node, depth + 1)
-
-    def _BinOp(self, node: ast.BinOp, depth: int) -> F.Node:
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            raise FormulaSyntaxError(f"the operator {type(node.op).__name__} is not allowed "
-                                     "(use + - * / @ **)")
-        left = self.build(node.left, depth)
-        right = self.build(node.right, depth)
-        if op == "**" and left == F.Name("e"):
-            return F.call("exp", right)  # e**(-z) as written on paper
-        if isinstance(left, F.Num) and isinstance(right, F.Num) and op in "+-*/":
-            return _fold(op, left.value, right.value)  # 1/2 is the number one half
-        if op == "**":
-            _check_exponent(right)
-            if _degree(left) * abs(right.value if isinstance(right, F.Num) else 1) > MAX_DEGREE:
-                raise FormulaSyntaxError(f"powers of powers beyond degree {MAX_DEGREE}")
-        return F.Bin(op, left, right)
-
-    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> F.Node:
-        inner = self.build(node.operand, depth)
-        if isinstance(node.op, ast.USub):
-            return F.Num(-inner.value) if isinstance(inner, F.Num) else F.Neg(inner)
-        if isinstance(node.op, ast.UAdd):
-            return inner
-        raise FormulaSyntaxError(f"the operator {type(node.op).__name__} is not allowed")
-
-    def _Constant(self, node: ast.Constant, depth: int) -> F.Node:
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise FormulaSyntaxError(f"{_short(repr(value))} is not a number")
-        if isinstance(value, int) and abs(value) > MAX_CONSTANT:
-            raise FormulaSyntaxError(f"the number {_short(str(value))} is too large (limit {MAX_CONSTANT:g})")
-        written = (ast.get_source_segment(self.source, node) or repr(value)).replace("_", "")
-        if len(written) > MAX_CONSTANT_CHARS or value != value or abs(value) > MAX_CONSTANT:
-            raise FormulaSyntaxError(f"the number {_short(written)} is out of range (limit {MAX_CONSTANT:g})")
-        try:
-            exact = Fraction(written)  # the digits as written: 0.1 is 1/10, not a binary float
-        except ValueError:
-            exact = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
-        if exact and abs(exact) < Fraction(1, MAX_CONSTANT):
-            raise FormulaSyntaxError(f"the number {_short(written)} is out of range (limit {MAX_CONSTANT:g})")
-        return F.Num(exact)
-
-    def _Name(self, node: ast.Name, depth: int) -> F.Node:
-        name = self.placeholders.get(node.id, node.id)
-        if self.resolve is not None:
-            name = self.resolve(name) or name
-        if name in self.known or name in CONSTANTS:
-            return F.Name(name)
-        if name in FUNCTIONS or name in ALIASES:
-            raise FormulaSyntaxError(f"{name} is a function: write {name}(…)")
-        raise FormulaSyntaxError(f"unknown name {_short(name)!r}")
-
-    def _Attribute(self, node: ast.Attribute, depth: int) -> F.Node:
-        if node.attr != "T":
-            raise FormulaSyntaxError(f"'.{_short(node.attr)}' is not allowed (only .T, the transpose)")
-        return F.T(self.build(node.value, depth))
-
-    def _Call(self, node: ast.Call, depth: int) -> F.Node:
-        if not isinstance(node.func, ast.Name):
-            raise FormulaSyntaxError("only plain function names can be called, e.g. relu(z1)")
-        if node.keywords:
-            raise FormulaSyntaxError("keyword arguments are not allowed")
-        fn = ALIASES.get(node.func.id, node.func.id)
-        if node.func.id == "transpose":
-            fn = "transpose"
-        if fn not in FUNCTIONS and fn != "transpose":
-            raise FormulaSyntaxError(f"unknown function {_short(node.func.id)!r}")
-        if any(isinstance(a, ast.Starred) for a in node.args):
-            raise FormulaSyntaxError("*arguments are not allowed")
-        args = [self.build(a, depth) for a in node.args]
-        if fn == "transpose":
-            if len(args) != 1:
-                raise FormulaSyntaxError("transpose takes one argument")
-            return F.T(args[0])
-        low, high = FUNCTIONS[fn]
-        if not low <= len(args) <= high:
-            raise FormulaSyntaxError(f"{fn} takes {low if low == high else f'{low} or {high}'} argument"
-                                     f"{'s' if high > 1 else ''}, not {len(args)}")
-        if fn in ("softplus", "leaky_relu", "elu", "step") and len(args) == 2:
-            if not isinstance(args[1], F.Num) or (fn == "softplus" and args[1].value <= 0):
-                raise FormulaSyntaxError(f"{fn}'s second argument must be a number"
-                                         + (" above 0" if fn == "softplus" else ""))
-        if fn == "max":
-            return _max(args)
-        if fn in ("sum", "mean", "softmax") and len(args) == 2:
-            if not (isinstance(args[1], F.Num) and args[1].value in (0, 1)):
-                raise FormulaSyntaxError(f"{fn}'s second argument is an axis: 0 or 1")
-        if fn == "eye" and not (args[0] in (F.Name("N"), F.Name("K")) or (
-                isinstance(args[0], F.Num) and args[0].value.denominator == 1 and 1 <= args[0].value <= 1024)):
-            raise FormulaSyntaxError("eye(n) takes N, K or a whole number n from 1 to 1024")
-        return F.Call(fn, tuple(args))
-
-    def _Tuple(self, node, depth):
-        raise FormulaSyntaxError("a tuple (a comma outside a call) is not allowed")
-
-    def _Subscript(self, node: ast.Subscript, depth: int) -> F.Node:
-        if not self.indexing:
-            raise FormulaSyntaxError("indexing [...] is not allowed in a formula")
-        positions = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if not 1 <= len(positions) <= 2:
-            raise FormulaSyntaxError("an index is one or two whole numbers: v[0], A[1, 0]")
-        at = tuple(_position(p) for p in positions)
-        arg = self.build(node.value, depth)
-        if isinstance(arg, F.Num):
-            raise FormulaSyntaxError("a number cannot be indexed")
-        return F.Index(arg, at)
-
-    def _List(self, node: ast.List, depth: int) -> F.Node:
-        if not self.indexing:
-            raise FormulaSyntaxError("a list is not allowed in a formula")
-        if not node.elts:
-            raise FormulaSyntaxError("an empty list [] is not a value")
-        rows = [isinstance(e, ast.List) for e in node.elts]
-        if any(rows) and not all(rows):
-            raise FormulaSyntaxError("a matrix [[…], […]] has lists for all its rows, not some")
-        if all(rows):
-            if any(isinstance(x, ast.List) for e in node.elts for x in e.elts):
-                raise FormulaSyntaxError("lists nest at most two deep (a matrix)")
-            if len({len(e.elts) for e in node.elts}) > 1:
-                raise FormulaSyntaxError("the rows of a matrix [[…], […]] must be equally long")
-        return F.Stack(tuple(self.build(e, depth) for e in node.elts))
+def spellings_of(name: str) -> list:
+    """The names `name` may stand for, most literal first: W_2 -> [W_2, W2]."""
+    plain = _SUBSCRIPT.sub("", name)
+    return [name] if plain == name else [name, plain]
 
 
-def _position(node: ast.AST) -> int:
-    """A constant, non-negative whole-number index."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        raise FormulaSyntaxError("negative indices are not allowed: indices count from 0")
-    if isinstance(node, ast.Slice):
-        raise FormulaSyntaxError("slices [a:b] are not allowed: index one entry, v[0] or A[1, 0]")
-    if not isinstance(node, ast.Constant) or isinstance(node.value, bool) or not isinstance(node.value, int):
-        raise FormulaSyntaxError("an index must be a whole number written out (v[0], A[1, 0]), "
-                                 "not a name or a formula")
-    if node.value > MAX_INDEX:
-        raise FormulaSyntaxError(f"index {_short(str(node.value))} is too large (limit {MAX_INDEX})")
-    return node.value
+def sized(name: str) -> F.Node | None:
+    """I, I_3, I_N, ones, ones_N as eye/ones calls (no argument: sized by their product)."""
+    if name in ("I", "ones"):
+        return F.Call("eye" if name == "I" else "ones", ())
+    m = _SIZED.fullmatch(name)
+    if not m:
+        return None
+    size = F.Name(m.group(2)) if m.group(2) in ("N", "K") else F.num(int(m.group(2)))
+    check_size("eye" if m.group(1) == "I" else "ones", size)
+    return F.Call("eye" if m.group(1) == "I" else "ones", (size,))
 
 
-def _fold(op: str, a: Fraction, b: Fraction) -> F.Num:
+def check_size(fn: str, arg: F.Node) -> None:
+    if not (arg in (F.Name("N"), F.Name("K")) or (
+            isinstance(arg, F.Num) and arg.value.denominator == 1 and 1 <= arg.value <= MAX_EYE)):
+        raise FormulaSyntaxError(f"{fn}(n) takes N, K or a whole number n from 1 to {MAX_EYE}")
+
+
+def keyword(name: str) -> str | None:
+    """Why a Python keyword is not part of a formula, or None."""
+    what = _KEYWORDS.get(name)
+    return f"{what} is not allowed in a formula" if what else None
+
+
+def number(written: str) -> F.Num:
+    """A number token, exactly as written (0.1 is 1/10, not a binary float)."""
+    if len(written) > MAX_CONSTANT_CHARS:
+        raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
+    exact = Fraction(written)
+    if abs(exact) > MAX_CONSTANT or (exact and abs(exact) < Fraction(1, MAX_CONSTANT)):
+        raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
+    return F.Num(exact)
+
+
+def fold(op: str, a: Fraction, b: Fraction) -> F.Num:
     if op == "/" and b == 0:
         raise FormulaSyntaxError("division by zero")
-    value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else a}[op]
+    value = {"+": a + b, "-": a - b, "*": a * b, F.JUXT: a * b, "/": a / b if b else a}[op]
     if abs(value) > MAX_CONSTANT or (value and abs(value) < Fraction(1, MAX_CONSTANT)):
         raise FormulaSyntaxError(f"a constant out of range (limit {MAX_CONSTANT:g})")
     return F.Num(value)
 
 
-def _max(args: list) -> F.Node:
+def maximum(args: list) -> F.Node:
     """max(0, a) and max(a, 0) are relu(a); other maxima are elementwise."""
     a, b = args
     if a == F.Num(Fraction(0)):
@@ -297,32 +238,26 @@ def _max(args: list) -> F.Node:
     return F.Call("max", (a, b))
 
 
-def _degree(node: F.Node) -> Fraction:
+def degree(node: F.Node) -> Fraction:
     """How far nested powers raise the degree (products add, powers multiply)."""
     if isinstance(node, F.Bin) and node.op == "**" and isinstance(node.right, F.Num):
-        return _degree(node.left) * abs(node.right.value)
-    if isinstance(node, F.Bin) and node.op in "*@":
-        return _degree(node.left) + _degree(node.right)
-    children = F.children(node)
-    return max((_degree(c) for c in children), default=Fraction(1))
+        return degree(node.left) * abs(node.right.value)
+    if isinstance(node, F.Bin) and node.op in ("*", "@", F.JUXT):
+        return degree(node.left) + degree(node.right)
+    return max((degree(c) for c in F.children(node)), default=Fraction(1))
 
 
-def _check_exponent(node: F.Node) -> None:
-    value = node.value if isinstance(node, F.Num) else (
-        -node.arg.value if isinstance(node, F.Neg) and isinstance(node.arg, F.Num) else None)
+def check_power(base: F.Node, exponent: F.Node) -> None:
+    """Only small constant exponents: x^(10^10) and towers 2^2^2^2 are refused unbuilt."""
+    value = exponent.value if isinstance(exponent, F.Num) else (
+        -exponent.arg.value if isinstance(exponent, F.Neg) and isinstance(exponent.arg, F.Num) else None)
     if value is None:
-        raise FormulaSyntaxError("an exponent must be a number, e.g. ** 2")
+        raise FormulaSyntaxError("an exponent must be a number, e.g. ** 2 or ^2")
     if abs(value) > MAX_EXPONENT:
-        raise FormulaSyntaxError(f"exponent {value} is too large (|p| <= {MAX_EXPONENT})")
+        raise FormulaSyntaxError(f"exponent {short(str(value))} is too large (|p| <= {MAX_EXPONENT})")
+    if degree(base) * abs(value) > MAX_DEGREE:
+        raise FormulaSyntaxError(f"powers of powers beyond degree {MAX_DEGREE}")
 
 
-def _describe(node: ast.AST) -> str:
-    return {"Subscript": "indexing [...]", "Lambda": "a lambda", "Compare": "a comparison",
-            "BoolOp": "and/or", "IfExp": "if/else", "Dict": "a dict", "List": "a list", "Set": "a set",
-            "ListComp": "a comprehension", "GeneratorExp": "a generator", "DictComp": "a comprehension",
-            "SetComp": "a comprehension", "JoinedStr": "an f-string", "NamedExpr": "':='",
-            "Await": "await", "Yield": "yield", "Starred": "*"}.get(type(node).__name__, type(node).__name__)
-
-
-def _short(s: str) -> str:
+def short(s: str) -> str:
     return s if len(s) <= 30 else s[:27] + "..."

@@ -7,17 +7,25 @@ into the same trees. A tree renders three ways: `text` (Unicode, for people),
 for the matrix product, `*` elementwise, `.T` for the transpose). `evaluate`
 computes a tree with numpy from bound names; solve uses it to check every
 formula against the engines' values.
+
+Students' juxtaposition (`2(ŷ − y)ᵀ`, `W2 h`) is one more operation, JUXT, the
+product by shape: a scalar times anything is elementwise; otherwise a matrix
+product where the inner dimensions fit; otherwise elementwise where the shapes
+are equal; otherwise an error (or, when the grader's `Rules` allow it, the
+outer product of two vectors, noted). `I` and `ones` without a size are
+`eye()` / `ones()` calls whose size the product they are in decides (`Sized`).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Mapping, Union
 
 import numpy as np
+
+from . import formula_products as P
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,7 @@ class Neg:
 
 @dataclass(frozen=True)
 class Bin:
-    op: str  # one of + - * / @ **
+    op: str  # one of + - * / @ ** and JUXT
     left: "Node"
     right: "Node"
 
@@ -67,6 +75,8 @@ class Stack:
 
 
 Node = Union[Name, Num, Neg, Bin, Call, T, Index, Stack]
+
+JUXT = "juxt"  # juxtaposition, `a b`: the product by shape
 
 
 def num(value) -> Num:
@@ -147,200 +157,9 @@ def names_in(node: Node) -> set[str]:
 
 
 # ---------------------------------------------------------------- rendering
+# In formula_render (text, LaTeX and the answer syntax); it reads the classes above.
 
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "**": 4}
-_ATOM = 9
-
-
-def _prec(node: Node) -> int:
-    if isinstance(node, Bin):
-        return _PREC[node.op]
-    if isinstance(node, Neg):
-        return 3
-    if isinstance(node, Num) and node.value < 0:
-        return 2  # "-3" needs brackets as a factor
-    if isinstance(node, Num) and node.value.denominator != 1 and decimal(node.value) is None:
-        return 2  # so does "1/3"
-    return _ATOM
-
-
-MAX_WHOLE_BITS = 3000  # about 900 digits before the point
-
-
-def decimal(value: Fraction, max_digits: int = 20) -> str | None:
-    """The exact decimal of a fraction (0.0001), or None when 1/3-like or longer than max_digits."""
-    if value.numerator.bit_length() > value.denominator.bit_length() + MAX_WHOLE_BITS:
-        return None  # a whole part of thousands of digits: past Python's int-to-str limit
-    d, digits = value.denominator, 0
-    while d % 10 == 0 or d % 2 == 0 or d % 5 == 0:
-        if d % 10 == 0:
-            d //= 10
-        elif d % 2 == 0:
-            d //= 2
-        else:
-            d //= 5
-        digits += 1
-    if d != 1 or digits > max_digits:
-        return None
-    text = f"{value.numerator * 10 ** digits // value.denominator}"
-    sign = "-" if text.startswith("-") else ""
-    text = text.lstrip("-").rjust(digits + 1, "0")
-    whole, frac = text[:-digits] if digits else text, text[-digits:] if digits else ""
-    return sign + whole + ("." + frac.rstrip("0") if frac.rstrip("0") else "")
-
-
-class _Style:
-    """How one output syntax spells each piece of a formula."""
-
-    def name(self, ident: str) -> str:
-        return ident
-
-    def number(self, value: Fraction) -> str:
-        # the answer syntax reads decimals exactly; 1/3 stays a quotient
-        return decimal(value) or str(value)
-
-    def paren(self, s: str) -> str:
-        return f"({s})"
-
-    def binary(self, op: str, a: str, b: str) -> str:
-        return f"{a} {'*' if op == '·' else op} {b}"
-
-    def transpose(self, s: str) -> str:
-        return f"{s}.T"
-
-    def call(self, fn: str, args: list[str]) -> str:
-        return f"{fn}({', '.join(args)})"
-
-    def index(self, s: str, at: tuple) -> str:
-        return f"{s}[{', '.join(map(str, at))}]"
-
-    def stack(self, items: list[str]) -> str:
-        return f"[{', '.join(items)}]"
-
-
-class _Text(_Style):
-    _GREEK = {"y_hat": "ŷ"}
-    _OPS = {"*": "⊙", "@": " ", "/": "/", "+": "+", "-": "−"}
-    _FN = {"sigmoid": "σ", "step": "H"}
-
-    def name(self, ident: str) -> str:
-        if ident.startswith("d") and "/d" in ident:
-            top, bottom = ident[1:].split("/d", 1)
-            top = "ℓ" if top == "l" else self.name(top)
-            return f"∂{top}/∂{self.name(bottom)}"
-        return self._GREEK.get(ident, ident)
-
-    def binary(self, op: str, a: str, b: str) -> str:
-        if op == "@":
-            return f"{a} {b}"
-        if op == "**":
-            return f"{a}^{b}"
-        if op == "·":
-            return f"{a}·{b}"
-        return f"{a} {self._OPS[op]} {b}"
-
-    def transpose(self, s: str) -> str:
-        return f"{s}ᵀ"
-
-    def call(self, fn: str, args: list[str]) -> str:
-        return f"{self._FN.get(fn, fn)}({', '.join(args)})"
-
-
-class _Latex(_Style):
-    _FN = {"sigmoid": r"\sigma", "tanh": r"\tanh", "exp": r"\exp", "log": r"\log",
-           "step": r"H", "sum": r"\sum", "max": r"\max"}
-
-    def name(self, ident: str) -> str:
-        if ident.startswith("d") and "/d" in ident:
-            top, bottom = ident[1:].split("/d", 1)
-            top = r"\ell" if top == "l" else self.name(top)
-            return rf"\frac{{\partial {top}}}{{\partial {self.name(bottom)}}}"
-        if ident == "y_hat":
-            return r"\hat{y}"
-        m = re.fullmatch(r"([A-Za-z]+)(\d+)", ident)
-        if m:
-            return f"{m.group(1)}_{{{m.group(2)}}}"
-        return ident.replace("_", r"\_")
-
-    def number(self, value: Fraction) -> str:
-        if value.denominator == 1:
-            return str(value)
-        sign = "-" if value < 0 else ""
-        return rf"{sign}\tfrac{{{abs(value.numerator)}}}{{{value.denominator}}}"
-
-    def paren(self, s: str) -> str:
-        return rf"\left({s}\right)"
-
-    def binary(self, op: str, a: str, b: str) -> str:
-        if op == "@":
-            return f"{a} {b}"
-        if op == "*":
-            return rf"{a} \odot {b}"
-        if op == "·":
-            return rf"{a} \, {b}"
-        if op == "/":
-            return rf"{a} \oslash {b}"
-        if op == "**":
-            return f"{{{a}}}^{{{b}}}"
-        return f"{a} {op} {b}"
-
-    def transpose(self, s: str) -> str:
-        return rf"{s}^{{\top}}"
-
-    def stack(self, items: list[str]) -> str:
-        return r"\begin{bmatrix} " + r" \\ ".join(items) + r" \end{bmatrix}"
-
-    def call(self, fn: str, args: list[str]) -> str:
-        escaped = fn.replace("_", "\\_")
-        head = self._FN.get(fn, rf"\operatorname{{{escaped}}}")
-        return rf"{head}\left({', '.join(args)}\right)"
-
-
-def _render(node: Node, style: _Style) -> str:
-    if isinstance(node, Name):
-        return style.name(node.id)
-    if isinstance(node, Num):
-        return style.number(node.value)
-    if isinstance(node, Neg):
-        inner = _render(node.arg, style)
-        return "-" + (style.paren(inner) if _prec(node.arg) <= 3 else inner)
-    if isinstance(node, T):
-        inner = _render(node.arg, style)
-        wrap = _prec(node.arg) < _ATOM or isinstance(node.arg, Num)  # (0).T, not 0.T
-        return style.transpose(style.paren(inner) if wrap else inner)
-    if isinstance(node, Call):
-        return style.call(node.fn, [_render(a, style) for a in node.args])
-    if isinstance(node, Index):
-        inner = _render(node.arg, style)
-        return style.index(inner if _prec(node.arg) == _ATOM else style.paren(inner), node.at)
-    if isinstance(node, Stack):
-        return style.stack([_render(a, style) for a in node.items])
-    p = _PREC[node.op]
-    left, right = _render(node.left, style), _render(node.right, style)
-    # Mixed products (A @ B * C) get brackets although Python would not need
-    # them: a reader should not have to know that @ and * bind alike.
-    mixed = isinstance(node.left, Bin) and node.left.op != node.op and p == 2
-    if _prec(node.left) < p or (node.op == "**" and _prec(node.left) <= p) or mixed:
-        left = style.paren(left)
-    if _prec(node.right) < p or (_prec(node.right) == p and node.op in "-/@*"):
-        right = style.paren(right)
-    scalar = node.op == "*" and (isinstance(node.left, Num) or isinstance(node.right, Num))
-    return style.binary("·" if scalar else node.op, left, right)
-
-
-def to_code(node: Node) -> str:
-    """The answer syntax: `W2.T @ (dl/dz3 * step(z1))`."""
-    return _render(node, _Style())
-
-
-def to_text(node: Node) -> str:
-    """Unicode for people: `W2ᵀ (∂ℓ/∂z3 ⊙ H(z1))`."""
-    return _render(node, _Text())
-
-
-def to_latex(node: Node) -> str:
-    """LaTeX for solution sheets."""
-    return _render(node, _Latex())
+from .formula_render import decimal, to_code, to_latex, to_text  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------- evaluation
@@ -352,8 +171,13 @@ class FormulaError(ValueError):
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
 
-def evaluate(node: Node, env: Mapping[str, np.ndarray]):
-    """Evaluate a formula with numpy, names bound by `env` (float64)."""
+def evaluate(node: Node, env: Mapping[str, np.ndarray], rules=None):
+    """Evaluate a formula with numpy, names bound by `env` (float64).
+
+    `rules` (`formula_products.Rules`): how loosely written products may be
+    read; the conventions used are noted in it. The result is an array, or a
+    `Sized` I or ones when the formula is only that (the caller sizes it).
+    """
     if isinstance(node, Name):
         if node.id in env:
             return np.asarray(env[node.id], dtype=float)
@@ -363,34 +187,54 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray]):
     if isinstance(node, Num):
         return float(node.value)
     if isinstance(node, Neg):
-        return -evaluate(node.arg, env)
+        inner = evaluate(node.arg, env, rules)
+        return inner.times(-1) if isinstance(inner, P.Sized) else -inner
     if isinstance(node, T):
-        return np.asarray(evaluate(node.arg, env)).T
+        inner = evaluate(node.arg, env, rules)
+        return inner.transposed() if isinstance(inner, P.Sized) else np.asarray(inner).T
+    if isinstance(node, Call) and not node.args and node.fn in ("eye", "ones"):
+        return P.Sized(node.fn)
+    if isinstance(node, (Index, Stack, Call)):
+        return _evaluate_structure(node, env, rules)
+    a, b = evaluate(node.left, env, rules), evaluate(node.right, env, rules)
+    try:
+        with np.errstate(all="ignore"):
+            if node.op == JUXT:
+                return P.by_shape(a, b, rules, (to_text(node.left), to_text(node.right)))
+            if isinstance(a, P.Sized) or isinstance(b, P.Sized):
+                if node.op == "**":
+                    raise P.ShapeError("a power of I or ones: write eye(n) or ones(n)")
+                return P.sized_binary(node.op, a, b)
+            return _BINARY[node.op](a, b)
+    except P.ShapeError as exc:
+        raise FormulaError(str(exc)) from None
+    except ValueError as exc:
+        raise FormulaError(f"shapes do not fit for {node.op!r}: {np.shape(a)} and {np.shape(b)}") from exc
+
+
+def _evaluate_structure(node: Node, env, rules):
+    """Indexing, lists and calls: their arguments must have a size (no bare I or ones)."""
+    args = [evaluate(a, env, rules) for a in (node.items if isinstance(node, Stack) else
+                                               (node.arg,) if isinstance(node, Index) else node.args)]
+    if any(isinstance(a, P.Sized) for a in args):
+        raise FormulaError("the size of I or ones cannot be told inside a function, a list or an index: "
+                           "write eye(n) or ones(n)")
     if isinstance(node, Index):
         try:
-            return np.asarray(evaluate(node.arg, env))[node.at]
+            return np.asarray(args[0])[node.at]
         except IndexError as exc:
             raise FormulaError(f"{to_code(node)}: {exc}") from None
     if isinstance(node, Stack):
-        items = [np.asarray(evaluate(a, env), dtype=float) for a in node.items]
         try:
-            return np.stack(items)
+            return np.stack([np.asarray(a, dtype=float) for a in args])
         except ValueError as exc:
             raise FormulaError(f"the entries of {to_code(node)} have different shapes") from exc
-    if isinstance(node, Call):
-        apply = _function(node)
-        args = [evaluate(a, env) for a in node.args]
-        try:
-            with np.errstate(all="ignore"):
-                return apply(*args)
-        except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
-            raise FormulaError(f"{node.fn}() cannot take {', '.join(str(np.shape(a)) for a in args)}: {exc}") from exc
-    a, b = evaluate(node.left, env), evaluate(node.right, env)
+    apply = _function(node)
     try:
         with np.errstate(all="ignore"):
-            return _BINARY[node.op](a, b)
-    except ValueError as exc:
-        raise FormulaError(f"shapes do not fit for {node.op!r}: {np.shape(a)} and {np.shape(b)}") from exc
+            return apply(*args)
+    except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
+        raise FormulaError(f"{node.fn}() cannot take {', '.join(str(np.shape(a)) for a in args)}: {exc}") from exc
 
 
 def _function(node: Call) -> Callable:
@@ -400,6 +244,8 @@ def _function(node: Call) -> Callable:
 
     if node.fn == "eye":
         return lambda n: np.eye(int(n))
+    if node.fn == "ones":
+        return lambda n: np.ones((int(n), 1))
     if node.fn in FUNCTIONS:
         f = FUNCTIONS[node.fn]
         params = tuple(a.value for a in node.args[f.arity:] if isinstance(a, Num))

@@ -92,7 +92,7 @@ HOSTILE = {
     "attribute-call": "x.sum()",
     "attribute-call-after-T": "x.T.sum()",
     "attribute-other": "dl/dW1.real",
-    "call-on-attribute": "x.T(1)",
+    "call-on-attribute": "x.real(1)",  # x.T(1) is now xᵀ times 1 (juxtaposition, issue 10)
     "keyword-arg": "sum(x, axis=0)",
     "starred-arg": "relu(*x)",
     "double-starred-arg": "relu(**x)",
