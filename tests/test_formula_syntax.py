@@ -186,6 +186,25 @@ HOSTILE = {
     "zero-width-space": "x\u200b+y",
     "non-breaking-space": "x\u00a0+ y",
     "line-separator": "x\u2028+y",
+    # issue 10: ^, juxtaposition, primes and sized names open no new way to large work
+    "caret-tower": "2^2^2^2^2^2",
+    "caret-huge-exponent": "x^(99999)",
+    "caret-exponent-of-power": "x^(10^10)",
+    "caret-name-exponent": "x^N",
+    "caret-degree": "(x^16)^16",
+    "caret-e-tower": "e^2^10^10",
+    "juxtaposed-10000-names": "x " * 10_000,
+    "juxtaposed-999-names": "x " * 999,
+    "juxtaposed-glued-names": "W1" * 999,
+    "juxtaposed-parens-500": "(x)" * 500,
+    "juxtaposed-numbers-huge": "9" * 30 + " " + "9" * 30,
+    "prime-of-a-non-activation": "sum'(x)",
+    "prime-unknown": "f'(x)",
+    "prime-chain": "sigmoid''(x)",
+    "eye-huge": "I_99999",
+    "ones-zero": "ones(0)",
+    "quote-string": "'open'",
+    "latex-input": "\\input{/etc/passwd}",
 }
 
 
