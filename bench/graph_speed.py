@@ -45,7 +45,10 @@ def command(tree: Path) -> tuple[list, dict]:
 def one_run(tree: Path, spec: Path, fmt: str) -> float:
     argv, env = command(tree)
     start = time.perf_counter()
-    proc = subprocess.run(argv + ["solve", str(spec), "--format", fmt], capture_output=True, text=True, env=env)
+    # cwd=tree: `python -c` puts the working directory first on sys.path, before PYTHONPATH, so run
+    # from elsewhere the baseline would import this checkout's package
+    proc = subprocess.run(argv + ["solve", str(spec), "--format", fmt], capture_output=True, text=True, env=env,
+                          cwd=tree)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{tree}: solve {spec.name} --format {fmt} failed ({proc.returncode}):\n{proc.stderr}")
