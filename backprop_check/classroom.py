@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .answers import inside, load_answers
+from .writeup_answers import is_writeup, load_writeup
 from .errors import BpcheckError, InputError
 from . import sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
 from .spec import Problem, load_problem
 
-ANSWER_NAMES = ("answers.yaml", "answers.yml")
+ANSWER_NAMES = ("answers.yaml", "answers.yml", "answers.md", "answers.tex")
+ANSWER_SUFFIXES = (".answers.yaml", ".answers.yml", ".answers.md", ".answers.tex")
 MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named directory's own files)
 MAX_CACHED_PROBLEMS = 8
 MAX_SENT_ENTRIES = 1_000  # a finding's arrays travel back from the worker up to this size
@@ -126,7 +128,8 @@ def _listing(folder: Path) -> list:
 
 
 def _is_answers(name: str) -> bool:
-    return name in ANSWER_NAMES or name.endswith((".answers.yaml", ".answers.yml"))
+    """An answers file or a write-up, by its name (a class's README.md is neither)."""
+    return name in ANSWER_NAMES or name.endswith(ANSWER_SUFFIXES)
 
 
 def compact(result: FileResult) -> FileResult:
@@ -196,11 +199,17 @@ class Grader:
         if sub.refused:
             return FileResult(str(path), None, None, error=sub.refused)
         try:
-            answers = load_answers(path, sub.tree)
-            problem_path = self.problem or answers.problem
-            if problem_path is None:
-                raise InputError("no problem: name one with 'problem:' in the file or --problem", str(path))
-            problem, solution = self.load(problem_path)
+            if is_writeup(path):  # a Markdown or LaTeX write-up names no problem: --problem does
+                if self.problem is None:
+                    raise InputError("a write-up is graded against --problem P", str(path))
+                problem, solution = self.load(self.problem)
+                answers = load_writeup(path, problem, sub.tree)
+            else:
+                answers = load_answers(path, sub.tree)
+                problem_path = self.problem or answers.problem
+                if problem_path is None:
+                    raise InputError("no problem: name one with 'problem:' in the file or --problem", str(path))
+                problem, solution = self.load(problem_path)
             return compact(grade_file(answers, problem, solution))
         except InputError as exc:
             return FileResult(str(path), None, None, error=str(exc))

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import carry, credit, equivalence
+from . import carry, credit, equivalence, steps
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
@@ -96,11 +96,15 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
     questions = questions_of(problem, solution)
     result.findings = [grade_question(ctx, q, given) for q in questions]
     carry.credit(ctx, problem, questions, result.findings, given)  # error carried forward (on by default)
+    if answers.steps:  # a write-up: the derivation's steps, feedback (and points with step_penalty)
+        steps.apply(solution, questions, result.findings, answers.steps, lambda q: _fitter(problem, q),
+                    lambda q: Tolerance.from_spec(problem.tolerance, q.tolerance),
+                    lambda q, key, default: _option(problem, q, key, default))
     for finding in result.findings:
         finding.score = round(finding.score, 6)
         result.score += finding.score
         result.max_score += finding.max_score
-    result.warnings = list(answers.warnings)
+    result.warnings = list(answers.warnings) + [(line, f"equation skipped: {why}") for line, why in answers.skipped]
     result.score = round(result.score, 6)
     result.passed = result.score >= result.max_score - 1e-9
     return result
@@ -187,17 +191,22 @@ def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, point
     graph = getattr(ctx.problem, "graph", None) is not None  # checked against the graph engine's worlds
     if ctx.solution.entries[q.quantity].formula is None and not graph:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
-    owner = _shape_owner(q.quantity, ctx.problem)
-    samples = _samples(ctx.problem)
     # No diagonal convention here: the formula's values at the random points are compared as they are.
-    conventions = replace(_conventions(ctx.problem, q), diagonal=False)
-    verdict = equivalence.grade_text(ctx.solution, q.quantity, text,
-                                     lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions))
+    verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q, diagonal=False))
     finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags
     finding.score = points if verdict.status == "correct" else 0.0
     finding.tolerance = "formula: equal at the problem's values and at random points"
     _authored(ctx.problem, q, finding)
     return finding
+
+
+def _fitter(problem: Problem, q: Question, diagonal: bool = True):
+    """The shape fitter of a question: `fit(expected, submitted)` with its owner and conventions."""
+    owner, samples = _shape_owner(q.quantity, problem), _samples(problem)
+    conventions = _conventions(problem, q)
+    if not diagonal:
+        conventions = replace(conventions, diagonal=False)
+    return lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions)
 
 
 def _invalid(finding: Finding, message: str) -> Finding:

@@ -59,9 +59,10 @@ def combine(left: Piece, op: str, right: Piece) -> Piece:
         return Piece(f"{wrap(used(left), ATOM | {'num', 'postfix', 'power', 'product', 'deriv'})} * "
                      f"{wrap(used(right), ATOM | {'num', 'postfix', 'power', 'deriv'})}", "product")
     diff = right.text if left.kind == "name" and left.text == "d" and right.kind == "name" else ""
+    # A matrix after another factor is bracketed: `A [[1], [2]]` would read as indexing A.
     if left.kind == "juxt":  # a chain a b c stays flat
-        return Piece(f"{left.text} {wrap(used(right), BARE)}", "juxt", diff=diff)
-    return Piece(f"{wrap(used(left), BARE)} {wrap(used(right), BARE)}", "juxt", diff=diff)
+        return Piece(f"{left.text} {wrap(used(right), BARE - {'list'})}", "juxt", diff=diff)
+    return Piece(f"{wrap(used(left), BARE)} {wrap(used(right), BARE - {'list'})}", "juxt", diff=diff)
 
 
 def divide(top: Piece, bottom: Piece) -> Piece:

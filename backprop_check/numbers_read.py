@@ -27,6 +27,7 @@ import numpy as np
 from . import formulas as F
 from .exact import NumberError, parse_number
 from .formula_syntax import FormulaSyntaxError, parse
+from .numbers_worked import NotWorked, worked
 from .tolerance import written_unit
 
 try:  # another module of issue 10; absent in older checkouts
@@ -76,11 +77,23 @@ def written(text: str):
         return None
     if source.lstrip().startswith("["):
         split = _split_matrix(source)
-        return None if split is None else _matrix(split)
+        if split is not None:
+            return _matrix(split)
     value = arithmetic(source)
     if value is None:
-        return None
+        return _worked(source)
     return np.array(_float(value, text)), None, np.array(0.0)
+
+
+def _worked(source: str):
+    """Arithmetic on typeset matrices (`[[1, 2]] ([[3, 4]]).T`): (values, None, units) or None."""
+    try:
+        values, units = worked(parse(source, (), indexing=True), source)
+    except (FormulaSyntaxError, NotWorked, RecursionError):
+        return None
+    if values.size > MAX_ENTRIES or not np.all(np.isfinite(values)):
+        return None
+    return values, None, units
 
 
 def arithmetic(source: str | None) -> Fraction | None:

@@ -39,8 +39,9 @@ MIN_MAGNITUDE = Fraction(1, 10 ** 300)  # smaller nonzero numbers underflow in f
 TOLERANCE_KEYS = {"rtol", "atol", "sigfigs", "decimals", "last_digit"}
 CONVENTION_KEYS = ("orientation", "diagonal_jacobian", "outer_product")  # booleans, on by default
 AUTHORED_KEYS = ("credit", "feedback")  # tag -> share / message
-OPTION_KEYS = {"partial", "ecf", "ecf_share", "rounding_credit", *CONVENTION_KEYS, *AUTHORED_KEYS}
-QUESTION_KEYS = {"quantity", "points", "tolerance", "form", "partial", "ecf", "ecf_share",
+SHARE_KEYS = ("ecf_share", "rounding_credit", "step_penalty")  # shares of a question's points
+OPTION_KEYS = {"partial", "ecf", *SHARE_KEYS, *CONVENTION_KEYS, *AUTHORED_KEYS}
+QUESTION_KEYS = {"quantity", "points", "tolerance", "form", "partial", "ecf", "ecf_share", "step_penalty",
                  *CONVENTION_KEYS, *AUTHORED_KEYS}
 TRAIN_KEYS = {"lr", "steps", "optimizer"}
 FORMS = ("value", "expression", "any")
@@ -65,6 +66,7 @@ class Question:
     outer_product: bool | None = None
     credit: dict | None = None  # tag -> Fraction, over the problem's
     feedback: dict | None = None  # tag -> message, over the problem's
+    step_penalty: Fraction | None = None  # a write-up's wrong step costs this share (default 0)
 
 
 class Reader:
@@ -250,7 +252,7 @@ def options(r: Reader) -> dict:
         out["partial"] = r.string(("partial",), re.compile(r"entries|none"), "'entries' or 'none'")
     if "ecf" in top:
         out["ecf"] = r.boolean(("ecf",))
-    for key in ("ecf_share", "rounding_credit"):
+    for key in SHARE_KEYS:
         if key in top:
             out[key] = share(r, (key,))
     out.update(conventions_and_credit(r, (), top))
@@ -367,5 +369,6 @@ def questions(r: Reader, canonical: Callable[[str], str], formula_free: Callable
             partial=r.string(path + ("partial",), re.compile(r"entries|none"), "'entries' or 'none'") if "partial" in q else None,
             ecf=r.boolean(path + ("ecf",)) if "ecf" in q else None,
             ecf_share=share(r, path + ("ecf_share",)) if "ecf_share" in q else None,
+            step_penalty=share(r, path + ("step_penalty",)) if "step_penalty" in q else None,
             position=r.doc.where(path), **conventions_and_credit(r, path, q)))
     return tuple(out)
