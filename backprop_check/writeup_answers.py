@@ -16,15 +16,21 @@ stay strings until the whitelisted grammars read them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .answers import Answer, AnswerFile, answer_from_text, confined
+from . import latex_syntax
 from .errors import InputError
+from .latex_tokens import LatexSyntaxError
 from .quantities import UnknownQuantity, read_name
 from .writeup import Equation, WriteupError, decode, equations, kind_of
 
 _UPDATE = {"\\leftarrow", "\\gets"}
+# (dz2/dz1)_{ii} = …: the diagonal entries of a quantity answer it (the diagonal convention)
+_ENTRY_INDEX = re.compile(r"_\{([A-Za-z0-9]*?)i\}|_i(?![A-Za-z0-9])")  # z_{1i} -> z_{1}, y_i -> y
+_DIAGONAL = re.compile(r"^(?:\\left)?\(\s*(.*?)\s*(?:\\right)?\)_\{?ii\}?$")
 
 
 @dataclass(frozen=True)
@@ -73,16 +79,34 @@ def _take(result: AnswerFile, eq: Equation, problem) -> None:
         first = result.answers[name].line
         result.skipped.append((eq.line, f"answers {name} again; the first answer (line {first}) is graded"))
         return
+    unreadable = _unreadable(eq.answer)
+    if unreadable:  # a derivation left unfinished (∂ of an expression): a later equation may answer
+        result.skipped.append((eq.lines[-1], f"{name}: its last member cannot be read ({unreadable})"))
+        return
     answer = Answer(name, line=eq.lines[-1], column=None)
-    answer_from_text(answer, eq.answer)
+    text = eq.answer
+    if eq.marker is None and _DIAGONAL.match(eq.left):  # its entries are written with the index i
+        text = _ENTRY_INDEX.sub(lambda m: f"_{{{m.group(1)}}}" if m.group(1) else "", text)
+    answer_from_text(answer, text)
     result.answers[name] = answer
     result.steps[name] = [Step(text, line, relation) for text, line, relation
                           in zip(eq.members[1:-1], eq.lines[1:-1], eq.relations[:-1])]
 
 
+def _unreadable(text: str) -> str | None:
+    """Why a LaTeX member cannot be read at all, or None (formulas are judged later)."""
+    if not latex_syntax.looks_like_latex(text):
+        return None
+    try:
+        latex_syntax.translate(text)
+    except LatexSyntaxError as exc:
+        return str(exc)
+    return None
+
+
 def _quantity(eq: Equation, problem) -> tuple[str | None, str]:
     """The canonical quantity an equation answers, or None and the reason it names none."""
-    written = eq.left if eq.marker is None else eq.marker
+    written = _DIAGONAL.sub(r"\1", eq.left) if eq.marker is None else eq.marker
     if eq.marker is None and eq.relations and eq.relations[0] in _UPDATE:
         written = f"step1.{read_name(eq.left, getattr(problem, 'graph', None) is None)}"  # W_2 \leftarrow …: the parameter after the step
     try:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from click.testing import CliRunner
 
 from backprop_check.cli import main
@@ -138,3 +139,65 @@ def test_a_write_up_needs_the_problem_named(tmp_path):
     result = CliRunner().invoke(main, ["grade", str(written(tmp_path, "$$a = 1$$")), "--format", "json"])
     assert result.exit_code == 2
     assert "--problem" in json.loads(result.stdout)["results"][0]["error"]
+
+
+SEED_000 = ROOT / "fixtures" / "writeups" / "seed-000.md"
+SEED_001 = ROOT / "fixtures" / "writeups" / "seed-001.md"
+FORMULAS_2022 = ROOT / "fixtures" / "problems" / "dsga1008-2022-p1-formulas.yaml"
+FORMULAS_2020 = ROOT / "fixtures" / "problems" / "dsga1008-2020-p1-formulas.yaml"
+
+
+def graded(writeup: Path, problem: Path):
+    result = CliRunner().invoke(main, ["grade", str(writeup), "--problem", str(problem), "--format", "json"])
+    assert "Traceback" not in result.output
+    return findings(result)
+
+
+def test_seed_000_symbolic_write_up_answers_found_and_skipped():
+    # The student's problem-1 gradients are right (fixtures/seeds/000-p1.formulas.answers.yaml
+    # transcribes them); their (dz2/dz1)_ii is a cases definition of the diagonal, 5 or 0.
+    by_name, record = graded(SEED_000, FORMULAS_2022)
+    found = {name: (f["status"], f["line"]) for name, f in by_name.items() if f["status"] != "missing"}
+    assert found["dl/dW2"] == ("correct", 56) and found["dl/db2"] == ("correct", 58)
+    assert found["dl/dW1"] == ("correct", 66) and found["dl/db1"] == ("correct", 68)
+    assert found["dl/dy_hat"] == ("correct", 83)
+    assert found["dz2/dz1"] == ("correct", 77)  # (dz2/dz1)_{ii} = cases: the diagonal, read with its note
+    assert "diagonal" in " ".join(by_name["dz2/dz1"]["tags"])
+    skipped = {w["line"]: w["message"] for w in record["warnings"]}
+    assert "names no quantity" in skipped[51]  # dz_{3i}/dW^{(2)}: one entry, not a quantity of the spec
+    assert "cannot be read" in skipped[75]  # its last member is a derivative of an expression
+    assert "again" in skipped[128]  # problem 2 answers dl/dW2 too: graded against problem 1, skipped
+
+
+def test_seed_001_cases_and_sigmoid_derivatives():
+    by_name, record = graded(SEED_001, FORMULAS_2020)
+    assert by_name["dz2/dz1"]["status"] == "correct" and by_name["dz2/dz1"]["line"] == 25
+    assert by_name["dl/dy_hat"]["status"] == "correct" and by_name["dl/dy_hat"]["line"] == 30
+    assert by_name["dl/dW1"]["status"] == "missing"  # the seed never writes it as an equation
+    assert any(w["line"] == 53 and "again" in w["message"] for w in record["warnings"])
+
+
+FRAGMENTS = ["$$", "\\[", "\\]", "=", "&=", "\\\\", "\\frac{\\partial \\mathcal{L}}{\\partial W_2}", "\\delta_2",
+             "Z_1^T", "\\begin{bmatrix}", "\\end{bmatrix}", "0.5", "-0.1029", "&", "{", "}", "\\leftarrow",
+             "W_1", "<!-- bpcheck: dl/dW1 -->", "\\begin{aligned}", "\\end{aligned}", "\n", " ", "x", "\\input{a}",
+             "\\begin{cases}", "\\end{cases}", "z_{1i} > 0", "\\text{otherwise}", "\\left(", "\\right)_{ii}"]
+
+
+@pytest.fixture(scope="module")
+def seed_key():
+    from backprop_check.solve import solve
+    from backprop_check.spec import load_problem
+    problem = load_problem(PROBLEM)
+    return problem, solve(problem)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=60))
+def test_random_write_ups_grade_without_crashing(tmp_path, seed_key, pieces):
+    from backprop_check.grade import grade_file
+    from backprop_check.writeup_answers import load_writeup
+    problem, solution = seed_key
+    path = tmp_path / "hw.md"
+    path.write_text("".join(pieces))
+    result = grade_file(load_writeup(path, problem), problem, solution)
+    assert result.max_score == 12 and 0 <= result.score <= 12
