@@ -87,7 +87,7 @@ def kind_of(path: str) -> str:
 def decode(data: bytes, path: str) -> str:
     """The text of a write-up file, or a WriteupError for a binary or huge one."""
     if len(data) > MAX_BYTES:
-        raise WriteupError(f"{path}: {len(data):,} bytes; a write-up may have at most {MAX_BYTES:,}")
+        raise WriteupError(f"{path}: more than {MAX_BYTES:,} bytes; a write-up may have at most that")
     if b"\0" in data:
         raise WriteupError(f"{path}: a binary file (it holds NUL bytes), not a write-up")
     try:

@@ -25,7 +25,7 @@ from . import latex_syntax
 from .errors import InputError
 from .latex_tokens import LatexSyntaxError
 from .quantities import UnknownQuantity, read_name
-from .writeup import Equation, WriteupError, decode, equations, kind_of
+from .writeup import MAX_BYTES, Equation, WriteupError, decode, equations, kind_of
 
 _UPDATE = {"\\leftarrow", "\\gets"}
 # (dz2/dz1)_{ii} = …: the diagonal entries of a quantity answer it (the diagonal convention)
@@ -54,7 +54,8 @@ def load_writeup(path: str | Path, problem, tree: str | Path | None = None) -> A
     """Read the write-up at `path` (confined to `tree`) against `problem`'s names."""
     real = confined(path, Path(path).parent if tree is None else tree)
     try:
-        text = decode(real.read_bytes(), str(path))
+        with open(real, "rb") as handle:  # read one byte past the limit: a huge file costs no more
+            text = decode(handle.read(MAX_BYTES + 1), str(path))
         found = equations(text, kind_of(str(path)))
     except WriteupError as exc:
         raise InputError(str(exc).removeprefix(f"{path}: "), str(path)) from None

@@ -119,6 +119,7 @@ def test_github_annotations_point_at_the_write_up(tmp_path):
 @pytest.mark.parametrize("content, reason", [
     (b"$$a = b$$\0\x01", "binary"),
     (b"\xff\xfe$$a = 1$$", "UTF-8"),
+    (b"$$a = 1$$" + b" " * 2_000_000, "bytes"),
 ])
 def test_a_broken_write_up_is_refused_with_its_reason(tmp_path, content, reason):
     path = tmp_path / "hw1.md"
