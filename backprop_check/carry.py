@@ -15,7 +15,9 @@ graph problems alike):
 - formulas: the student's wrong formula stands for its quantity inside the
   later reference formulas (`formulas.substitute`), and a later formula answer
   equal to that substituted reference, at the problem's values and at the
-  random worlds of `equivalence`, follows from it.
+  random worlds of `equivalence`, follows from it. Each formula is taken as
+  the grader read it (`equivalence.as_graded`: a row chain, a row for a
+  column, an elementwise Jacobian's diagonal), in the reference's orientation.
 
 An incorrect answer that matches what follows from earlier wrong answers
 earns `ecf_share` of its points (tagged `ecf`, naming the answers it follows
@@ -35,6 +37,8 @@ import numpy as np
 
 from . import equivalence
 from . import formulas as F
+from .conventions import Conventions
+from .formula_products import Rules
 from .formula_syntax import FormulaSyntaxError
 from .tolerance import Tolerance
 
@@ -44,15 +48,16 @@ RTOL = 1e-7  # formula equality at evaluated points, as equivalence compares for
 NONE = frozenset()
 
 
-def credit(ctx, problem, questions, findings, given: dict) -> None:
+def credit(ctx, problem, questions, findings, given: dict, written: dict | None = None) -> None:
     """Upgrade, in place, the findings of incorrect answers that follow from earlier wrong ones.
 
-    `ctx`: a diagnose.Context or a Solution; `given`: canonical name -> Answer.
+    `ctx`: a diagnose.Context or a Solution; `given`: canonical name -> Answer;
+    `written`: the student's vector orientations (`conventions.student_vectors`).
     """
     solution = getattr(ctx, "solution", ctx)
     sheet = solution.variants.get(("formulas", None)) or {}
     asked = {q.quantity: (q, f) for q, f in zip(questions, findings)}
-    walk = _Walk(solution, problem, asked, given)
+    walk = _Walk(solution, problem, asked, given, written or {})
     for name in dependency_order(sheet):
         if name in solution.env:  # (every sheet name has a value; a formula without one carries nothing)
             walk.step(name, sheet[name])
@@ -88,8 +93,9 @@ def option(problem, q, key: str, default):
 class _Walk:
     """The carried values and formulas, filled in dependency order."""
 
-    def __init__(self, solution, problem, asked: dict, given: dict):
+    def __init__(self, solution, problem, asked: dict, given: dict, written: dict):
         self.solution, self.problem, self.asked, self.given = solution, problem, asked, given
+        self.written = written
         self.env = dict(solution.env)  # carried values, in the formulas' shapes
         self.origin: dict = {}  # name -> the wrong answers its carried value follows from
         self.trees: dict = {}  # name -> carried formula, only where a wrong formula answer reaches
@@ -138,8 +144,12 @@ class _Walk:
 
     def _formula(self, name, q, finding, text, truth, tree, tree_origin) -> None:
         try:
-            mine = equivalence.parse_answer(self.solution, text)
-        except (FormulaSyntaxError, ValueError):
+            parsed = equivalence.parse_answer(self.solution, text)
+        except FormulaSyntaxError:
+            self._bind(name, truth, NONE)
+            return
+        mine = equivalence.as_graded(self.solution, name, parsed, Conventions.of(self.problem, q, self.written))
+        if mine is None:  # no reading of it has the quantity's shape: it carries nothing
             self._bind(name, truth, NONE)
             return
         used = F.names_in(mine)
@@ -212,13 +222,14 @@ class _Walk:
 
     @staticmethod
     def _evaluate(node: F.Node, env: dict, shape: tuple | None):
-        """The formula's value (in `shape` when given and it fits), or None where it is undefined."""
-        try:
-            with np.errstate(all="ignore"):
-                value = np.asarray(F.evaluate(node, env), dtype=float)
-        except (F.FormulaError, ValueError, TypeError, IndexError, OverflowError):
-            return None
-        if not np.all(np.isfinite(value)):
+        """The formula's value (in `shape` when given and it fits), or None where it is undefined.
+
+        Juxtaposed vectors are read as an outer product: a formula graded with
+        that convention off could not be evaluated, so it was invalid and is
+        not carried.
+        """
+        value, _ = equivalence.evaluate(node, env, Rules(outer=True), shape)
+        if value is None or not np.all(np.isfinite(value)):
             return None
         return value if shape is None else fit(value, shape)
 

@@ -1,48 +1,83 @@
-"""Conventions a TA accepts in a formula answer, each on by default (issue 10).
+"""The conventions a TA accepts (issue 10): one definition for numbers and formulas.
 
-- `orientation`: a vector may come out in either orientation (a formula for
-  the column dl/dz1 that gives its row is right), and a formula may use a
-  vector quantity's name in the orientation the student's own answer gave it
-  (numerator layout: with dl/dŷ answered as the row 2(ŷ − y)ᵀ, the chain
-  `dl/dy_hat dy_hat/dz3 W2 dz2/dz1` is read left to right with dl/dŷ a row).
-- `outer_product`: juxtaposed vectors that fit only as an outer product
-  (`dl/dz1 x`, both columns) are read as one (`formula_products`).
-- `diagonal_jacobian`: an elementwise Jacobian (a diagonal matrix such as
-  dz2/dz1) answered by its diagonal (`1 - tanh(z1)^2`) is right.
-Each is reported in the verdict's message as a note and in its tags, so the
-student learns the convention, and each is turned off by the spec key of its
-name set to false (per question, or for the whole problem).
+| spec key | tag | accepted | note |
+|---|---|---|---|
+| `orientation` | `orientation` | a vector in the other orientation (a row for a column); a formula that uses a vector quantity as a row, as the student's own answer wrote it (or, for a gradient dl/d… whose orientation their answers do not show, in numerator layout) | the vector's orientation, or the names read as rows |
+| `outer_product` | `outer-product` | two juxtaposed vectors that fit only as an outer product (`dl/dz1 x`) | read as an outer product |
+| `diagonal_jacobian` | `diagonal-jacobian` | the n entries (numbers, or a formula's vector) of an elementwise n×n Jacobian | the whole matrix is diag(...) |
+
+Each is on by default and turned off by its spec key set to false, for the
+whole problem (`options`) or one question (the question's key wins);
+`Conventions.of` is the one place that reads them. A convention that was
+applied is reported in the finding's message and tags, so that the student
+learns it. `shapes.fit_shape` applies them to numbers, `equivalence` to
+formulas (through `readings` and `shape_of_answer` here).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import formulas as F
-from .quantities import group_of, parts
+from .quantities import parts
 
-KEYS = ("orientation", "outer_product", "diagonal_jacobian")
-TAG = {"orientation": "orientation", "outer_product": "outer-product", "diagonal_jacobian": "diagonal"}
+KEYS = ("orientation", "outer_product", "diagonal_jacobian")  # specread.CONVENTION_KEYS
+TAG = {"orientation": "orientation", "outer_product": "outer-product", "diagonal_jacobian": "diagonal-jacobian"}
+TAGS = tuple(TAG.values())  # credit.CONVENTION_TAGS
+_LOCAL = re.compile(r"d(z\d+|y_hat)/dz(\d+)")
 
 
 @dataclass(frozen=True)
 class Conventions:
+    """The conventions that hold for one question, and what the student's answers show."""
     orientation: bool = True
     outer_product: bool = True
     diagonal_jacobian: bool = True
-    rows: frozenset | None = None  # names the student's own answers wrote as rows; None: not known
+    rows: frozenset = frozenset()  # column quantities the student's own answers wrote as rows
+    columns: frozenset = frozenset()  # ... and those they wrote as columns (never read as rows)
+    name: str = ""  # the question's quantity, as the notes name it
+    elementwise: bool = False  # the quantity is an elementwise Jacobian (a diagonal matrix)
+    row_layout: bool = False  # a flat vector is a row in this problem (rows layout), else a column
 
     @classmethod
-    def of(cls, problem, question=None, rows=None) -> "Conventions":
-        """The problem's (and the question's) choices: `orientation: false` and so on."""
+    def of(cls, problem, question=None, written: dict | None = None) -> "Conventions":
+        """The problem's options with the question's over them; `written`: `student_vectors`."""
         def on(key: str) -> bool:
             value = getattr(question, key, None)
             if value is None:
-                value = getattr(problem, "options", {}).get(key, True)
+                value = (getattr(problem, "options", None) or {}).get(key, True)
             return bool(value)
-        return cls(*(on(k) for k in KEYS), rows=None if rows is None else frozenset(rows))
+        written = written or {}
+        name = getattr(question, "quantity", "") or ""
+        return cls(*(on(k) for k in KEYS),
+                   rows=frozenset(n for n, o in written.items() if o == "row"),
+                   columns=frozenset(n for n, o in written.items() if o == "column"),
+                   name=name, elementwise=bool(name) and elementwise_jacobian(problem, name),
+                   row_layout=bool(getattr(problem, "rows", False)))
+
+    @property
+    def diagonal(self) -> bool:
+        """An elementwise Jacobian's diagonal answers this question."""
+        return self.diagonal_jacobian and self.elementwise
+
+
+def elementwise_jacobian(problem, name: str) -> bool:
+    """d z{2l} / d z{2l-1} (or dy_hat/dz{2L-1}) of a layer whose activation is elementwise."""
+    if getattr(problem, "graph", None) is not None or not hasattr(problem, "layers"):
+        return False  # graph nodes are not known to be elementwise: the whole Jacobian is asked
+    m = _LOCAL.fullmatch(parts(name)[2])
+    if not m or int(m.group(2)) % 2 == 0:
+        return False
+    layer = (int(m.group(2)) + 1) // 2
+    if layer > len(problem.layers):
+        return False
+    top = "y_hat" if layer == len(problem.layers) else f"z{2 * layer}"
+    if m.group(1) not in (top, f"z{2 * layer}"):
+        return False
+    return bool(problem.layers[layer - 1].activation.kind.elementwise)
 
 
 def is_column(value) -> bool:
@@ -50,62 +85,82 @@ def is_column(value) -> bool:
     return a.ndim == 2 and a.shape[1] == 1 and a.shape[0] > 1
 
 
-def student_rows(solution, answers: dict) -> frozenset:
-    """The column quantities a student's own answers gave as rows (numbers 1×n or formulas).
+def student_vectors(solution, answers: dict) -> dict:
+    """name -> "row" or "column": how the student's own answers wrote each column quantity.
 
-    `answers`: canonical name -> `answers.Answer`. For grade.py to pass on as
-    `Conventions(rows=…)`; formulas are read by `parse_and_value`.
+    `answers`: canonical name -> `answers.Answer` (numbers 1×n or n×1, or
+    formulas read at the problem's values). A flat list shows no orientation.
     """
     from .equivalence import value_of  # late: equivalence builds on this module
-    rows = set()
+    out = {}
     for name, answer in answers.items():
         truth = solution.env.get(name)
-        if truth is None or not is_column(truth):
+        if truth is None or not is_column(truth) or getattr(answer, "error", None):
             continue
         value = getattr(answer, "value", None)
         if value is None and getattr(answer, "formula", None):
             value = value_of(solution, answer.formula)
-        if value is not None and np.shape(value) == np.shape(truth)[::-1]:
-            rows.add(name)
-    return frozenset(rows)
+        shape = np.shape(value) if value is not None else None
+        if shape == np.shape(truth)[::-1]:
+            out[name] = "row"
+        elif shape == np.shape(truth):
+            out[name] = "column"
+    return out
 
 
 def readings(solution, node: F.Node, conv: Conventions) -> list:
-    """The sets of names to bind as rows, in the order tried: none first.
+    """The sets of names to read as rows, in the order tried: none first.
 
-    With the student's rows known, those of them the formula uses; else (not
-    told) every column gradient dl/d… the formula uses: the numerator layout.
+    The names the student's own answers wrote as rows, and every column
+    gradient dl/d… whose orientation their answers do not show (numerator
+    layout); never one they wrote as a column.
     """
     out = [frozenset()]
     if not conv.orientation:
         return out
     used = F.names_in(node)
     env = solution.env
-    pool = conv.rows if conv.rows is not None else {n for n in used if n.startswith("dl/d")}
-    rows = frozenset(n for n in used & set(pool) if n in env and is_column(env[n]))
+    pool = conv.rows | {n for n in used if n.startswith("dl/d") and n not in conv.columns}
+    rows = frozenset(n for n in used & pool if n in env and is_column(env[n]))
     return out + [rows] if rows else out
 
 
-def bind(env: dict, rows: frozenset) -> dict:
-    """`env` with the names in `rows` bound as rows."""
-    if not rows:
-        return env
-    return {**env, **{n: np.asarray(env[n]).T for n in rows if n in env}}
+def as_rows(node: F.Node, rows: frozenset) -> F.Node:
+    """`node` with each name in `rows` read as a row: its transpose, in the reference's orientation."""
+    return F.substitute(node, {n: F.T(F.Name(n)) for n in rows}) if rows else node
 
 
 def rows_note(rows: frozenset, conv: Conventions) -> str:
-    names = ", ".join(sorted(rows))
-    why = "as your own answer wrote it" if conv.rows is not None else "numerator layout"
-    return f"read with {names} as a row ({why}), the chain taken left to right"
+    own = sorted(rows & conv.rows)
+    layout = sorted(rows - conv.rows)
+    why = ([f"{', '.join(own)} as your own answer wrote it"] if own else []) \
+        + ([f"{', '.join(layout)} in numerator layout"] if layout else [])
+    return f"read with {', '.join(sorted(rows))} as a row ({'; '.join(why)}), the chain taken left to right"
 
 
 @dataclass(frozen=True)
 class Shaped:
-    """How a formula's value is compared: `transform` applied at every point, with its note."""
-    transform: object = None
+    """How a formula's value is compared: read as it is, transposed ("T") or as a diagonal ("diag")."""
+    kind: str = ""
     note: str = ""
     tag: str = ""
     refusal: str = ""  # a convention that is off: why the shape is wrong
+
+    def apply(self, value):
+        """The formula's value read this way (at every point it is evaluated)."""
+        if self.kind == "T":
+            return np.asarray(value).T
+        if self.kind == "diag":
+            return np.diagflat(np.asarray(value).ravel())
+        return value
+
+    def wrap(self, node: F.Node) -> F.Node:
+        """The formula read this way, as a tree (what `carry` substitutes into later formulas)."""
+        if self.kind == "T":
+            return F.T(node)
+        if self.kind == "diag":
+            return F.Call("diag", (node,))
+        return node
 
 
 def shape_of_answer(solution, quantity: str, got: np.ndarray, conv: Conventions) -> Shaped:
@@ -117,25 +172,14 @@ def shape_of_answer(solution, quantity: str, got: np.ndarray, conv: Conventions)
         if not conv.orientation:
             return Shaped(refusal=f"expected {n}×1 (a column), your formula gives 1×{n} (a row): transposed? "
                                   "(this question takes the column only)", tag="transposed")
-        return Shaped(lambda v: np.asarray(v).T, f"read as the column {quantity} (your formula gives its row)",
-                      TAG["orientation"])
-    if _diagonal(solution, quantity, truth) and g.size == truth.shape[0] and (g.ndim == 1 or 1 in g.shape):
+        return Shaped("T", f"read as the column {quantity} (your formula gives its row)", TAG["orientation"])
+    if truth.ndim == 2 and truth.shape[0] == truth.shape[1] > 1 and g.size == truth.shape[0] \
+            and (g.ndim == 1 or 1 in g.shape) and elementwise_jacobian(solution.problem, quantity):
         if not conv.diagonal_jacobian:
             return Shaped()  # the shape check says "the diagonal only?"
-        return Shaped(lambda v: np.diagflat(np.asarray(v).ravel()),
-                      f"read as the diagonal of {quantity} (an elementwise Jacobian is diagonal)",
+        return Shaped("diag", f"read as the diagonal of {quantity} (an elementwise Jacobian is diagonal)",
                       TAG["diagonal_jacobian"])
     return Shaped()
-
-
-def _diagonal(solution, quantity: str, truth: np.ndarray) -> bool:
-    if group_of(parts(quantity)[2]) != "local" or truth.ndim != 2 or truth.shape[0] != truth.shape[1] \
-            or truth.shape[0] < 2:
-        return False
-    formula = getattr(solution.entries.get(quantity), "formula", None)
-    if formula is not None:
-        return isinstance(formula, F.Call) and formula.fn == "diag"  # diagonal everywhere, not by chance
-    return bool(np.all(truth == np.diag(np.diag(truth))))
 
 
 def show(value, limit: int = 12) -> str:

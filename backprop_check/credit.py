@@ -24,7 +24,7 @@ from fractions import Fraction
 MISTAKE_TAGS = ("sign-flipped", "transposed", "factor-2", "mean-vs-sum", "activation-derivative-missing",
                 "derivative-at-output", "bias-not-summed", "step-up", "learning-rate", "relu-grad-at-zero",
                 "power-of-ten", "rounding-carried")
-# conventions a correct answer may carry (shapes.py, and equivalence's outer product)
+# conventions a correct answer may carry: conventions.TAGS (tests hold them equal)
 CONVENTION_TAGS = ("orientation", "diagonal-jacobian", "outer-product")
 FEEDBACK_TAGS = MISTAKE_TAGS + CONVENTION_TAGS
 MAX_FEEDBACK = 500  # characters of one message

@@ -98,7 +98,7 @@ def value_of(solution: Solution, text: str):
         node = parse_answer(solution, text)
     except FormulaSyntaxError:
         return None
-    return _evaluate(node, solution.env)[0]
+    return evaluate(node, solution.env)[0]
 
 
 def _is_graph(solution: Solution) -> bool:
@@ -115,7 +115,7 @@ def _close(a, b) -> bool:
         return bool(np.all(np.abs(a - b) <= RTOL * np.abs(b) + 1e-9 * max(scale, 1e-300) + 1e-300))
 
 
-def _evaluate(node: F.Node, env: dict, rules: Rules | None = None, shape: tuple | None = None):
+def evaluate(node: F.Node, env: dict, rules: Rules | None = None, shape: tuple | None = None):
     """(value, None) or (None, why); a bare I or ones takes `shape` (the answer's)."""
     try:
         with np.errstate(all="ignore"):
@@ -152,15 +152,15 @@ def _check_reading(solution: Solution, quantity: str, node: F.Node, fit, conv: C
                    rows: frozenset, spellings: dict) -> Verdict:
     expected = solution.array(quantity)
     shape = np.shape(solution.env.get(quantity, expected))
-    rules = Rules(outer=conv.outer_product)
-    got, error = _evaluate(node, C.bind(solution.env, rows), rules, shape)
+    rules = rules_of(conv)
+    read = C.as_rows(node, rows)
+    got, error = evaluate(read, solution.env, rules, shape)
     if got is None:
-        return _shape_failure(solution, quantity, node, error, C.bind(solution.env, rows))
+        return _shape_failure(solution, quantity, read, error)
     shaped = C.shape_of_answer(solution, quantity, got, conv)
     if shaped.refusal:
         return Verdict("invalid", shaped.refusal, [shaped.tag], got)
-    transform = shaped.transform or (lambda v: v)
-    fitted, problem_text, tag = fit(expected, transform(got))
+    fitted, problem_text, tag = fit(expected, shaped.apply(got))
     if fitted is None:
         return Verdict("invalid", problem_text, [tag] if tag else [], got)
     here = _close(fitted, expected) if expected.size else True
@@ -171,8 +171,8 @@ def _check_reading(solution: Solution, quantity: str, node: F.Node, fit, conv: C
                        "at every other point tried); ask your instructor", [], got)
     values = []  # once: the checks and the diagnosis share them
     for w in ref_worlds:
-        value = _evaluate(node, C.bind(w, rows), rules, shape)[0]
-        values.append(None if value is None else transform(value))
+        value = evaluate(read, w, rules, shape)[0]
+        values.append(None if value is None else shaped.apply(value))
     mismatch = next((i for i, (v, w) in enumerate(zip(values, ref_worlds))
                      if v is None or not _close(v, w[quantity])), None)
     if here and mismatch is None:
@@ -194,6 +194,33 @@ def _check_reading(solution: Solution, quantity: str, node: F.Node, fit, conv: C
     if why:
         message += "; probably " + "; or ".join(why)
     return Verdict("incorrect", message + _spelled(spellings), tags, got)
+
+
+def as_graded(solution: Solution, quantity: str, node: F.Node, conventions: C.Conventions | None = None):
+    """The answer as `check` reads it, as a tree in the reference's orientation, or None.
+
+    The first reading of the conventions whose value at the problem's values
+    has the quantity's shape: names read as rows transposed in place, a row
+    answer for a column transposed, an elementwise Jacobian's diagonal put on
+    one (`diag`). Evaluated with `rules_of(conventions)`, the tree gives the
+    value the grader compared; `carry` substitutes it into later formulas.
+    """
+    conv = conventions or C.Conventions.of(solution.problem)
+    shape = np.shape(solution.env.get(quantity, solution.array(quantity)))
+    for rows in C.readings(solution, node, conv):
+        read = C.as_rows(node, rows)
+        got, _ = evaluate(read, solution.env, rules_of(conv), shape)
+        if got is None:
+            continue
+        shaped = C.shape_of_answer(solution, quantity, got, conv)
+        if not shaped.refusal and shaped.apply(got).size == int(np.prod(shape, dtype=int)):
+            return shaped.wrap(read)
+    return None
+
+
+def rules_of(conv: C.Conventions) -> Rules:
+    """How the conventions read loosely written products (a fresh list of notes)."""
+    return Rules(outer=conv.outer_product)
 
 
 def _spelled(spellings: dict) -> str:
@@ -223,12 +250,12 @@ def _replace(node: F.Node, old: F.Node, new: F.Node) -> F.Node:
     return node
 
 
-def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str, env: dict | None = None) -> Verdict:
+def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str) -> Verdict:
     """A formula that does not evaluate: is it right with one part transposed (x for xᵀ)?"""
     for part in _subtrees(node)[:MAX_TRANSPOSE_TRIES]:
         if isinstance(part, F.Num):
             continue
-        value, _ = _evaluate(_replace(node, part, F.T(part)), solution.env if env is None else env)
+        value, _ = evaluate(_replace(node, part, F.T(part)), solution.env)
         if value is not None and _close(value, solution.array(quantity)):
             shown = F.to_code(part)
             shown = shown if isinstance(part, F.Name) else f"({shown})"
@@ -252,7 +279,7 @@ def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | Non
     if not base:
         return [], []
     if values is None:
-        values = [_evaluate(node, w)[0] for w in base]
+        values = [evaluate(node, w)[0] for w in base]
     if any(v is None for v in values):
         return [], []
     p = solution.problem

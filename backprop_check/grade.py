@@ -14,7 +14,7 @@ format renders; nothing here prints.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -24,7 +24,8 @@ from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
 from .diagnose import Context, diagnose, is_graph
-from .shapes import Conventions, conventions_for, dims as _dims, fit_shape, fit_units  # noqa: F401 (fit_shape: read from here too)
+from .conventions import Conventions, student_vectors
+from .shapes import dims as _dims, fit_shape, fit_units  # noqa: F401 (fit_shape: read from here too)
 from .shapes import shape_owner as _shape_owner
 from .solve import Solution
 from .spec import Problem, Question
@@ -94,12 +95,14 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
     given = answers.resolve(problem)
     ctx = Context(solution)
     questions = questions_of(problem, solution)
-    result.findings = [grade_question(ctx, q, given) for q in questions]
-    carry.credit(ctx, problem, questions, result.findings, given)  # error carried forward (on by default)
+    written = student_vectors(solution, given)  # the orientations their own answers gave vectors
+    result.findings = [grade_question(ctx, q, given, written) for q in questions]
+    carry.credit(ctx, problem, questions, result.findings, given, written)  # error carried forward (on by default)
     if answers.steps:  # a write-up: the derivation's steps, feedback (and points with step_penalty)
         steps.apply(solution, questions, result.findings, answers.steps, lambda q: _fitter(problem, q),
                     lambda q: Tolerance.from_spec(problem.tolerance, q.tolerance),
-                    lambda q, key, default: _option(problem, q, key, default))
+                    lambda q, key, default: _option(problem, q, key, default),
+                    lambda q: Conventions.of(problem, q, written))
     for finding in result.findings:
         finding.score = round(finding.score, 6)
         result.score += finding.score
@@ -115,7 +118,8 @@ def _option(problem: Problem, q: Question, key: str, default):
     return value if value is not None else problem.options.get(key, default)
 
 
-def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
+def grade_question(ctx: Context, q: Question, given: dict, written: dict | None = None) -> Finding:
+    """One question's finding; `written`: the student's vector orientations (`student_vectors`)."""
     problem, solution = ctx.problem, ctx.solution
     points = float(q.points)
     tol = Tolerance.from_spec(problem.tolerance, q.tolerance)
@@ -133,7 +137,7 @@ def grade_question(ctx: Context, q: Question, given: dict) -> Finding:
         if q.form == "value":
             return _invalid(finding, f"{_short(answer.formula)!r} is not a number "
                                      "(this question asks for a value)")
-        return _grade_formula(ctx, q, answer.formula, finding, points)
+        return _grade_formula(ctx, q, answer.formula, finding, points, written)
     reference = ctx.solution.entries[q.quantity].formula
     if q.form == "expression" and (reference is None or F.names_in(reference) - {"N", "K"}):
         finding.got = answer.value.tolist()
@@ -147,7 +151,7 @@ def _grade_value(ctx: Context, q: Question, answer: Answer, expected: np.ndarray
                  finding: Finding) -> Finding:
     problem, points = ctx.problem, float(q.points)
     submitted, note, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem),
-                                     samples=_samples(problem), conventions=_conventions(problem, q))
+                                     samples=_samples(problem), conventions=Conventions.of(problem, q))
     finding.got = answer.value.tolist()
     if submitted is None:
         finding.tags = [tag] if tag else []
@@ -175,10 +179,6 @@ def _grade_value(ctx: Context, q: Question, answer: Answer, expected: np.ndarray
     return finding
 
 
-def _conventions(problem: Problem, q: Question) -> Conventions:
-    return conventions_for(problem, q.quantity, lambda key, default: _option(problem, q, key, default))
-
-
 def _authored(problem: Problem, q: Question, finding: Finding) -> None:
     """The instructor's credit and feedback for the finding's tags (spec `credit:`, `feedback:`)."""
     shares = credit.merged(problem.options.get("credit"), getattr(q, "credit", None))
@@ -187,12 +187,13 @@ def _authored(problem: Problem, q: Question, finding: Finding) -> None:
         credit.apply(finding, shares, messages)
 
 
-def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, points: float) -> Finding:
+def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, points: float,
+                   written: dict | None) -> Finding:
     graph = getattr(ctx.problem, "graph", None) is not None  # checked against the graph engine's worlds
     if ctx.solution.entries[q.quantity].formula is None and not graph:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
-    # No diagonal convention here: the formula's values at the random points are compared as they are.
-    verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q, diagonal=False))
+    verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q),
+                                     Conventions.of(ctx.problem, q, written))
     finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags
     finding.score = points if verdict.status == "correct" else 0.0
     finding.tolerance = "formula: equal at the problem's values and at random points"
@@ -200,12 +201,10 @@ def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, point
     return finding
 
 
-def _fitter(problem: Problem, q: Question, diagonal: bool = True):
+def _fitter(problem: Problem, q: Question):
     """The shape fitter of a question: `fit(expected, submitted)` with its owner and conventions."""
     owner, samples = _shape_owner(q.quantity, problem), _samples(problem)
-    conventions = _conventions(problem, q)
-    if not diagonal:
-        conventions = replace(conventions, diagonal=False)
+    conventions = Conventions.of(problem, q)
     return lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions)
 
 

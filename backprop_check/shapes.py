@@ -2,66 +2,21 @@
 
 `fit_shape` either reshapes the answer to the quantity's shape or says why it
 cannot (with a "transposed?" or "not summed over the batch?" hint and a tag).
-The conventions of issue 10, each on by default and each turned off by a spec
-option (`orientation: false`, `diagonal_jacobian: false`), are applied here and
-reported as a note and a tag, so that the student learns the convention:
-
-| tag | accepted | note |
-|---|---|---|
-| `orientation` | a row for a column vector, or a column for a row | the vector's own orientation |
-| `diagonal-jacobian` | the n entries of an elementwise n×n Jacobian | the whole matrix is diag(...) |
-
-A flat list answers a vector in either orientation without a note (FORMAT.md
-section 3). `Conventions` is None for callers that want the plain check (the
-formula checker's own tests).
+The conventions of issue 10 (`conventions.Conventions`: `orientation`,
+`diagonal_jacobian`) are applied here to numbers and reported as a note and a
+tag, so that the student learns the convention. A flat list answers a vector
+in either orientation without a note (FORMAT.md section 3). Conventions are
+None for callers that want the plain check (the formula checker's own tests).
 """
 
 from __future__ import annotations
-
-import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import graph_quantities as GQ
 from . import optimizers
+from .conventions import TAG, Conventions
 from .quantities import parts
-
-ORIENTATION = "orientation"
-DIAGONAL = "diagonal-jacobian"
-_LOCAL = re.compile(r"d(z\d+|y_hat)/dz(\d+)")
-
-
-@dataclass(frozen=True)
-class Conventions:
-    """The conventions that hold for one question."""
-
-    name: str = ""  # the quantity, as the notes name it
-    orientation: bool = True  # a vector may be answered in either orientation
-    diagonal: bool = False  # an elementwise Jacobian (and the convention on): its diagonal answers it
-    row: bool = False  # a flat vector is a row in this problem (rows layout), else a column
-
-
-def conventions_for(problem, name: str, option) -> Conventions:
-    """The conventions of question `name`; `option(key, default)` reads the spec's options."""
-    return Conventions(name=name, orientation=bool(option("orientation", True)),
-                       diagonal=bool(option("diagonal_jacobian", True)) and elementwise_jacobian(problem, name),
-                       row=bool(getattr(problem, "rows", False)))
-
-
-def elementwise_jacobian(problem, name: str) -> bool:
-    """d z{2l} / d z{2l-1} (or dy_hat/dz{2L-1}) of a layer whose activation is elementwise."""
-    if getattr(problem, "graph", None) is not None:
-        return False  # graph nodes are not known to be elementwise: the whole Jacobian is asked
-    m = _LOCAL.fullmatch(parts(name)[2])
-    if not m or int(m.group(2)) % 2 == 0:
-        return False
-    layer = (int(m.group(2)) + 1) // 2
-    top = "y_hat" if layer == len(problem.layers) else f"z{2 * layer}"
-    if m.group(1) not in (top, f"z{2 * layer}"):
-        return False
-    return bool(problem.layers[layer - 1].activation.kind.elementwise)
-
 
 def dims(shape: tuple) -> str:
     return "×".join(map(str, shape)) if shape else "a scalar"
@@ -104,7 +59,7 @@ def _oriented(expected: np.ndarray, submitted: np.ndarray, owner: str, c: Conven
     fitted = submitted.reshape(expected.shape)
     if c is None or expected.size == 1:
         return fitted, None, None
-    own, other = ("row", "column") if c.row else ("column", "row")
+    own, other = ("row", "column") if c.row_layout else ("column", "row")
     given = "row" if submitted.shape[0] == 1 else "column"
     if given == own:
         return fitted, None, None
@@ -114,7 +69,7 @@ def _oriented(expected: np.ndarray, submitted: np.ndarray, owner: str, c: Conven
         return None, (f"expected a {own} {own_dims} ({owner}), got a {other} {dims(submitted.shape)}: "
                       f"transposed? (vectors are {own}s in this problem)"), "transposed"
     return fitted, (f"note: {c.name or 'this vector'} is a {own} ({own_dims}) here; you wrote it as a "
-                    f"{other}, which is accepted (either orientation)"), ORIENTATION
+                    f"{other}, which is accepted (either orientation)"), TAG["orientation"]
 
 
 def _diagonal_of(e: tuple, submitted: np.ndarray) -> bool:
@@ -127,7 +82,7 @@ def _diagonal(e: tuple, submitted: np.ndarray, owner: str, c: Conventions | None
     if c is not None and c.diagonal:
         return np.diag(submitted.reshape(-1)), (
             f"note: {c.name or 'this Jacobian'} is the {dims(e)} diagonal matrix of these entries "
-            "(an elementwise Jacobian); its diagonal is accepted"), DIAGONAL
+            "(an elementwise Jacobian); its diagonal is accepted"), TAG["diagonal_jacobian"]
     return None, (f"expected {dims(e)} ({owner}), got {dims(submitted.shape)}: the diagonal only? "
                   "write the whole matrix, e.g. [[a, 0], [0, b]]"), None
 
@@ -137,7 +92,7 @@ def fit_units(ulp, fitted: np.ndarray, tag: str | None):
     if ulp is None:
         return None
     unit = np.asarray(ulp, dtype=float)
-    if tag == DIAGONAL:
+    if tag == TAG["diagonal_jacobian"]:
         return np.diag(unit.reshape(-1))
     return unit.reshape(fitted.shape) if unit.size == fitted.size else None
 

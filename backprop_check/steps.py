@@ -37,14 +37,17 @@ class StepVerdict:
     message: str
 
 
-def check(solution, quantity: str, steps: list, fit, tol: Tolerance) -> list[StepVerdict]:
-    """A verdict for each step (at most MAX_STEPS) of the derivation of `quantity`."""
+def check(solution, quantity: str, steps: list, fit, tol: Tolerance, conventions=None) -> list[StepVerdict]:
+    """A verdict for each step (at most MAX_STEPS) of the derivation of `quantity`.
+
+    `conventions`: the question's (`conventions.Conventions`), as its answer is graded.
+    """
     expected = solution.array(quantity)
-    return [_verdict(solution, quantity, i, step, expected, fit, tol)
+    return [_verdict(solution, quantity, i, step, expected, fit, tol, conventions)
             for i, step in enumerate(steps[:MAX_STEPS], start=1)]
 
 
-def _verdict(solution, quantity, index, step, expected, fit, tol) -> StepVerdict:
+def _verdict(solution, quantity, index, step, expected, fit, tol, conventions) -> StepVerdict:
     answer = Answer(quantity, line=step.line)
     answer_from_text(answer, step.text)
     if answer.error:
@@ -52,7 +55,7 @@ def _verdict(solution, quantity, index, step, expected, fit, tol) -> StepVerdict
     if answer.value is not None:
         status, message = _numeric(expected, answer, fit, tol)
     else:
-        verdict = equivalence.grade_text(solution, quantity, answer.formula, fit)
+        verdict = equivalence.grade_text(solution, quantity, answer.formula, fit, conventions)
         status = {"correct": "correct", "incorrect": "incorrect"}.get(verdict.status, "unchecked")
         message = verdict.message
     return StepVerdict(index, step.line, step.text, status, message)
@@ -71,17 +74,19 @@ def _numeric(expected: np.ndarray, answer: Answer, fit, tol: Tolerance) -> tuple
     return "incorrect", f"{int((~ok).sum())} of {ok.size} entries differ from the value"
 
 
-def apply(solution, questions, findings: list, steps: dict, fit_for, tol_for, option) -> None:
+def apply(solution, questions, findings: list, steps: dict, fit_for, tol_for, option,
+          conventions_for=lambda q: None) -> None:
     """Check the steps of every answered question of a write-up, in place on its finding.
 
-    `steps`: quantity -> its `Step`s; `fit_for(q)`, `tol_for(q)`: the question's shape
-    fitter and tolerance; `option(q, key, default)`: its option over the problem's.
+    `steps`: quantity -> its `Step`s; `fit_for(q)`, `tol_for(q)`, `conventions_for(q)`:
+    the question's shape fitter, tolerance and conventions; `option(q, key, default)`:
+    its option over the problem's.
     """
     for q, finding in zip(questions, findings):
         chain = steps.get(q.quantity)
         if not chain or finding.status not in ("correct", "incorrect"):
             continue
-        verdicts = check(solution, q.quantity, chain, fit_for(q), tol_for(q))
+        verdicts = check(solution, q.quantity, chain, fit_for(q), tol_for(q), conventions_for(q))
         said = feedback(q.quantity, verdicts, finding.status == "correct")
         if said is None:
             continue

@@ -44,9 +44,9 @@ CASES = [
     ("dl/db1", "dl/dy_hat dy_hat/dz3 W_2 dz2/dz1", "orientation", "numerator layout", "orientation", "invalid"),
     ("dl/dW1", "dl/dz1 x", "outer-product", "read as an outer product", "outer_product", "invalid"),
     ("dl/dW2", "dl/dz3 z2", "outer-product", "read as an outer product", "outer_product", "invalid"),
-    ("dz2/dz1", "1 - tanh(z1)^2", "diagonal", "read as the diagonal of dz2/dz1", "diagonal_jacobian", "invalid"),
-    ("dz2/dz1", "tanh'(z1)", "diagonal", "an elementwise Jacobian is diagonal", "diagonal_jacobian", "invalid"),
-    ("dy_hat/dz3", "sigmoid(z3)(1 - sigmoid(z3))", "diagonal", "read as the diagonal", "diagonal_jacobian",
+    ("dz2/dz1", "1 - tanh(z1)^2", "diagonal-jacobian", "read as the diagonal of dz2/dz1", "diagonal_jacobian", "invalid"),
+    ("dz2/dz1", "tanh'(z1)", "diagonal-jacobian", "an elementwise Jacobian is diagonal", "diagonal_jacobian", "invalid"),
+    ("dy_hat/dz3", "sigmoid(z3)(1 - sigmoid(z3))", "diagonal-jacobian", "read as the diagonal", "diagonal_jacobian",
      "invalid"),
 ]
 
@@ -63,12 +63,16 @@ def test_each_convention_is_accepted_with_a_note_and_refused_when_off(p2a, quant
 
 
 def test_row_chains_follow_the_student_s_own_rows(p2a):
-    """Told the student's rows, only those names are bound as rows."""
-    rows = C.student_rows(p2a, {"dl/dy_hat": _Answer(formula="2(y_hat - y)^T")})
-    assert rows == {"dl/dy_hat"}
-    told = grade(p2a, "dl/dz1", "dl/dy_hat dy_hat/dz3 W2 dz2/dz1", rows=rows)
+    """Told how the student wrote dl/dy_hat, only a row of theirs is read as a row."""
+    written = C.student_vectors(p2a, {"dl/dy_hat": _Answer(formula="2(y_hat - y)^T")})
+    assert written == {"dl/dy_hat": "row"}
+    told = equivalence.grade_text(p2a, "dl/dz1", "dl/dy_hat dy_hat/dz3 W2 dz2/dz1", fit,
+                                  C.Conventions(rows=frozenset(written)))
     assert told.status == "correct" and "as your own answer wrote it" in told.message
-    columns = grade(p2a, "dl/dz1", "dl/dy_hat dy_hat/dz3 W2 dz2/dz1", rows=frozenset())
+    written = C.student_vectors(p2a, {"dl/dy_hat": _Answer(formula="2(y_hat - y)")})
+    assert written == {"dl/dy_hat": "column"}
+    columns = equivalence.grade_text(p2a, "dl/dz1", "dl/dy_hat dy_hat/dz3 W2 dz2/dz1", fit,
+                                     C.Conventions(columns=frozenset(written)))
     assert columns.status == "invalid"  # their dl/dy_hat was a column: the chain does not fit
 
 
@@ -82,12 +86,20 @@ def test_conventions_are_read_from_the_problem_and_the_question():
         options = {"outer_product": False}
 
     class Question:
+        quantity = "dl/dz1"
         orientation = False
         outer_product = None
         diagonal_jacobian = None
 
-    conv = C.Conventions.of(Problem(), Question())
+    conv = C.Conventions.of(Problem(), Question(), {"dl/dy_hat": "row", "z1": "column"})
     assert (conv.orientation, conv.outer_product, conv.diagonal_jacobian) == (False, False, True)
+    assert (conv.rows, conv.columns, conv.name) == ({"dl/dy_hat"}, {"z1"}, "dl/dz1")
+
+
+def test_one_set_of_tags_for_numbers_formulas_and_the_spec():
+    from backprop_check import credit, specread
+    assert set(C.KEYS) == set(specread.CONVENTION_KEYS)
+    assert set(C.TAGS) == set(credit.CONVENTION_TAGS) == {"orientation", "outer-product", "diagonal-jacobian"}
 
 
 def test_a_wrong_formula_is_shown_at_the_problem_s_values_in_short_numbers(p2a):
@@ -114,7 +126,7 @@ def test_show_is_short_and_flat():
 
 class _Answer:
     def __init__(self, value=None, formula=None):
-        self.value, self.formula = value, formula
+        self.value, self.formula, self.error = value, formula, None
 
 
 # ------------------------------------------------------------------ real student formulas through the CLI
@@ -156,7 +168,7 @@ def test_seed_000_problem_2_formulas_score_full_marks_with_notes(tmp_path):
     for quantity in SEED_000:
         assert got[quantity]["status"] == "correct", (quantity, got[quantity]["message"])
     assert "orientation" in got["dl/dy_hat"]["tags"]
-    assert "diagonal" in got["dz2/dz1"]["tags"] and "diagonal" in got["dy_hat/dz3"]["tags"]
+    assert "diagonal-jacobian" in got["dz2/dz1"]["tags"] and "diagonal-jacobian" in got["dy_hat/dz3"]["tags"]
     assert "orientation" in got["dl/dW1"]["tags"]
 
 
@@ -172,3 +184,49 @@ def test_seed_001_x_for_x_transpose_is_an_outer_product_unless_turned_off(tmp_pa
         (r,) = json.loads(result.stdout)["results"]
         q = next(q for q in r["questions"] if q["quantity"] == "dl/dW1")
         assert q["status"] == status, q["message"]
+
+
+# ------------------------------------------------------------------ the student's own rows, through grading
+
+CHAIN = "dl/dy_hat dy_hat/dz3 W2 dz2/dz1"  # dl/db1 = dl/dz1 read left to right: dl/dy_hat must be a row
+
+
+def _grade_formulas(tmp_path: Path, answers: dict, extra: str = "", question: str = "") -> dict:
+    spec = _any_form(tmp_path, extra)
+    if question:  # a question-level key on dl/db1's question
+        text = spec.read_text(encoding="utf-8")
+        spec.write_text(text.replace("quantity: dl/db1,", f"quantity: dl/db1, {question},", 1), encoding="utf-8")
+    f = tmp_path / "a.answers.yaml"
+    lines = ["bpcheck: 1", f"problem: {json.dumps(str(spec))}", "answers:"]
+    lines += [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in answers.items()]
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["grade", str(f), "--format", "json"])
+    assert "Traceback" not in result.output, result.output
+    return {q["quantity"]: q for q in json.loads(result.stdout)["results"][0]["questions"]}
+
+
+def test_a_row_dl_dy_hat_makes_the_later_row_chain_right(tmp_path):
+    got = _grade_formulas(tmp_path, {"dl/dy_hat": "2(y_hat - y)^T", "dl/db1": CHAIN})
+    assert got["dl/db1"]["status"] == "correct", got["dl/db1"]["message"]
+    assert "as your own answer wrote it" in got["dl/db1"]["message"]
+    assert "orientation" in got["dl/db1"]["tags"]
+
+
+def test_a_column_dl_dy_hat_is_never_read_as_a_row(tmp_path):
+    got = _grade_formulas(tmp_path, {"dl/dy_hat": "2(y_hat - y)", "dl/db1": CHAIN})
+    assert got["dl/dy_hat"]["status"] == "correct"
+    assert got["dl/db1"]["status"] == "invalid", got["dl/db1"]["message"]
+
+
+def test_a_question_level_orientation_false_turns_the_row_chain_off(tmp_path):
+    got = _grade_formulas(tmp_path, {"dl/dy_hat": "2(y_hat - y)^T", "dl/db1": CHAIN}, question="orientation: false")
+    assert got["dl/dy_hat"]["status"] == "correct"  # the problem's convention holds for it
+    assert got["dl/db1"]["status"] == "invalid", got["dl/db1"]["message"]
+
+
+def test_a_row_chain_on_a_wrong_row_earns_ecf(tmp_path):
+    """dl/dy_hat without its factor 2, as a row; the row chain written out with it follows from it (ECF)."""
+    got = _grade_formulas(tmp_path, {"dl/dy_hat": "(y_hat - y)^T", "dl/db1": "(y_hat - y)^T dy_hat/dz3 W2 dz2/dz1"})
+    assert got["dl/dy_hat"]["status"] == "incorrect"
+    assert got["dl/db1"]["status"] == "correct" and "ecf" in got["dl/db1"]["tags"], got["dl/db1"]["message"]
+    assert got["dl/db1"]["message"] == "correct given your dl/dy_hat (error carried forward)"

@@ -185,14 +185,14 @@ def test_i_takes_the_size_its_product_needs(p2a):
     env = p2a.env
     for text, expected in [("I W2", env["W2"]), ("W2 I", env["W2"]), ("2 I W2", 2 * env["W2"]),
                            ("W2 @ I", env["W2"])]:
-        value = equivalence._evaluate(equivalence.parse_answer(p2a, text), env)[0]
+        value = equivalence.evaluate(equivalence.parse_answer(p2a, text), env)[0]
         assert value.tolist() == expected.tolist(), text
 
 
 def test_ones_sums_over_the_samples():
     solution = solve(load_problem(SEED))
     node = equivalence.parse_answer(solution, "dl/dz1 𝟙_N")
-    value = equivalence._evaluate(node, solution.env)[0]
+    value = equivalence.evaluate(node, solution.env)[0]
     assert value.shape == (3, 1)
     assert value.ravel().tolist() == pytest.approx(solution.env["dl/dz1"].sum(axis=1).tolist())
 
