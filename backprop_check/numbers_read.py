@@ -30,10 +30,8 @@ from .formula_syntax import FormulaSyntaxError, parse
 from .numbers_worked import NotWorked, worked
 from .tolerance import written_unit
 
-try:  # another module of issue 10; absent in older checkouts
-    from . import latex_syntax
-except ImportError:  # pragma: no cover - depends on the checkout
-    latex_syntax = None
+from . import latex_syntax
+from .latex_tokens import LatexSyntaxError
 
 MAX_BITS = 4096  # numerator or denominator of an intermediate value: (10^15)^16 fits, towers do not
 MAX_TEXT = 10_000
@@ -151,13 +149,13 @@ def _float(value: Fraction, text: str) -> float:
 
 def _plain_syntax(text: str) -> str | None:
     """The text in plain syntax: LaTeX translated (None when it cannot be), else as written."""
-    if latex_syntax is not None and latex_syntax.looks_like_latex(text):
+    if latex_syntax.looks_like_latex(text):
         try:
             return latex_syntax.translate(text)
-        except Exception:  # noqa: BLE001 - any failure of the translator means "not a number"
+        except LatexSyntaxError:  # LaTeX it cannot read is "not a number" (the formula grader says why)
             return None
     if "\\" in text or "$" in text:
-        return None  # LaTeX without its reader: left to the formula grader, which says so
+        return None  # not LaTeX as `looks_like_latex` reads it: left to the formula grader, which says so
     return text
 
 

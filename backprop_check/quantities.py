@@ -10,7 +10,7 @@ turns `W_1`, `W^{(1)}`, `W^{[1]}`, `∂ℓ/∂W1`, `dL/dW1`, `dJ/dW1`, `\hat{y}`
 LaTeX such as `\frac{\partial \mathcal{L}}{\partial W_1}` into the spelling
 used here (`W1`, `dl/dW1`, `y_hat`); it is the one place for that rule, and
 formulas' names go through it too. `read_name` first hands LaTeX to
-`latex_syntax.translate` when that module is present.
+`latex_syntax.translate`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-try:  # another module of issue 10; absent in older checkouts
-    from . import latex_syntax
-except ImportError:  # pragma: no cover - depends on the checkout
-    latex_syntax = None
+from . import latex_syntax
+from .latex_tokens import LatexSyntaxError
 
 _PREFIX = re.compile(r"(step|sample)([1-9]\d{0,4})\.(.+)")
 _GRAD = re.compile(r"dl/d(.+)")
@@ -180,12 +178,12 @@ def normalise_name(name: str, network: bool = True) -> str:
 
 
 def read_name(name: str, network: bool = True) -> str:
-    """`normalise_name` of a name that may be LaTeX, translated by `latex_syntax` when present."""
+    """`normalise_name` of a name that may be LaTeX, translated by `latex_syntax` first."""
     text = str(name)
-    if latex_syntax is not None and len(text) <= MAX_NAME and latex_syntax.looks_like_latex(text):
+    if len(text) <= MAX_NAME and latex_syntax.looks_like_latex(text):
         try:
             text = latex_syntax.translate(text)
-        except Exception:  # noqa: BLE001 - an untranslatable name falls back to the rules here
+        except LatexSyntaxError:  # an untranslatable name falls back to the rules here
             pass
     return normalise_name(text, network)
 
