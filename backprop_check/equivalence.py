@@ -23,7 +23,6 @@ formula is shown at the problem's own values first, in short numbers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -56,10 +55,6 @@ def names_of(solution: Solution) -> set:
     return set(solution.env) | set(_formulas(solution, None))
 
 
-# How the loss is written in dL/dW2, dJ/dW2, dℓ/dW2 (network problems: the loss is l)
-_LOSS = re.compile(r"d(L|J|E|loss|Loss|ell)/d(.+)")
-
-
 def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -> F.Node:
     """Parse a student's formula over the problem's names, through its alias resolver.
 
@@ -74,13 +69,10 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
         alias = getattr(problem, "names", {}).get(name)  # a parameter's alias (v for W2) is no quantity
         if alias in solution.env:
             return alias
-        m = None if graph else _LOSS.fullmatch(name)
-        for candidate in ([name] + ([f"dl/d{m.group(2)}"] if m else [])):
-            try:
-                return problem.canonical(candidate)
-            except (UnknownQuantity, ValueError, KeyError):
-                continue
-        return None
+        try:  # quantities.normalise_name: dL/dW2, W_2, LaTeX names; then the spec's aliases
+            return problem.canonical(name)
+        except (UnknownQuantity, ValueError, KeyError):
+            return None
 
     return parse(text, names_of(solution), resolve, indexing=graph, constants=_constants(solution),
                  spellings=spellings)

@@ -45,7 +45,7 @@ _NAME_RULES = [(re.compile(p), r) for p, r in (
     (r"(^d|^|[^A-Za-z0-9_]|/d|\.d)([A-Za-z])_(\d+)(?![A-Za-z0-9_])", r"\1\2\3"),
 )]
 # the loss in a derivative's numerator (networks: their loss is `l`), and alone
-_LOSS = re.compile(r"((?:step|sample)\d+\.)?d(?:L|J|E|loss|Loss|l)/d")
+_LOSS = re.compile(r"((?:step|sample)\d+\.)?d(?:L|J|E|loss|Loss|ell|l)/d")
 _LOSS_NAMES = {"L", "l", "J", "E", "Loss", "loss"}
 
 
