@@ -33,6 +33,7 @@ ANSWER_NAMES = ("answers.yaml", "answers.yml", "answers.md", "answers.tex")
 ANSWER_SUFFIXES = (".answers.yaml", ".answers.yml", ".answers.md", ".answers.tex")
 MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named directory's own files)
 MAX_CACHED_PROBLEMS = 8
+MAX_CACHED_VARIANTS = 32  # solved variants per worker (a variant per student)
 MAX_SENT_ENTRIES = 1_000  # a finding's arrays travel back from the worker up to this size
 MAX_SENT_WARNINGS = 50
 MAX_SENT_CHARS = 500  # each message, formula or name that travels back
@@ -175,8 +176,10 @@ class Grader:
     problem_sha256: str | None = None
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     jobs: int | None = None
+    student: str | None = None  # --student: grade every file against this student's variant
     _problems: dict = field(default_factory=dict)
     _solutions: dict = field(default_factory=dict)
+    _variants: dict = field(default_factory=dict)  # (problem, student) -> (variant, its solution)
 
     def load(self, path: Path) -> tuple[Problem, Solution]:
         key = path.resolve()
@@ -210,9 +213,34 @@ class Grader:
                 if problem_path is None:
                     raise InputError("no problem: name one with 'problem:' in the file or --problem", str(path))
                 problem, solution = self.load(problem_path)
+            if getattr(problem, "random", None) is not None:
+                return compact(self._grade_variant(answers, problem, solution))
             return compact(grade_file(answers, problem, solution))
         except InputError as exc:
             return FileResult(str(path), None, None, error=str(exc))
+
+    def _grade_variant(self, answers, problem: Problem, solution: Solution) -> FileResult:
+        """A problem with `random:` (FORMAT.md section 7): graded against the variant of the
+        pinned --student, else of the file's `student:`; without either, every question invalid."""
+        from .variants import problem_for, student_id
+
+        student = self.student or answers.student
+        try:
+            student = student_id(student)
+        except InputError as exc:
+            why = ("this problem gives each student their own numbers (random:), and the answers file "
+                   "names no student: add 'student: ID' to it, or grade with --student ID") \
+                if not (student or "").strip() else f"{exc.message}: its variant cannot be drawn"
+            return _all_invalid(FileResult(answers.file, answers.student, problem.id), problem, solution, why)
+        key = (problem.digest, problem.file, student)
+        if key not in self._variants:
+            if len(self._variants) >= MAX_CACHED_VARIANTS:
+                self._variants.clear()  # one worker may grade a whole class: keep its memory bounded
+            variant = problem_for(problem, student)
+            self._variants[key] = (variant, solve(variant))
+        result = grade_file(answers, *self._variants[key])
+        result.student = student
+        return result
 
     def grade_all(self, items: list, progress: Callable | None = None) -> list[FileResult]:
         """Grade every file (a path or a `Submission`), each in a sandboxed worker (`sandbox`)."""
@@ -256,11 +284,15 @@ class Grader:
         if self.problem is None:
             return FileResult(str(path), None, None, error=f"cannot grade: {reason}")
         problem, solution = self.load(self.problem)
-        result = FileResult(str(path), None, problem.id)
-        for q in questions_of(problem, solution):
-            result.findings.append(Finding(q.quantity, "invalid", 0.0, float(q.points), f"not graded: {reason}"))
-            result.max_score += float(q.points)
-        return result
+        return _all_invalid(FileResult(str(path), None, problem.id), problem, solution, f"not graded: {reason}")
+
+
+def _all_invalid(result: FileResult, problem: Problem, solution: Solution, why: str) -> FileResult:
+    """Every question of the problem invalid, for the same reason."""
+    for q in questions_of(problem, solution):
+        result.findings.append(Finding(q.quantity, "invalid", 0.0, float(q.points), why))
+        result.max_score += float(q.points)
+    return result
 
 
 @dataclass

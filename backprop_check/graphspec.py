@@ -29,7 +29,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import graphcheck, optimizers, specread
+from . import graphcheck, optimizers, specread, variant_spec
 from . import formula_syntax as S
 from . import formulas as F
 from . import graph_quantities as GQ
@@ -40,7 +40,7 @@ from .specread import IDENT, MAX_ENTRIES, MAX_SAMPLES, Reader, label, suggest
 MAX_NODES = 400
 MAX_LIST = 1024  # entries of a node written as a YAML list (a vector or a matrix of expressions)
 TOP_KEYS = {"bpcheck", "id", "title", "description", "graph", "data", "reduce", "train", "tolerance",
-            "questions", "names", "sha256", *specread.OPTION_KEYS}
+            "questions", "names", "sha256", "random", *specread.OPTION_KEYS}
 GRAPH_KEYS = {"inputs", "nodes", "output", "reduce"}
 REDUCTIONS = ("sum", "mean")
 RESERVED = {"N", "K", "T", "pi", "e", "y_hat", "yhat"} | set(S.FUNCTIONS) | set(S.ALIASES)
@@ -68,6 +68,7 @@ class GraphProblem:
     digest: str = ""
     shapes: dict = field(default_factory=dict)  # name -> float64 shape on the first sample
     optimizer: optimizers.Optimizer = optimizers.SGD  # train.optimizer, validated (FORMAT.md section 6)
+    random: variant_spec.Randomness | None = None  # per-student variants (FORMAT.md section 7)
 
     @property
     def n_samples(self) -> int:
@@ -116,7 +117,8 @@ def build(r: Reader, text: str) -> GraphProblem:
         reduce=reduce, lr=train["lr"] if train else None, steps=steps, train_params=params,
         train={"optimizer": train["optimizer"] if train else None}, tolerance=tolerance, questions=(),
         names=names, display=display, options=options, sha256=specread.sha256(r, text),
-        digest=specread.file_digest(text), shapes=shapes, optimizer=optimizer)
+        digest=specread.file_digest(text), shapes=shapes, optimizer=optimizer,
+        random=variant_spec.for_graph(r, text, inputs, data, nodes))
     questions = specread.questions(r, problem.canonical, _formula_free(output))
     return GraphProblem(**{**problem.__dict__, "questions": questions})
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 
-from . import activations, budget, losses, optimizers, specread
+from . import activations, budget, losses, optimizers, specread, variant_spec
 from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, read from here too)
 from .formula_syntax import FormulaSyntaxError
 from .formula_syntax import FUNCTIONS as _FUNCTION_NAMES
@@ -33,7 +33,7 @@ MAX_LAYERS = 16
 RESERVED = {"x", "y", "N", "K", "loss", "y_hat", "yhat", "pi", "e", "T"}
 
 TOP_KEYS = {"bpcheck", "id", "title", "description", "network", "params", "data", "loss",
-            "train", "tolerance", "questions", "names", "relu_grad_at_zero", "sha256",
+            "train", "tolerance", "questions", "names", "relu_grad_at_zero", "sha256", "random",
             *specread.OPTION_KEYS}
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Problem:
     sha256: str | None = None
     digest: str = ""
     optimizer: optimizers.Optimizer = optimizers.SGD  # train.optimizer (FORMAT.md section 6)
+    random: variant_spec.Randomness | None = None  # per-student variants (FORMAT.md section 7)
 
     @property
     def n_samples(self) -> int:
@@ -144,7 +145,8 @@ def _build(doc: Document, text: str):
         file=doc.file, id=pid, title=title, layers=layers, params=params, x=x, y=y,
         layout=layout, vector=vector, loss=loss, lr=lr, steps=steps, tolerance=tolerance,
         questions=(), names=names, display=display, options=options,
-        sha256=specread.sha256(r, text), digest=file_digest(text), optimizer=optimizer)
+        sha256=specread.sha256(r, text), digest=file_digest(text), optimizer=optimizer,
+        random=variant_spec.for_network(r, text, params, len(layers)))
     questions = specread.questions(r, problem.canonical, _formula_free)
     return Problem(**{**problem.__dict__, "questions": questions})
 
