@@ -53,6 +53,7 @@ class Tape:
     _from: dict | None = None
     _below: dict | None = None
     _plan: list | None = None
+    _carried: dict | None = None
 
     def ancestors(self) -> list:
         """For each step, the set of steps it is computed from, itself included (cached)."""
@@ -112,6 +113,18 @@ class Tape:
         if self._plan is None:
             self._plan = [_planned(step) for step in self.steps]
         return self._plan
+
+    def carried(self, names: tuple) -> list:
+        """Which steps are computed from the inputs `names` (a graph's data: these steps carry
+        the sample axis when all samples run in one pass; cached)."""
+        if self._carried is None:
+            self._carried = {}
+        if names not in self._carried:
+            out: list = []
+            for step in self.steps:
+                out.append(step.name in names if step.op == "input" else any(out[a] for a in step.args))
+            self._carried[names] = out
+        return self._carried[names]
 
     def live(self) -> list:
         """Which steps depend on an input: constants carry no derivative (cached)."""

@@ -56,7 +56,8 @@ def _recorded(problem) -> tuple:
 
 
 class Run:
-    """One engine's passes over a graph problem, cached per sample and parameters."""
+    """One engine's passes over a graph problem: with `data:`, one forward pass over all the
+    samples at once (`engines.batch`), read sample by sample; its backward passes are kept."""
 
     def __init__(self, problem, arithmetic, params: dict | None = None):
         self.problem = problem
@@ -64,63 +65,73 @@ class Run:
         self.tape, self.local = _recorded(problem)
         self.given = {name: arithmetic.input(v) for name, v in problem.graph.inputs.items()}
         self.given.update(params or {})
-        self.passes: dict = {}
-        self.node_pass: tuple | None = None  # (key, adjoints) of the last node's backward pass
+        self.passes: dict = {}  # sample -> its values; "all" -> (the pass over all samples, its sample axes)
+        self.grads: dict = {}  # (top, wanted) -> the adjoints of a backward pass over all samples
+        self.memo: dict = {}  # the backward passes' notes on the forward pass (`autodiff.backward`)
 
     @property
     def samples(self) -> list:
         return list(range(1, self.problem.n_samples + 1)) if self.problem.data else [None]
 
-    def values(self, sample: int | None) -> list:
-        if sample not in self.passes:
+    def all_samples(self) -> tuple:
+        """(every step's value, which steps carry the sample axis: None without data)."""
+        if "all" not in self.passes:
             inputs = dict(self.given)
-            for name, per_sample in self.problem.data.items():
-                inputs[name] = self.arithmetic.input(per_sample[sample - 1])
-            self.passes[sample] = forward(self.tape, self.arithmetic, inputs)
+            carried = None
+            if self.problem.data:
+                for name, per_sample in self.problem.data.items():
+                    inputs[name] = self.arithmetic.input(_side_by_side(per_sample))
+                carried = self.tape.carried(tuple(self.problem.data))
+            self.passes["all"] = (forward(self.tape, self.arithmetic, inputs, carried=carried), carried)
+        return self.passes["all"]
+
+    def values(self, sample: int | None) -> list:
+        """Every step's value on one sample."""
+        if sample not in self.passes:
+            values, carried = self.all_samples()
+            self.passes[sample] = values if carried is None else \
+                [v[sample - 1] if c else v for v, c in zip(values, carried)]
         return self.passes[sample]
 
     def value(self, name: str, sample: int | None):
-        return self.values(sample)[self.tape.at[name]]
+        values, carried = self.all_samples()
+        i = self.tape.at[name]
+        return values[i][sample - 1] if carried is not None and carried[i] else values[i]
 
     def derivative(self, top: str, bottoms: tuple, sample: int | None):
         """d top / d bottom(s) on one sample, in the shapes of FORMAT.md section 5."""
-        values = self.values(sample)
         if len(bottoms) > 1:  # dA/d(x,y): the Jacobian of A in the stacked scalar inputs
             columns = [np.asarray(self.derivative(top, (b,), sample)).reshape(-1) for b in bottoms]
             jac = np.stack(columns, axis=-1)
-            return jac.reshape(-1) if np.ndim(values[self.tape.at[top]]) == 0 else jac
+            return jac.reshape(-1) if np.ndim(self.value(top, sample)) == 0 else jac
         bottom = bottoms[0]
-        top_value, bottom_value = values[self.tape.at[top]], values[self.tape.at[bottom]]
+        top_value, bottom_value = self.value(top, sample), self.value(bottom, sample)
         if np.ndim(top_value) == 0:
-            grad = self.adjoints(top, sample, self.tape.at[bottom])[self.tape.at[bottom]]
+            grad = self.gradient(top, sample, self.tape.at[bottom])
             return bottom_value * 0 if grad is None else grad
-        jac = jacobian(self.tape, values, self.arithmetic, top, bottom)
+        jac = jacobian(self.tape, self.values(sample), self.arithmetic, top, bottom)
         if np.ndim(bottom_value) == 0:
             return jac.reshape(np.shape(top_value))  # by a scalar: the shape of what is differentiated
         return jac
 
-    def adjoints(self, top: str, sample: int | None, bottom: int) -> list:
-        """d top / d step `bottom` (and more) on one sample, from one backward pass that is kept:
-        the output's pass (every step wanted) gives every dO/dX of a sample, a node's pass
-        (the names its expression is written in wanted) every dA/dB of the sheet for that node.
-        Only the output's pass and the last node's are kept: the quantities come node by node."""
+    def gradient(self, top: str, sample: int | None, bottom: int):
+        """d top / d step `bottom` on one sample (None: top does not depend on it), from a backward
+        pass over all samples that is kept: the output's pass (every step wanted) gives every dO/dX,
+        a node's pass (the names its expression is written in wanted) every dA/dB of that node."""
         output = top == self.problem.graph.output
         wanted = () if output else self.local.get(top, ())
         if not output and bottom not in wanted:
             wanted = (bottom,)  # not written in `top`'s expression: a pass of its own
-        key = (top, sample, wanted)
-        kept = self.passes.get(("adjoints", top, sample)) if output else self.node_pass
-        if kept is not None and kept[0] == key:
-            return kept[1]
-        values = self.values(sample)
-        seed = self.arithmetic.one(values[self.tape.at[top]])
-        memo = self.passes.setdefault(("memo", sample), {})
-        adjoint = backward(self.tape, values, self.arithmetic, self.tape.at[top], seed, wanted=wanted, memo=memo)
-        if output:
-            self.passes[("adjoints", top, sample)] = (key, adjoint)
-        else:
-            self.node_pass = (key, adjoint)
-        return adjoint
+        values, carried = self.all_samples()
+        at = self.tape.at[top]
+        grads = self.grads.get((top, wanted))
+        if grads is None:
+            seed = self.arithmetic.one(values[at])
+            adjoint = backward(self.tape, values, self.arithmetic, at, seed, wanted=wanted, memo=self.memo,
+                               carried=carried)
+            grads = self.grads[(top, wanted)] = adjoint if output else {b: adjoint[b] for b in wanted}
+        grad = grads[bottom]
+        return grad[sample - 1] if grad is not None and carried is not None and carried[at] else grad
 
     def reduced(self, quantity):
         """Σ over the samples (or the mean, with `reduce: mean`) of quantity(sample)."""
@@ -147,6 +158,16 @@ class Run:
                 raise KeyError(name)  # a node's value exists per sample only
             return self.reduced(lambda n: self.value(top, n)) if top == output else self.value(top, None)
         return self.reduced(lambda n: self.derivative(top, bottoms, n))
+
+
+def _side_by_side(per_sample: tuple):
+    """A data name's per-sample values on a leading sample axis (exact values, as given)."""
+    if np.ndim(per_sample[0]) == 0:
+        return list(per_sample)
+    out = np.empty((len(per_sample),) + np.shape(per_sample[0]), dtype=object)
+    for n, v in enumerate(per_sample):
+        out[n] = v
+    return out
 
 
 def train(problem, arithmetic, rules, given: dict | None = None) -> dict:

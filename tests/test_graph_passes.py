@@ -95,3 +95,50 @@ def test_kept_passes_give_what_fresh_runs_give(problem):
     for name in names:
         fresh = Run(problem, Floats()).quantity(name)  # a Run of its own: nothing kept from other quantities
         assert _same(values[name], fresh), name
+
+
+SAMPLES_SIDE_BY_SIDE = """\
+bpcheck: 1
+id: samples-side-by-side
+title: vector data, scalar data against vectors and matrices, structural steps and a kink over a batch
+graph:
+  inputs: {W: [[1/2, -1], [2, 1/3]], b: [1/4, -1/2], c: 3/2}
+  nodes:
+    z: "W @ x + b"
+    a: "relu(z)"
+    m: "t * W"
+    s: "sum(a) * t + c * a[0] + sum(m @ x)"
+    v: "[s, t*c, tanh(z[1])]"
+    L: "sum(v * v) + s*z[1] + sigmoid(t * a)[1]"
+  output: L
+data: {x: [[1, 2], [2, -1], [-1, 1], [1/2, 1/4]], t: [1, 0, 2, -1/3]}
+questions:
+  - {quantity: L}
+"""
+
+
+def _sample_problems() -> list:
+    return [pytest.param(load_problem(p), id=p.stem) for p in GRAPHS if load_problem(p).data] + \
+        [pytest.param(parse_problem(SAMPLES_SIDE_BY_SIDE), id="side-by-side")]
+
+
+@pytest.mark.parametrize("arithmetic", [Floats(), Rationals()], ids=["floats", "rationals"])
+@pytest.mark.parametrize("problem", _sample_problems())
+def test_all_samples_in_one_pass_give_each_samples_own_pass(problem, arithmetic):
+    """Forward values, the output's gradients and every node's local gradients of the pass over
+    all samples at once are those of each sample's own passes, bit for bit."""
+    run = Run(problem, arithmetic)
+    tape = run.tape
+    for n in run.samples:
+        inputs = dict(run.given)
+        for name, per_sample in problem.data.items():
+            inputs[name] = arithmetic.input(per_sample[n - 1])
+        alone = forward(tape, arithmetic, inputs)
+        assert all(_same(a, b) for a, b in zip(alone, run.values(n)))
+        for top, wanted in [(problem.graph.output, ())] + list(run.local.items()):
+            if np.ndim(alone[tape.at[top]]) != 0:
+                continue
+            seed = arithmetic.one(alone[tape.at[top]])
+            own = backward(tape, alone, arithmetic, tape.at[top], seed, wanted=wanted)
+            for b in wanted or [tape.at[x] for x in problem.graph.inputs]:
+                assert _same(own[b], run.gradient(top, n, b)), (n, top, b)

@@ -17,14 +17,17 @@ import numpy as np
 
 from ..graph import Tape
 from ..ops import FUNCTIONS, STRUCTURAL, unbroadcast, zeros
+from . import batch
 
 
-def forward(tape: Tape, arithmetic, inputs: dict, base: tuple | None = None) -> list:
+def forward(tape: Tape, arithmetic, inputs: dict, base: tuple | None = None, carried: list | None = None) -> list:
     """The value of every step; `inputs` binds each input name to its value.
 
     `base`: (the values of an earlier pass, which steps to compute again):
     finite differences move one input, and the steps not computed from it
     keep their values, the same numbers a full pass would give them.
+    `carried`: which steps carry a leading sample axis (`batch`; the data
+    inputs hold every sample), when all samples run in one pass.
     """
     values: list = []
     memo: dict = {}  # the arithmetic's own notes for this pass
@@ -35,20 +38,27 @@ def forward(tape: Tape, arithmetic, inputs: dict, base: tuple | None = None) -> 
             if base is not None and not base[1][i]:
                 values.append(base[0][i])
                 continue
+            many = carried is not None and carried[i]
             if kind == "function":
-                value = function(entry, [values[a] for a in at], params)
+                args = [values[a] for a in at]
+                value = function(entry, batch.aligned(args, [carried[a] for a in at]) if many else args, params)
             elif kind == "input":
                 value = inputs[entry]
             elif kind == "constant":
                 value = arithmetic.constant(entry, params)
+            elif many:
+                value = batch.structural(entry, arithmetic, [values[a] for a in at], [carried[a] for a in at], params)
             else:
                 value = entry.forward(arithmetic, *[values[a] for a in at], *params)
-            values.append(arithmetic.settle(tape, i, value, values, memo) if i in kinked else value)
+            if i in kinked:
+                value = batch.settle(arithmetic, tape, i, value, values, carried, memo) if many \
+                    else arithmetic.settle(tape, i, value, values, memo)
+            values.append(value)
     return values
 
 
 def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dict | None = None,
-             wanted: tuple = (), memo: dict | None = None) -> list:
+             wanted: tuple = (), memo: dict | None = None, carried: list | None = None) -> list:
     """d(seeded value)/d(each step), None where the seed does not depend on it.
 
     With `wanted` (step indices), only d(seed)/d(those steps) are wanted: the
@@ -66,58 +76,98 @@ def backward(tape: Tape, values: list, arithmetic, seed_at: int, seed, cuts: dic
     over one forward pass: a step's local partial derivatives (a tanh's,
     exact at 45 digits, is worked out once, not once per pass through it) and
     the zeros an indexed array's gradient starts from.
+
+    `carried`: the forward pass's sample axes (`forward`). From a carried
+    seed (one per sample), every adjoint carries the sample axis.
     """
-    flows = tape.live() if not wanted else tape.computed_from(wanted, seed_at)
-    adjoint: list = [None] * len(tape.steps)
-    owned: set = set()  # adjoints created here, safe to add into in place
+    many = carried is not None and carried[seed_at]
+    walk = _Walk(tape, values, arithmetic, memo, carried if many else None,
+                 tape.live() if not wanted else tape.computed_from(wanted, seed_at))
+    adjoint = walk.adjoint
     adjoint[seed_at] = seed
     for i in tape.below(seed_at, min(wanted, default=0)):  # only what the seed is computed from, newest first
         g, step = adjoint[i], tape.steps[i]
         if g is None or not step.args:
             continue
         if step.op == "index" and not (cuts and i in cuts):
-            _into(adjoint, owned, step.args[0], g, step.params, values, flows, memo)
+            walk.into(step.args[0], g, step.params)
             continue
-        args = [values[a] for a in step.args]
         if cuts and i in cuts:
             target, slope = cuts[i]
             targets, grads = (target,), (unbroadcast(g * slope, np.shape(values[target])),)
         elif step.op in FUNCTIONS:
-            local = None if memo is None else memo.get(i)
-            if local is None:
-                local = arithmetic.partials(FUNCTIONS[step.op], args, step.params)
-                if memo is not None:
-                    memo[i] = local
-            targets = step.args  # (a value's shape: np.shape's, without its cost per step)
-            grads = [unbroadcast(g * p, getattr(a, "shape", ())) if flows[t] else None
-                     for p, a, t in zip(local, args, targets)]
+            targets, grads = step.args, walk.local(i, step, g)
         else:
-            targets = step.args
-            grads = STRUCTURAL[step.op].vjp(g, values[i], args, step.params)
-        for a, grad in zip(targets, grads):
-            if flows[a] and grad is not None:
-                adjoint[a] = grad if adjoint[a] is None else adjoint[a] + grad
-                owned.discard(a)
+            targets, grads = step.args, walk.structural(i, step, g)
+        walk.add(targets, grads)
     return adjoint
 
 
-def _into(adjoint: list, owned: set, a: int, g, at: tuple, values: list, flows: list, memo: dict | None) -> None:
-    """An indexed entry's gradient, added in place: W1[j, k] used a hundred times is one array
-    of W1's shape, not a hundred (the `index` entry's vjp, done without its zeros)."""
-    if not flows[a]:
-        return
-    if a not in owned:
-        blank = None if memo is None else memo.get(("zeros", a))
-        if blank is None:
-            blank = zeros(np.asarray(values[a]))
+class _Walk:
+    """One backward pass's adjoints and how each kind of step passes its adjoint on."""
+
+    def __init__(self, tape: Tape, values: list, arithmetic, memo: dict | None, carried: list | None, flows: list):
+        self.values, self.arithmetic, self.memo, self.carried, self.flows = values, arithmetic, memo, carried, flows
+        self.adjoint: list = [None] * len(tape.steps)
+        self.owned: set = set()  # adjoints created here, safe to add into in place
+
+    def add(self, targets, grads) -> None:
+        adjoint, flows = self.adjoint, self.flows
+        for a, grad in zip(targets, grads):
+            if flows[a] and grad is not None:
+                adjoint[a] = grad if adjoint[a] is None else adjoint[a] + grad
+                self.owned.discard(a)
+
+    def local(self, i: int, step, g) -> list:
+        """An elementwise function's adjoints: g times its local partial derivatives."""
+        memo, carried = self.memo, self.carried
+        args = [self.values[a] for a in step.args]
+        many = carried is not None and carried[i]
+        local = None if memo is None else memo.get(i)
+        if local is None:
+            local = self.arithmetic.partials(FUNCTIONS[step.op], batch.aligned(args, [carried[a] for a in step.args])
+                                             if many else args, step.params)
             if memo is not None:
-                memo[("zeros", a)] = blank
-        fresh = blank.copy()  # (exact zeros are immutable numbers: a copy of the array is enough)
-        adjoint[a] = fresh if adjoint[a] is None else fresh + adjoint[a]
-        owned.add(a)
-    where = tuple(int(i) for i in at)
-    g = np.asarray(g)
-    adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
+                memo[i] = local
+        if carried is None:
+            return [unbroadcast(g * p, getattr(a, "shape", ())) if self.flows[t] else None
+                    for p, a, t in zip(local, args, step.args)]
+        n = len(g)
+        return [batch.unbroadcast(g * p, getattr(a, "shape", ()) if carried[t] else (n,) + getattr(a, "shape", ()))
+                if self.flows[t] else None for p, a, t in zip(local, args, step.args)]
+
+    def structural(self, i: int, step, g) -> list:
+        """A structural operation's adjoints: its vjp (sample by sample when they are carried)."""
+        values, carried = self.values, self.carried
+        args = [values[a] for a in step.args]
+        entry = STRUCTURAL[step.op]
+        if carried is None:
+            return entry.vjp(g, values[i], args, step.params)
+        return batch.structural_vjp(entry, g, values[i], carried[i], args, [carried[a] for a in step.args],
+                                    step.params, self.arithmetic.exact)
+
+    def into(self, a: int, g, at: tuple) -> None:
+        """An indexed entry's gradient, added in place: W1[j, k] used a hundred times is one array
+        of W1's shape, not a hundred (the `index` entry's vjp, done without its zeros)."""
+        if not self.flows[a]:
+            return
+        adjoint, memo, carried = self.adjoint, self.memo, self.carried
+        many = carried is not None  # a carried adjoint: one gradient per sample
+        if a not in self.owned:
+            key = ("zeros", a, many and not carried[a])
+            blank = None if memo is None else memo.get(key)
+            if blank is None:
+                blank = zeros(np.asarray(self.values[a]))
+                if key[2]:  # a given array's gradient, one per sample
+                    blank = batch.stacked([blank] * len(g), blank.dtype == object)
+                if memo is not None:
+                    memo[key] = blank
+            fresh = blank.copy()  # (exact zeros are immutable numbers: a copy of the array is enough)
+            adjoint[a] = fresh if adjoint[a] is None else fresh + adjoint[a]
+            self.owned.add(a)
+        where = ((slice(None),) if many else ()) + tuple(int(i) for i in at)
+        g = np.asarray(g)
+        adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
 
 
 def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:
