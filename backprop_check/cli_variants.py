@@ -79,7 +79,6 @@ def check(template, students: list) -> tuple[list, int]:
 
 def read_roster(path: Path) -> list:
     """The `student` column of a CSV roster, in order, each id once (bad ids: an error at their line)."""
-    from .variants import student_id
     from .yamlsource import read_text
 
     try:
@@ -89,6 +88,8 @@ def read_roster(path: Path) -> list:
 
 
 def _students(rows, path: Path) -> list:
+    from .variants import student_id
+
     header = [h.strip().lower() for h in next(rows, [])]
     if "student" not in header:
         raise InputError("a roster is a CSV file whose header has a 'student' column", str(path), 1)

@@ -81,14 +81,13 @@ def text_of(problem, student: str, attempt: int | None, printed: bool = True) ->
     text = rnd.text
     for (a, b), new in sorted(edits, reverse=True):
         text = text[:a] + new + text[b:]
-    text = _restamp(text)
     if printed and attempt is None:
         text = f"# The instructor's own variant of {problem.id} (its {INSTRUCTOR}): the template's numbers.\n" + text
     elif printed:
         salt = f", salt {rnd.salt}" if rnd.salt else ""
         text = (f"# The variant of {problem.id} for student {student}: its numbers drawn by bpcheck "
                 f"from the template's random: section (attempt {attempt}{salt}).\n" + text)
-    return text
+    return _restamp(text)
 
 
 def _restamp(text: str) -> str:
