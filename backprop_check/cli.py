@@ -263,3 +263,9 @@ def _writing_stdout():
 def _say(message: str) -> None:
     """One message on standard error."""
     click.echo(message, err=True)
+
+
+from .cli_docs import handout_command, schema_command  # noqa: E402 (commands of their own module)
+
+main.add_command(schema_command)
+main.add_command(handout_command)
