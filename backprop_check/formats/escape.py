@@ -21,6 +21,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from dataclasses import replace
+from typing import Callable
 
 # C0 and C1 controls, DEL, line/paragraph separators, bidi controls and marks,
 # BOM, noncharacters and lone surrogates.
@@ -96,3 +98,23 @@ def csv_cell(value: object) -> str:
     if folded.startswith(_FORMULA_START) or folded != unicodedata.normalize("NFKC", text):
         return "'" + text
     return text
+
+
+def records(results: list, escape: Callable[[object], str]) -> list:
+    """Copies of the records with every string passed through one format's `escape`.
+
+    Every renderer works on these copies only, so no student-controlled text
+    (file names, `student:`, quoted answers, an unpinned problem's names)
+    reaches a report unescaped.
+    """
+    def text(value):
+        return escape(value) if isinstance(value, str) else value
+
+    out = []
+    for r in results:
+        findings = [replace(f, quantity=text(f.quantity), message=text(f.message), got=text(f.got),
+                            tags=[text(t) for t in f.tags]) for f in r.findings]
+        out.append(replace(r, file=text(r.file), student=text(r.student), problem=text(r.problem),
+                           error=text(r.error), findings=findings,
+                           warnings=[(ln, text(m)) for ln, m in r.warnings]))
+    return out

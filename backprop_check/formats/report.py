@@ -2,7 +2,8 @@
 GitHub annotations, Markdown and a CSV gradebook.
 
 Every renderer takes the plain `FileResult`/`Finding` records (and the
-class `Summary`); rich is used by the human format only.
+class `Summary`) and a feedback level (`redact`: full, hints or score), which
+it applies first; rich is used by the human format only.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-from dataclasses import replace
-from typing import Callable
-
 import numpy as np
 from rich import box
 from rich.console import Console
@@ -22,27 +20,8 @@ from rich.text import Text
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
-from . import escape
-
-
-def cleaned(results: list[FileResult], escape: Callable[[object], str]) -> list[FileResult]:
-    """Copies of the records with every string passed through one format's `escape`.
-
-    Every renderer works on these copies only, so no student-controlled text
-    (file names, `student:`, quoted answers, an unpinned problem's names)
-    reaches a report unescaped.
-    """
-    def text(value):
-        return escape(value) if isinstance(value, str) else value
-
-    out = []
-    for r in results:
-        findings = [replace(f, quantity=text(f.quantity), message=text(f.message), got=text(f.got),
-                            tags=[text(t) for t in f.tags]) for f in r.findings]
-        out.append(replace(r, file=text(r.file), student=text(r.student), problem=text(r.problem),
-                           error=text(r.error), findings=findings,
-                           warnings=[(ln, text(m)) for ln, m in r.warnings]))
-    return out
+from . import escape, github
+from .redact import view
 
 
 FOLD_ABOVE = 12  # a matrix with more entries shows only its wrong ones
@@ -65,11 +44,12 @@ def _counts(r: FileResult) -> str:
 
 # ------------------------------------------------------------------ human
 
-def render_human(results: list[FileResult], summary: Summary | None, console: Console) -> None:
-    for r in cleaned(results, escape.line):
+def render_human(results: list[FileResult], summary: Summary | None, console: Console,
+                 feedback: str = "full") -> None:
+    for r in escape.records(view(results, feedback), escape.line):
         _human_file(r, console)
     if summary is not None and summary.files > 1:
-        _human_summary(summary, console)
+        _human_summary(summary, console, mistakes=feedback != "score")
 
 
 def _human_file(r: FileResult, console: Console) -> None:
@@ -92,12 +72,15 @@ def _human_file(r: FileResult, console: Console) -> None:
             continue
         where = f" (line {f.line})" if f.line else ""
         tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
+        message = f" — {f.message}" if f.message else ""
         console.print(Text.assemble("  ", ("✗", STATUS_STYLE[f.status]), f" {f.quantity}{where}: ",
                                     (f.status, STATUS_STYLE[f.status]),
-                                    f" {_points(f.score)}/{_points(f.max_score)} — {f.message}", (tags, "cyan")),
+                                    f" {_points(f.score)}/{_points(f.max_score)}{message}", (tags, "cyan")),
                       soft_wrap=True)
-        if f.status == "incorrect" and isinstance(f.got, list | float | int):
-            console.print(_diff_table(f), Text(_folded_note(f), style="dim") if _folded_note(f) else "")
+        if f.status != "incorrect" or not isinstance(f.got, list | float | int):
+            continue
+        table = _diff_table(f) if f.expected is not None else _hint_table(f)  # `hints` keeps no expected
+        console.print(table, Text(_folded_note(f), style="dim") if _folded_note(f) else "")
     console.print()
 
 
@@ -129,19 +112,36 @@ def _diff_table(f: Finding) -> Table:
     return table
 
 
+def _hint_table(f: Finding) -> Table:
+    """The submitted entries with the wrong ones marked: no expected value, no error size."""
+    table = Table(box=box.SIMPLE, show_header=True, pad_edge=False, padding=(0, 1))
+    for name, justify in (("entry", "left"), ("submitted", "right"), ("", "left")):
+        table.add_column(name, justify=justify)
+    got = np.asarray(f.got, dtype=float)
+    wrong = {tuple(i) for i in f.wrong}
+    fold = got.size > FOLD_ABOVE
+    for index in np.ndindex(got.shape):
+        bad = index in wrong
+        if fold and not bad:
+            continue
+        table.add_row(Text(str(list(index)) if index else "·"), Text(f"{float(got[index]):.6g}"),
+                      Text("wrong" if bad else "", style="bold red"))
+    return table
+
+
 def _folded_note(f: Finding) -> str:
-    total = int(np.asarray(f.expected, dtype=float).size)
+    total = int(np.asarray(f.expected if f.expected is not None else f.got, dtype=float).size)
     hidden = total - len(f.wrong) if total > FOLD_ABOVE else 0
     return f"    … {hidden} correct entries not shown" if hidden else ""
 
 
-def _human_summary(s: Summary, console: Console) -> None:
+def _human_summary(s: Summary, console: Console, mistakes: bool = True) -> None:
     console.print(Text(f"Class: {s.graded} graded, {s.passed} passed, {s.errors} could not be graded; "
                        f"mean {s.mean:.0%}, median {s.median:.0%} of {_points(s.max_score)} points", style="bold"))
     peak = max((c for _, c in s.histogram), default=0) or 1
     for label, count in s.histogram:
         console.print(Text(f"  {label:>8} {'█' * round(20 * count / peak):<20} {count}"))
-    if s.mistakes:
+    if s.mistakes and mistakes:
         console.print(Text("Most common mistakes:", style="bold"))
         for tag, count in s.mistakes[:10]:
             console.print(Text(f"  {count:>5}  {tag}"))
@@ -154,16 +154,16 @@ def _question(f: Finding) -> dict:
             "message": f.message, "tags": f.tags, "line": f.line, "tolerance": f.tolerance}
 
 
-def render_json(results: list[FileResult], summary: Summary | None) -> str:
+def render_json(results: list[FileResult], summary: Summary | None, feedback: str = "full") -> str:
     out = {"results": [{"file": r.file, "student": r.student, "problem": r.problem, "score": r.score,
                         "max_score": r.max_score, "passed": r.passed, "error": r.error,
                         "warnings": [{"line": ln, "message": m} for ln, m in r.warnings],
                         "questions": [_question(f) for f in r.findings]}
-                       for r in cleaned(results, escape.json_text)]}
+                       for r in escape.records(view(results, feedback), escape.json_text)]}
     if summary is not None:
         out["summary"] = {"files": summary.files, "graded": summary.graded, "passed": summary.passed,
                           "errors": summary.errors, "mean": summary.mean, "median": summary.median,
-                          "mistakes": dict(summary.mistakes)}
+                          "mistakes": dict(summary.mistakes) if feedback != "score" else {}}
     return _dumps(out)
 
 
@@ -172,10 +172,10 @@ def _dumps(data) -> str:
     return escape.json_document(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def render_junit(results: list[FileResult]) -> str:
+def render_junit(results: list[FileResult], feedback: str = "full") -> str:
     root = ET.Element("testsuites", name="bpcheck")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for r in cleaned(results, escape.line):  # one line, XML-safe, no U+FFFD
+    for r in escape.records(view(results, feedback), escape.line):  # one line, XML-safe, no U+FFFD
         suite = ET.SubElement(root, "testsuite", name=_label(r))
         counts = {"tests": 0, "failures": 0, "errors": 0}
         if r.error:
@@ -186,13 +186,14 @@ def render_junit(results: list[FileResult]) -> str:
         for f in r.findings:
             case = ET.SubElement(suite, "testcase", name=f.quantity, classname=f"{r.problem}.{_label(r)}", time="0")
             counts["tests"] += 1
-            text = (f"{f.message}" + (f"\ntags: {', '.join(f.tags)}" if f.tags else "")
-                    + f"\nscore: {_points(f.score)}/{_points(f.max_score)}")
+            text = (f"{f.message}\n" if f.message else "") + (f"tags: {', '.join(f.tags)}\n" if f.tags else "") \
+                + f"score: {_points(f.score)}/{_points(f.max_score)}"
+            message = f.message or f.status
             if f.status == "invalid":
-                ET.SubElement(case, "error", message=f.message, type="invalid").text = text
+                ET.SubElement(case, "error", message=message, type="invalid").text = text
                 counts["errors"] += 1
             elif f.status in ("incorrect", "missing"):
-                ET.SubElement(case, "failure", message=f.message, type=f.status).text = text
+                ET.SubElement(case, "failure", message=message, type=f.status).text = text
                 counts["failures"] += 1
             elif f.tags:
                 ET.SubElement(case, "system-out").text = text
@@ -207,12 +208,12 @@ def render_junit(results: list[FileResult]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render_gradescope(results: list[FileResult]) -> str:
+def render_gradescope(results: list[FileResult], feedback: str = "full") -> str:
     """Gradescope's results.json for one submission (the first file)."""
-    r = cleaned(results[:1], escape.line)[0]
+    r = escape.records(view(results[:1], feedback), escape.line)[0]
     tests = [{"name": f.quantity, "score": f.score, "max_score": f.max_score,
               "status": "passed" if f.status == "correct" else "failed",
-              "output": f.message + (f"\ntags: {', '.join(f.tags)}" if f.tags else ""),
+              "output": "\n".join(filter(None, (f.message, f"tags: {', '.join(f.tags)}" if f.tags else ""))),
               "tags": list(f.tags), "visibility": "visible"} for f in r.findings]
     out = {"score": r.score, "output": f"{_points(r.score)}/{_points(r.max_score)} points; {_counts(r)}"
            if not r.error else f"cannot grade: {r.error}", "visibility": "visible", "tests": tests,
@@ -220,31 +221,14 @@ def render_gradescope(results: list[FileResult]) -> str:
     return _dumps(out)
 
 
-def render_github(results: list[FileResult]) -> str:
-    """Workflow commands: one ::error (or ::warning) per wrong answer."""
-    lines = []
-    data, prop = escape.github_data, escape.github_property
-    for r in cleaned(results, escape.line):
-        if r.error:
-            lines.append(f"::error file={prop(r.file)},title=bpcheck::{data(r.error)}")
-            continue
-        for line, message in r.warnings:
-            at = f",line={line}" if line else ""
-            lines.append(f"::warning file={prop(r.file)}{at},title=bpcheck::{data(message)}")
-        for f in r.findings:
-            if f.status == "correct":
-                continue
-            at = f",line={f.line}" if f.line else ""
-            title = prop(f"{f.quantity}: {f.status}")
-            tags = f" [{', '.join(f.tags)}]" if f.tags else ""
-            lines.append(f"::error file={prop(r.file)}{at},title={title}::{data(f.message + tags)}")
-        lines.append(f"::notice title=bpcheck::{data(f'{_label(r)}: {_points(r.score)}/{_points(r.max_score)} points')}")
-    return "\n".join(lines) + "\n"
+def render_github(results: list[FileResult], feedback: str = "full") -> str:
+    """Workflow commands: the most valuable annotations, at most 10 of a kind (`github`)."""
+    return github.render(results, feedback)
 
 
-def render_markdown(results: list[FileResult], summary: Summary | None) -> str:
+def render_markdown(results: list[FileResult], summary: Summary | None, feedback: str = "full") -> str:
     out = []
-    for r in cleaned(results, escape.markdown):
+    for r in escape.records(view(results, feedback), escape.markdown):
         if r.error:
             out += [f"### {r.file}", "", f"Cannot grade: {r.error}", ""]
             continue
@@ -255,15 +239,16 @@ def render_markdown(results: list[FileResult], summary: Summary | None) -> str:
                 f"{f.message} | {', '.join(f.tags)} |" for f in r.findings]
         out.append("")
     if summary is not None and summary.files > 1:
-        out += [f"**Class:** {summary.graded} graded, {summary.passed} passed, mean {summary.mean:.0%}", ""]
-        if summary.mistakes:
+        out += [f"**Class:** {summary.graded} graded, {summary.passed} passed, {summary.errors} could not be graded; "
+                f"mean {summary.mean:.0%}, median {summary.median:.0%}", ""]
+        if summary.mistakes and feedback != "score":
             out += ["| mistake | count |", "|---|---|"] + [f"| {t} | {c} |" for t, c in summary.mistakes]
     return "\n".join(out) + "\n"
 
 
-def render_csv(results: list[FileResult]) -> str:
-    """One row per student, one column per question (its score)."""
-    results = cleaned(results, escape.csv_cell)
+def render_csv(results: list[FileResult], feedback: str = "full") -> str:
+    """One row per student, one column per question (its score): the same at every feedback level."""
+    results = escape.records(results, escape.csv_cell)
     questions: list[str] = []
     for r in results:
         for f in r.findings:
