@@ -220,3 +220,12 @@ def test_a_parameter_alias_and_a_gradient_alias_are_usable_in_formulas():
 def _fit(e, s):
     from backprop_check.grade import fit_shape
     return fit_shape(e, s, "the shape")
+
+
+def test_eye_and_ones_are_no_larger_than_the_problem(p2a):
+    """eye(1024) passes the parser's bound, but forty of them juxtaposed would take a minute per point."""
+    text = "sum(" + " ".join(["eye(1024)"] * 40) + ") W1"
+    start = time.perf_counter()
+    v = equivalence.grade_text(p2a, "dl/dW1", text, _fit)
+    assert v.status == "invalid" and "eye(1024) is larger than any dimension of this problem" in v.message
+    assert time.perf_counter() - start < 1
