@@ -77,8 +77,8 @@ class Checker:
     def _solution(self, problem: Path | None, file: str):
         """(the solved problem, []) or (None, [a finding saying why names are only syntax-checked])."""
         if problem is None:
-            return None, [Finding(file, None, "no problem: (and no --problem): names and formulas are only "
-                                              "checked for their form", fatal=False)]
+            return None, [Finding(file, None, "no 'problem:' in the file and no --problem: names and "
+                                              "formulas are only checked for their form", fatal=False)]
         if not Path(problem).is_file():
             return None, [Finding(file, None, f"the problem {str(problem)!r} is not there: names and formulas "
                                               "are only checked for their form", fatal=False)]
