@@ -34,8 +34,19 @@ _ZERO = F.num(0)
 def formulas(problem, asked: tuple = ()) -> dict:
     """name -> tree, in dependency order: node values, then derivatives of the output, then edges
     (and `asked`: the questions' quantities beyond those, such as dF/d(x,y))."""
+    return sheet(problem, asked)[0]
+
+
+def sheet(problem, asked: tuple = ()) -> tuple[dict, dict]:
+    """(`formulas`, and with `data:` one sample's formulas by their unprefixed names, of which
+    every sample's are renamings: their values can be had for all samples at once; else {})."""
     if problem.data:
         return _per_sample(problem, asked)
+    return _formulas(problem, asked), {}
+
+
+def _formulas(problem, asked: tuple) -> dict:
+    """The sheet of a problem without data."""
     graph, output, shapes = problem.graph, problem.graph.output, problem.shapes
     trees = dict(graph.nodes)
     out: dict = {name: tree for name, tree in graph.nodes}
@@ -61,10 +72,10 @@ def formulas(problem, asked: tuple = ()) -> dict:
     return {name: out[name] for name in names if name in out}
 
 
-def _per_sample(problem, asked: tuple) -> dict:
+def _per_sample(problem, asked: tuple) -> tuple[dict, dict]:
     """With `data:`: each sample's formulas are the graph's, in that sample's names (sample2.h,
     sample2.x), and the reduced output and its input derivatives sum (or average) the samples'."""
-    base = formulas(replace(_one_sample(problem), lr=None), tuple(_unprefixed(n) for n in asked))
+    base = _formulas(replace(_one_sample(problem), lr=None), tuple(_unprefixed(n) for n in asked))
     renamed = _names(base) - set(problem.graph.inputs)
     out = {}
     for n in range(1, problem.n_samples + 1):
@@ -80,7 +91,7 @@ def _per_sample(problem, asked: tuple) -> dict:
     if problem.lr is not None and problem.steps:
         out.update(optimizers.formulas(problem.optimizer, problem.train_params, problem.lr,
                                        lambda p: f"d{output}/d{p}"))
-    return out
+    return out, base
 
 
 def _one_sample(problem):

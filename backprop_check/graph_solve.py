@@ -15,8 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from . import formulas as F
-from . import graph_formulas
+from . import graph_sheet
 from . import graph_quantities as Q
 from . import optimizers
 from .crosscheck import Report, check_formulas, compare_engines, graph_differences
@@ -267,7 +266,7 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
                                        _make_precise=partial(_precise, exact[name], exactly))
     solution.env = fast_floats
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
-    sheet, evaluated = _formulas(problem, solution.env, tuple(names))
+    sheet, evaluated = graph_sheet.formulas(problem, solution.env, tuple(names))
     if checked:  # their values, as evaluated once to check their shapes
         check_formulas(sheet, solution.env, solution.env, report, evaluated)
     solution.variants[("formulas", None)] = sheet  # formula grading evaluates the same trees
@@ -275,21 +274,6 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
         if name in solution.entries:
             solution.entries[name].formula = tree
     return solution
-
-
-def _formulas(problem, env: dict, names: tuple) -> tuple[dict, dict]:
-    """The sheet's formulas that evaluate to the quantity's shape (a form the rules cannot write is
-    left out), and their values in `env`."""
-    out, values = {}, {}
-    with np.errstate(all="ignore"):
-        for name, tree in graph_formulas.formulas(problem, names).items():
-            try:
-                value = np.asarray(F.evaluate(tree, env), dtype=float)
-            except (F.FormulaError, ValueError):
-                continue
-            if name in env and value.size == np.size(env[name]):
-                out[name], values[name] = tree, value
-    return out, values
 
 
 def _precise(value, exactly: bool):
