@@ -601,3 +601,11 @@ def test_student_escapes_do_not_reach_the_report(klass, tmp_path, args):
     text = out.read_text(encoding="utf-8")
     assert "\x1b" not in text
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f]", text)
+
+
+def test_markdown_class_line_counts_files_that_cannot_be_graded(klass, tmp_path):
+    broken = tmp_path / "broken.answers.yaml"
+    broken.write_text("answers: [1, 2\n")
+    md = grade(klass["alice"], klass["bob"], broken, "--format", "markdown").stdout
+    # alice 12/12, bob 8/12: mean (1 + 2/3) / 2 = 83%, median the same for two files
+    assert "**Class:** 2 graded, 1 passed, 1 could not be graded; mean 83%, median 83%" in md
