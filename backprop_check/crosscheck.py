@@ -23,7 +23,7 @@ from . import formulas as F
 from . import network
 from .engines import Case
 from .engines.autodiff import forward
-from .engines.floats import Floats, kink_pattern
+from .engines.floats import Floats, kink_pattern, kink_steps
 from .errors import EngineDisagreement
 from .graph import Tape
 
@@ -91,14 +91,11 @@ def finite_differences(case: Case, grads: dict, report: Report) -> None:
 
 
 def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report: Report, label,
-                      directional: bool = False, base_values: list | None = None) -> None:
+                      base_values: list | None = None) -> None:
     """Central differences of `output` against d output / d input for each input in `grads`.
 
     An entry whose perturbation moves a function's argument across a kink is
-    skipped and counted: the one-sided slopes differ there. `directional`:
-    one random direction per input (a scalar input: its one entry), the
-    derivative along it held to ⟨gradient, direction⟩ — a graph over many
-    samples checks every sample that way in two passes per input.
+    skipped and counted: the one-sided slopes differ there.
     `base_values`: the float forward pass at `inputs`, when the caller has it.
     """
     arithmetic = Floats()
@@ -110,13 +107,6 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
     rng = np.random.default_rng(0)
     for name, grad in grads.items():
         value = np.asarray(inputs[name], dtype=float)
-        if directional and value.ndim:
-            u = rng.normal(size=value.shape)
-            u /= np.linalg.norm(u)
-            _direction(tape, arithmetic, inputs, name, value, u, float(np.sum(grad * u)), output, base,
-                       FD_RTOL * abs(float(np.sum(grad * u))) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR,
-                       report, label, base_values)
-            continue
         for index in _entries(value.shape, rng):
             tol = FD_RTOL * abs(grad[index]) + 1e-7 * (biggest + abs(loss)) + FD_FLOOR
             fd = None
@@ -136,26 +126,72 @@ def graph_differences(tape: Tape, inputs: dict, grads: dict, output: str, report
             report.fd_checked += 1
 
 
-def _direction(tape, arithmetic, inputs, name, value, u, want: float, output, base, tol, report, label,
-               base_values: list) -> None:
-    """The derivative of `output` along u, by central differences, against ⟨gradient, u⟩."""
-    fd = None
-    for step in FD_STEPS:
-        h = step * max(1.0, float(np.max(np.abs(value))))
-        values = []
-        for sign in (1.0, -1.0):
-            moved = {**inputs, name: value + sign * h * u}
-            after = forward(tape, arithmetic, moved, _moved(tape, name, base_values))
-            if any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base)):
-                report.fd_skipped += 1
-                return
-            values.append(float(after[tape.at[output]]))
-        fd = (values[0] - values[1]) / (2 * h)
-        if abs(fd - want) <= tol:
-            report.fd_checked += 1
-            return
-    raise EngineDisagreement(f"{label(name)} along a random direction: backprop gives {want!r}, "
-                             f"central finite differences {fd!r}")
+def sample_differences(tape: Tape, inputs: dict, grads: dict, output: str, report: Report, label,
+                       base_values: list, carried: list | None) -> None:
+    """Central differences of a graph's scalar output along one random direction per input (a
+    scalar input: its one entry), held to ⟨gradient, direction⟩, on every sample at once.
+
+    `inputs`, `base_values`, `carried`: the float engine's pass over all samples
+    (`Run.all_samples`; `carried` None without data); `grads`: input -> its
+    gradient on each sample, in a list; `label(x, n)`: the name of sample n's.
+    A sample whose perturbation moves a function's argument across a kink is
+    skipped and counted: the one-sided slopes differ there.
+    """
+    arithmetic, at = Floats(), tape.at[output]
+    count = len(next(iter(grads.values())))
+    base, steps = kink_pattern(tape, base_values, carried), kink_steps(tape)
+    loss = _per_sample(base_values[at], count)
+    biggest = np.array([max((float(np.max(np.abs(g[n]))) for g in grads.values() if np.size(g[n])), default=0.0)
+                        for n in range(count)])
+    rng = np.random.default_rng(0)
+    for name, per_sample in grads.items():
+        value = np.asarray(inputs[name], dtype=float)
+        u = 1.0
+        if value.ndim:
+            u = rng.normal(size=value.shape)
+            u /= np.linalg.norm(u)
+        want = np.array([float(np.sum(g * u)) for g in per_sample])
+        tol = FD_RTOL * np.abs(want) + 1e-7 * (biggest + np.abs(loss)) + FD_FLOOR
+        left = np.ones(count, dtype=bool)  # the samples not yet checked or skipped
+        for step in FD_STEPS:
+            # a steep function (sigmoid(1e5·z)) needs a smaller step before its curvature stops
+            # dominating the difference: a sample that disagrees tries the smaller ones
+            h = step * max(1.0, float(np.max(np.abs(value))))
+            ends, crossed = [], np.zeros(count, dtype=bool)
+            for sign in (1.0, -1.0):
+                after = forward(tape, arithmetic, {**inputs, name: value + sign * h * u},
+                                _moved(tape, name, base_values), carried)
+                crossed |= _crossed(kink_pattern(tape, after, carried), base, steps, carried, count)
+                ends.append(_per_sample(after[at], count))
+            report.fd_skipped += int(np.sum(left & crossed))
+            fd = (ends[0] - ends[1]) / (2 * h)
+            agree = left & ~crossed & (np.abs(fd - want) <= tol)
+            report.fd_checked += int(np.sum(agree))
+            left &= ~(crossed | agree)
+            if not left.any():
+                break
+        if left.any():
+            n = int(np.argmax(left))
+            along = " along a random direction" if value.ndim else ""
+            raise EngineDisagreement(f"{label(name, n)}{along}: backprop gives {float(want[n])!r}, "
+                                     f"central finite differences {float(fd[n])!r}")
+
+
+def _per_sample(value, count: int) -> np.ndarray:
+    """A scalar step's value on each sample (one value, the same on every sample, if not carried)."""
+    return np.broadcast_to(np.asarray(value, dtype=float), (count,))
+
+
+def _crossed(after: tuple, base: tuple, steps: list, carried: list | None, count: int) -> np.ndarray:
+    """Per sample: whether any kink pattern entry changed (on every sample for a step without data)."""
+    out = np.zeros(count, dtype=bool)
+    for a, b, i in zip(after, base, steps):
+        changed = np.asarray(a != b)
+        if carried is not None and carried[i]:
+            out |= changed.reshape(count, -1).any(axis=1)
+        elif changed.any():
+            out[:] = True
+    return out
 
 
 def _moved(tape: Tape, name: str, base_values: list) -> tuple:

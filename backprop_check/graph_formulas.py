@@ -50,8 +50,7 @@ def _formulas(problem, asked: tuple) -> dict:
     graph, output, shapes = problem.graph, problem.graph.output, problem.shapes
     trees = dict(graph.nodes)
     out: dict = {name: tree for name, tree in graph.nodes}
-    names = list(Q.quantities(problem))
-    names += [n for n in asked if n not in names]
+    names = list(dict.fromkeys([*Q.quantities(problem), *asked]))  # (asked: every sample's, unprefixed)
     edges = {}
     for a, tree in graph.nodes:
         for b in Q.written(tree, Q._order(problem)):

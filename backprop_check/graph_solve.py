@@ -18,7 +18,7 @@ import numpy as np
 from . import graph_sheet
 from . import graph_quantities as Q
 from . import optimizers
-from .crosscheck import Report, check_formulas, compare_engines, graph_differences
+from .crosscheck import Report, check_formulas, compare_engines, sample_differences
 from .engines.autodiff import backward, forward, jacobian
 from .engines.floats import Floats
 from .engines.rationals import Rationals
@@ -75,14 +75,16 @@ class Run:
     def all_samples(self) -> tuple:
         """(every step's value, which steps carry the sample axis: None without data)."""
         if "all" not in self.passes:
-            inputs = dict(self.given)
-            carried = None
-            if self.problem.data:
-                for name, per_sample in self.problem.data.items():
-                    inputs[name] = self.arithmetic.input(_side_by_side(per_sample))
-                carried = self.tape.carried(tuple(self.problem.data))
-            self.passes["all"] = (forward(self.tape, self.arithmetic, inputs, carried=carried), carried)
+            carried = self.tape.carried(tuple(self.problem.data)) if self.problem.data else None
+            self.passes["all"] = (forward(self.tape, self.arithmetic, self.inputs(), carried=carried), carried)
         return self.passes["all"]
+
+    def inputs(self) -> dict:
+        """Every input's value, a data name's on all samples (a leading sample axis)."""
+        inputs = dict(self.given)
+        for name, per_sample in self.problem.data.items():
+            inputs[name] = self.arithmetic.input(_side_by_side(per_sample))
+        return inputs
 
     def values(self, sample: int | None) -> list:
         """Every step's value on one sample."""
@@ -208,14 +210,11 @@ def check(run: Run, exact: dict, fast: dict, report: Report) -> None:
     problem, output = run.problem, run.problem.graph.output
     if np.ndim(run.value(output, run.samples[0])) != 0:
         return  # a vector output: its Jacobians are held to the exact engine only
-    for n in run.samples:
-        inputs = dict(run.given)
-        for name, per_sample in problem.data.items():
-            inputs[name] = run.arithmetic.input(per_sample[n - 1])
-        grads = {x: np.asarray(run.derivative(output, (x,), n), dtype=float) for x in problem.graph.inputs}
-        label = (lambda x, n=n: f"sample{n}.d{output}/d{x}") if n else (lambda x: f"d{output}/d{x}")
-        graph_differences(run.tape, inputs, grads, output, report, label, directional=True,
-                          base_values=run.values(n))
+    grads = {x: [np.asarray(run.derivative(output, (x,), n), dtype=float) for n in run.samples]
+             for x in problem.graph.inputs}
+    label = (lambda x, n: f"sample{n + 1}.d{output}/d{x}") if problem.data else (lambda x, n: f"d{output}/d{x}")
+    values, carried = run.all_samples()
+    sample_differences(run.tape, run.inputs(), grads, output, report, label, values, carried)
 
 
 def _floats(v):

@@ -142,3 +142,21 @@ def test_all_samples_in_one_pass_give_each_samples_own_pass(problem, arithmetic)
             own = backward(tape, alone, arithmetic, tape.at[top], seed, wanted=wanted)
             for b in wanted or [tape.at[x] for x in problem.graph.inputs]:
                 assert _same(own[b], run.gradient(top, n, b)), (n, top, b)
+
+
+def test_finite_differences_on_all_samples_at_once_name_the_sample_that_disagrees():
+    from backprop_check.crosscheck import Report, sample_differences
+    from backprop_check.errors import EngineDisagreement
+
+    problem = parse_problem(SAMPLES_SIDE_BY_SIDE)
+    run = Run(problem, Floats())
+    values, carried = run.all_samples()
+    grads = {x: [np.asarray(run.derivative("L", (x,), n), dtype=float) for n in run.samples]
+             for x in problem.graph.inputs}
+    report = Report()
+    label = lambda x, n: f"sample{n + 1}.dL/d{x}"  # noqa: E731
+    sample_differences(run.tape, run.inputs(), grads, "L", report, label, values, carried)
+    assert report.fd_checked + report.fd_skipped == len(grads) * len(run.samples) and report.fd_checked > 0
+    grads["c"][2] = grads["c"][2] + 0.5
+    with pytest.raises(EngineDisagreement, match=r"sample3\.dL/dc"):
+        sample_differences(run.tape, run.inputs(), grads, "L", Report(), label, values, carried)

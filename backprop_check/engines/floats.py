@@ -16,6 +16,7 @@ import numpy as np
 
 from ..graph import Tape
 from ..ops import FUNCTIONS
+from .batch import aligned
 
 KINK_RTOL = 1e-12
 
@@ -186,20 +187,31 @@ def _value_with(tape: Tape, j: int, source: int, t: float, values: list, arithme
     return arithmetic.constant(step.op, step.params)  # the affine chain holds no other steps
 
 
-def kink_pattern(tape: Tape, values: list) -> tuple:
+def kink_pattern(tape: Tape, values: list, carried: list | None = None) -> tuple:
     """Which side of each kink every kinked function's argument lies on (0: on it), and which
     argument of every max is the larger: finite differences skip an entry that changes it.
+    `carried`: the pass's sample axes (`engines.batch`); each entry then has that of its step.
 
     Every kinked function counts here, also one whose kink no named value can be put on
     (relu(x + y − 2)): snapping needs a named source, telling the side of a kink does not."""
     out = []
-    for step in tape.steps:
-        f = FUNCTIONS.get(step.op)
-        if f is None or not f.kinks or not step.args:
-            continue
+    for i, step, f in _kinked(tape):
         if step.op == "max":
-            a, b = (np.asarray(values[i], dtype=float) for i in step.args)
+            args = [values[a] for a in step.args]
+            if carried is not None and carried[i]:
+                args = aligned(args, [carried[a] for a in step.args])
+            a, b = (np.asarray(v, dtype=float) for v in args)
             out.append(np.sign(a - b))
         else:
             out += [np.sign(np.asarray(values[step.args[0]], dtype=float) - float(k)) for k in f.kinks]
     return tuple(out)
+
+
+def kink_steps(tape: Tape) -> list:
+    """The step of each entry of `kink_pattern`, in its order."""
+    return [i for i, step, f in _kinked(tape) for _ in (f.kinks if step.op != "max" else (0,))]
+
+
+def _kinked(tape: Tape) -> list:
+    return [(i, step, FUNCTIONS[step.op]) for i, step in enumerate(tape.steps)
+            if step.op in FUNCTIONS and FUNCTIONS[step.op].kinks and step.args]
