@@ -22,6 +22,7 @@ from rich.console import Console
 
 from . import __version__
 from .formats.escape import line
+from .formats.redact import LEVELS as FEEDBACK_LEVELS
 from .errors import (EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, BpcheckError,
                      EngineDisagreement, InputError)
 
@@ -108,6 +109,10 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
               help="auto: github inside GitHub Actions, human otherwise.")
 @click.option("--pass", "pass_mark", metavar="MARK",
               help="Pass mark in points, or a percentage such as 60%. Default: full marks.")
+@click.option("--feedback", type=click.Choice(FEEDBACK_LEVELS), default=None,
+              help="full: expected values and diffs; hints: which entries are wrong and why, no expected "
+                   "value; score: status and points only. Default: hints for the github and gradescope "
+                   "formats inside GitHub Actions and Gradescope, full otherwise.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a gradebook: one row per student, one column per question.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -118,10 +123,10 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
               help="Wall-clock seconds allowed per answers file.")
 @_guarded
-def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, color, jobs, timeout) -> None:
+def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, output, color, jobs, timeout) -> None:
     """Grade answer files (and directories of them) against their problems."""
     from .classroom import Grader, discover, summarize
-    from .formats import report
+    from .formats import classroom_output, redact, report
 
     if problem_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", problem_sha256):
         raise InputError("--problem-sha256 takes 64 hexadecimal digits")
@@ -141,20 +146,24 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, csv_path, output, colo
         _write(csv_path, report.render_csv(results))
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "human"
+    level = feedback or redact.default_level(fmt)
     if fmt == "gradescope" and len(results) > 1:
         _say(f"bpcheck: warning: --format gradescope reports one submission; "
              f"showing {line(results[0].file)} of {len(results)} files")
     if fmt == "human":
-        _human(output, color, lambda console: report.render_human(results, summary, console))
+        _human(output, color, lambda console: report.render_human(results, summary, console, level))
     else:
-        _emit(output, {"json": lambda: report.render_json(results, summary),
-                       "junit": lambda: report.render_junit(results),
-                       "gradescope": lambda: report.render_gradescope(results),
-                       "github": lambda: report.render_github(results),
-                       "markdown": lambda: report.render_markdown(results, summary)}[fmt]())
+        _emit(output, {"json": lambda: report.render_json(results, summary, level),
+                       "junit": lambda: report.render_junit(results, level),
+                       "gradescope": lambda: report.render_gradescope(results, level),
+                       "github": lambda: report.render_github(results, level),
+                       "markdown": lambda: report.render_markdown(results, summary, level)}[fmt]())
     if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
-        _write(Path(os.environ["GITHUB_STEP_SUMMARY"]), report.render_markdown(results, summary), append=True,
-               what="GITHUB_STEP_SUMMARY")
+        _write(Path(os.environ["GITHUB_STEP_SUMMARY"]), report.render_markdown(results, summary, level),
+               append=True, what="GITHUB_STEP_SUMMARY")
+    if fmt == "github" and (target := classroom_output.output_file()):  # GitHub Classroom's grade
+        _write(target, classroom_output.output_line(results, level, classroom_output.pinned_points(grader, problem)),
+               append=True, what="GITHUB_OUTPUT")
     internal = [r for r in results if r.internal]
     if internal:
         _say(f"bpcheck: internal error while grading {line(internal[0].file)}: {line(internal[0].error)}\n"
