@@ -60,18 +60,49 @@ def close(a: np.ndarray, b: np.ndarray, rtol: float | None = None) -> np.ndarray
 
 def compare_engines(exact: dict, fast: dict, report: Report) -> None:
     """`exact`: name -> float arrays from the sympy engine; `fast`: numpy's."""
+    pending: list = []  # one-number quantities, compared together (a large graph has 14,000)
     for name, value in exact.items():
         if name not in fast:
+            _engines_agree(pending, report)
             raise EngineDisagreement(f"{name}: the numpy engine did not compute it")
         a, b = np.asarray(value, float), np.asarray(fast[name], float)
-        if a.shape != b.shape:
-            raise EngineDisagreement(f"{name}: sympy gives shape {a.shape}, numpy {b.shape}")
-        ok = close(a, b)
-        if not ok.all():
-            i = tuple(int(k) for k in np.argwhere(~ok)[0])
-            raise EngineDisagreement(
-                f"{name}{list(i)}: the sympy engine gives {a[i]!r}, the numpy engine {b[i]!r}")
-        report.compared += a.size
+        if a.size == 1 and a.shape == b.shape:
+            pending.append((name, a, b))
+            continue
+        _engines_agree(pending, report)
+        _engines_agree_on(name, a, b, report)
+    _engines_agree(pending, report)
+
+
+def _engines_agree(pending: list, report: Report) -> None:
+    """The pending one-number quantities, by `close`'s rule for one number, all in one numpy
+    operation (the same float64 operations); the first that disagrees raises, as it would alone."""
+    if not pending:
+        return
+    near = _near([a.item() for _, a, _ in pending], [b.item() for _, _, b in pending], RTOL)
+    for (name, a, b), ok in zip(pending, near.tolist()):
+        if not ok:
+            _engines_agree_on(name, a, b, report)  # raises
+    report.compared += len(pending)
+    pending.clear()
+
+
+def _near(x: list, y: list, rtol: float) -> np.ndarray:
+    """close() of many single numbers: |x − y| ≤ rtol·big + (FLOOR_ABS + FLOOR·big), big = max(|x|, |y|)."""
+    x, y = np.array(x, dtype=float), np.array(y, dtype=float)
+    big = np.maximum(np.abs(x), np.abs(y))
+    return np.abs(x - y) <= rtol * big + (FLOOR_ABS + FLOOR * big)
+
+
+def _engines_agree_on(name: str, a: np.ndarray, b: np.ndarray, report: Report) -> None:
+    if a.shape != b.shape:
+        raise EngineDisagreement(f"{name}: sympy gives shape {a.shape}, numpy {b.shape}")
+    ok = close(a, b)
+    if not ok.all():
+        i = tuple(int(k) for k in np.argwhere(~ok)[0])
+        raise EngineDisagreement(
+            f"{name}{list(i)}: the sympy engine gives {a[i]!r}, the numpy engine {b[i]!r}")
+    report.compared += a.size
 
 
 def _entries(shape: tuple, rng) -> list:
@@ -247,24 +278,49 @@ def magnitude(node: F.Node, env: dict):
 def check_formulas(formulas: dict, env: dict, values: dict, report: Report, evaluated: dict | None = None) -> None:
     """Evaluate each formula on the true values; it must give the quantity.
     `evaluated`: name -> the formula's value in `env`, where the caller has evaluated it already."""
+    pending: list = []  # one-number formulas, compared together (a large graph has 12,000)
     for name, node in formulas.items():
         got = None if evaluated is None else evaluated.get(name)
         try:
             got = np.asarray(F.evaluate(node, env) if got is None else got, float)
         except (F.FormulaError, ValueError) as exc:
+            _formulas_agree(pending, env, report)
             raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} does not evaluate: {exc}") from None
         want = np.asarray(values[name], float)
-        if got.size != want.size:
-            raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} gives {got.tolist()}, "
-                                     f"the engines {want.tolist()}")
-        got = got.reshape(want.shape)
-        near = close(got, want, 1e-8)
-        if not near.all():
-            # float64 loses what cancels: 1 − tanh²(20) is 0 although sech²(20) is 4e-18;
-            # the rounding of a formula is allowed in proportion to the size of its terms.
-            rounding = FORMULA_ROUNDING * np.asarray(magnitude(node, env), float).reshape(want.shape)
-            near = near | (np.abs(got - want) <= rounding)
-        if not near.all():
-            raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} gives {got.tolist()}, "
-                                     f"the engines {want.tolist()}")
-        report.formulas_checked += 1
+        if got.size == 1 and want.size == 1:
+            pending.append((name, node, got, want))
+            continue
+        _formulas_agree(pending, env, report)
+        _formula_agrees(name, node, got, want, env, report)
+    _formulas_agree(pending, env, report)
+
+
+def _formulas_agree(pending: list, env: dict, report: Report) -> None:
+    """The pending one-number formulas by `close` at 1e-8 in one numpy operation; one that is not
+    plainly close is judged alone (its rounding allowance), in order."""
+    if not pending:
+        return
+    near = _near([got.item() for _, _, got, _ in pending], [want.item() for _, _, _, want in pending], 1e-8)
+    for (name, node, got, want), ok in zip(pending, near.tolist()):
+        if ok:
+            report.formulas_checked += 1
+        else:
+            _formula_agrees(name, node, got, want, env, report)
+    pending.clear()
+
+
+def _formula_agrees(name: str, node: F.Node, got: np.ndarray, want: np.ndarray, env: dict, report: Report) -> None:
+    if got.size != want.size:
+        raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} gives {got.tolist()}, "
+                                 f"the engines {want.tolist()}")
+    got = got.reshape(want.shape)
+    near = close(got, want, 1e-8)
+    if not near.all():
+        # float64 loses what cancels: 1 − tanh²(20) is 0 although sech²(20) is 4e-18;
+        # the rounding of a formula is allowed in proportion to the size of its terms.
+        rounding = FORMULA_ROUNDING * np.asarray(magnitude(node, env), float).reshape(want.shape)
+        near = near | (np.abs(got - want) <= rounding)
+    if not near.all():
+        raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} gives {got.tolist()}, "
+                                 f"the engines {want.tolist()}")
+    report.formulas_checked += 1

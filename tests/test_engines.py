@@ -548,3 +548,27 @@ def test_bce_on_one_wide_softmax_is_rejected():
     y = np.array([[1, 0], [0, 1]])
     want = -np.sum(y * np.log(s) + (1 - y) * np.log(1 - s))
     assert float(np.asarray(sol.entries["loss"].value)) == pytest.approx(want, rel=1e-12)
+
+
+def test_one_number_quantities_compared_together_raise_on_the_first_that_disagrees():
+    import numpy as np
+
+    from backprop_check import formulas as F
+    from backprop_check.errors import EngineDisagreement
+
+    exact = {f"q{i}": np.asarray(float(i)) for i in range(5)} | {"m": np.ones((2, 2)), "last": np.asarray(1.0)}
+    report = crosscheck.Report()
+    crosscheck.compare_engines(exact, dict(exact), report)
+    assert report.compared == 5 + 4 + 1
+    fast = dict(exact) | {"q3": np.asarray(3.0 + 1e-6), "last": np.asarray(2.0)}
+    with pytest.raises(EngineDisagreement, match=r"^q3\[\]"):
+        crosscheck.compare_engines(exact, fast, crosscheck.Report())
+    trees = {name: F.Name("x") for name in exact}
+    env = {"x": np.asarray(3.0)}
+    values = {name: np.asarray(3.0) for name in exact if name != "m"} | {"q1": np.asarray(3.0 + 1e-15)}
+    report = crosscheck.Report()
+    crosscheck.check_formulas({k: v for k, v in trees.items() if k != "m"}, env, values, report)
+    assert report.formulas_checked == 6
+    values["q2"] = np.asarray(4.0)
+    with pytest.raises(EngineDisagreement, match=r"^q2: the formula x gives"):
+        crosscheck.check_formulas({k: v for k, v in trees.items() if k != "m"}, env, values, crosscheck.Report())
