@@ -9,11 +9,9 @@ from pathlib import Path
 
 import click
 
-from .cli import _guarded, _say
+from .cli import FEEDBACK_LEVELS, _guarded, _say
 from .errors import EXIT_FAIL, EXIT_OK, InputError
 from .gradescope import OUTPUT_FORMATS, STUDENT_KEYS, VISIBILITIES
-
-FEEDBACK_LEVELS = ("full", "hints", "score")
 
 
 @click.command(name="gradescope-bundle")
