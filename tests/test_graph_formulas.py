@@ -84,3 +84,39 @@ def test_the_diagonal_taken_from_a_square_matrix():
     s = _solved("    X: diag(A)\n    L: sum(X*X)\n", "{A: [[1, 2], [0.5, -0.3]]}")
     assert s.entries["X"].value == [1.0, -0.3]
     assert s.entries["dL/dA"].value == [[2.0, 0.0], [0.0, -0.6]]
+
+
+def test_formulas_evaluated_for_all_samples_at_once_are_each_samples_own():
+    """graph_sheet evaluates a per-sample formula of scalars (or a list of them) once for all
+    samples: the sheet it keeps and the values are those of evaluating each sample's formula."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from backprop_check import formulas as F
+    from backprop_check import graph_formulas, graph_sheet
+    from backprop_check import graph_quantities as Q
+    from backprop_check.solve import solve
+    from backprop_check.spec import load_problem, parse_problem
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_graph_passes import SAMPLES_SIDE_BY_SIDE
+
+    root = Path(__file__).resolve().parent.parent / "problems" / "graphs"
+    problems = [load_problem(p) for p in sorted(root.glob("*.yaml"))] + [parse_problem(SAMPLES_SIDE_BY_SIDE)]
+    for problem in [p for p in problems if p.data]:
+        env = solve(problem).env
+        names = tuple(dict.fromkeys([*Q.quantities(problem), *(q.quantity for q in problem.questions)]))
+        kept, values = graph_sheet.formulas(problem, env, names)
+        assert len(graph_sheet._all_samples(problem, graph_formulas.sheet(problem, names)[1], env)) > 0
+        for name, tree in graph_formulas.formulas(problem, names).items():
+            try:
+                alone = np.asarray(F.evaluate(tree, env), dtype=float)
+            except (F.FormulaError, ValueError):
+                assert name not in kept
+                continue
+            assert (name in kept) == (name in env and alone.size == np.size(env[name])), name
+            if name in kept:
+                assert alone.shape == values[name].shape
+                assert np.allclose(alone, values[name], rtol=1e-14, atol=0, equal_nan=True), name
