@@ -122,8 +122,11 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
               help="Worker processes (default: one per core).")
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
               help="Wall-clock seconds allowed per answers file.")
+@click.option("--student", metavar="ID",
+              help="A problem with random: is graded against this student's variant (over the files' student:).")
 @_guarded
-def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, output, color, jobs, timeout) -> None:
+def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, output, color, jobs, timeout,
+          student) -> None:
     """Grade answer files (and directories of them) against their problems."""
     from .classroom import Grader, discover, summarize
     from .formats import classroom_output, redact, report
@@ -136,7 +139,7 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, ou
         raise InputError("no answer files found (looked for answers.yaml and *.answers.yaml)")
     from .sandbox import Limits
 
-    grader = Grader(problem=problem, problem_sha256=problem_sha256, jobs=jobs,
+    grader = Grader(problem=problem, problem_sha256=problem_sha256, jobs=jobs, student=student,
                     limits=Limits(timeout=timeout, cpu=max(1, int(timeout * 0.75))))
     results = _grade_with_progress(grader, files)
     for r in results:
@@ -278,3 +281,12 @@ from .cli_docs import handout_command, schema_command  # noqa: E402 (commands of
 
 main.add_command(schema_command)
 main.add_command(handout_command)
+from .cli_variants import variant_command  # noqa: E402 (commands of their own module)
+
+main.add_command(variant_command)
+
+
+from .cli_course import check_answers, examples, gradescope_bundle, gradescope_run  # noqa: E402 - they import this module
+
+for _command in (gradescope_bundle, gradescope_run, check_answers, examples):
+    main.add_command(_command)
