@@ -15,7 +15,12 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, JUXT: 2, "**": 4}
 _ATOM = 9
 
 
-def _prec(node: Node) -> int:
+def _prec(node: Node, style=None) -> int:
+    if isinstance(style, _Latex):
+        if isinstance(node, Call) and node.fn == "sum" and node.args:
+            return 2  # \sum X, \mathbf{1}^\top X, X \mathbf{1}: products
+        if isinstance(node, Bin) and node.op == "/":
+            return 2 if isinstance(node.right, Name) and _long(node.left) else _ATOM  # \frac{1}{N} X, \frac{a}{b}
     if isinstance(node, Bin):
         return _PREC[node.op]
     if isinstance(node, Neg):
@@ -116,20 +121,40 @@ class _Text(_Style):
 
 
 class _Latex(_Style):
+    r"""Textbook LaTeX: \frac for quotients (\frac{1}{N} before a long numerator), sums over an
+    axis as products with \mathbf{1}, `I`, \sqrt, σ, ℓ, a training step as a superscript
+    (W_{1}^{(1)}), names with subscripts (S_{1}, Y_{\text{out}}, \delta_{2}). latex_syntax
+    reads every formula written here back (tests/test_latex_syntax.py)."""
+
     _FN = {"sigmoid": r"\sigma", "tanh": r"\tanh", "exp": r"\exp", "log": r"\log",
-           "step": r"H", "sum": r"\sum", "max": r"\max"}
+           "step": r"H", "max": r"\max", "relu": r"\operatorname{ReLU}"}
+    _GREEK = set("alpha beta gamma delta epsilon eta theta lambda mu nu pi rho sigma tau phi chi psi omega".split())
+    _HATS = {"mhat": r"\hat{m}", "vhat": r"\hat{v}"}
 
     def name(self, ident: str) -> str:
+        if "." in ident:  # step1.W1, sample2.z1: as latex_syntax reads them back
+            return ident.replace("_", r"\_")
         if ident.startswith("d") and "/d" in ident:
             top, bottom = ident[1:].split("/d", 1)
             top = r"\ell" if top == "l" else self.name(top)
             return rf"\frac{{\partial {top}}}{{\partial {self.name(bottom)}}}"
         if ident == "y_hat":
             return r"\hat{y}"
-        m = re.fullmatch(r"([A-Za-z]+)(\d+)", ident)
+        if ident == "loss":
+            return r"\ell"
+        m = re.fullmatch(r"([A-Za-z]+)_?(\d+)", ident)
         if m:
-            return f"{m.group(1)}_{{{m.group(2)}}}"
-        return ident.replace("_", r"\_")
+            return f"{self._letters(m.group(1))}_{{{m.group(2)}}}"
+        m = re.fullmatch(r"([A-Za-z]+)_([A-Za-z0-9]+)", ident)
+        if m:  # Y_out, m_W1, mhat_W1: a subscript (a word upright; nested subscripts are not read back)
+            head, sub = m.group(1), m.group(2)
+            head = self._HATS.get(head) or self._letters(head)
+            word = r"\text{" + sub + "}" if sub.isalpha() and len(sub) > 1 else sub
+            return f"{head}_{{{word}}}"
+        return self._letters(ident).replace("_", r"\_")
+
+    def _letters(self, word: str) -> str:
+        return f"\\{word}" if word in self._GREEK else word
 
     def number(self, value: Fraction) -> str:
         if value.denominator == 1:
@@ -150,42 +175,98 @@ class _Latex(_Style):
         if op == "·":
             return rf"{a} \, {b}"
         if op == "/":
-            return rf"{a} \oslash {b}"
+            return rf"\frac{{{a}}}{{{b}}}"
         if op == "**":
             return f"{{{a}}}^{{{b}}}"
         return f"{a} {op} {b}"
 
     def transpose(self, s: str) -> str:
-        return rf"{s}^{{\top}}"
+        braced = "^" in s and not s.endswith(r"\right)")  # W^{(1)} transposed: one superscript each
+        return rf"{{{s}}}^{{\top}}" if braced else rf"{s}^{{\top}}"
 
     def stack(self, items: list[str]) -> str:
         return r"\begin{bmatrix} " + r" \\ ".join(items) + r" \end{bmatrix}"
 
     def call(self, fn: str, args: list[str]) -> str:
-        if not args and fn in ("eye", "ones"):
-            return "I" if fn == "eye" else r"\mathbb{1}"
+        if fn in ("eye", "ones"):  # sized by the product they stand in
+            return "I" if fn == "eye" else r"\mathbf{1}"
+        if fn == "sqrt" and len(args) == 1:
+            return rf"\sqrt{{{args[0]}}}"
         escaped = fn.replace("_", "\\_")
         head = self._FN.get(fn, rf"\operatorname{{{escaped}}}")
         return rf"{head}\left({', '.join(args)}\right)"
 
 
+class _Sheet(_Latex):
+    """A solution sheet's LaTeX: the spec's own names (`names:` S1 for z1) and a training step as a
+    superscript (W_{1}^{(1)}: W1 after step 1). Not read back by latex_syntax, which takes
+    W^{(1)} for layer 1: answers and write-ups use `to_latex`."""
+
+    _STEP = re.compile(r"step(\d+)\.(.+)")
+
+    def __init__(self, aliases: dict[str, str] | None = None):
+        self.aliases = aliases or {}
+
+    def name(self, ident: str) -> str:
+        step = self._STEP.fullmatch(ident)
+        if step:
+            return f"{{{self.name(step.group(2))}}}^{{({step.group(1)})}}"
+        if ident in self.aliases:
+            return super().name(self.aliases[ident])
+        if ident.startswith("dl/d") and ident[4:] in self.aliases:
+            return super().name("dl/d" + self.aliases[ident[4:]])
+        return super().name(ident)
+
+
+def _latex_special(node: Node, style: _Latex) -> str | None:
+    """Quotients and sums as a textbook writes them: \\frac{a}{b}, \\frac{1}{N} (…),
+    \\mathbf{1}^\\top X (column sums), X \\mathbf{1} (row sums), \\sum X (all entries)."""
+    if isinstance(node, Bin) and node.op == "/":
+        top, bottom = _render(node.left, style), _render(node.right, style)
+        if isinstance(node.right, Name) and _long(node.left):  # \frac{1}{N} before a long numerator
+            if isinstance(node.left, Neg):
+                inner = _render(node.left.arg, style)
+                return rf"-\frac{{1}}{{{bottom}}} \, " + (style.paren(inner) if _prec(node.left.arg, style) < 2 else inner)
+            return rf"\frac{{1}}{{{bottom}}} \, " + (style.paren(top) if _prec(node.left, style) < 2 else top)
+        return style.binary("/", top, bottom)
+    if isinstance(node, Call) and node.fn == "sum" and node.args:
+        inner = _render(node.args[0], style)
+        if _prec(node.args[0], style) < _ATOM:
+            inner = style.paren(inner)
+        if len(node.args) == 1:
+            return rf"\sum {inner}"
+        axis = node.args[1]
+        if isinstance(axis, Num) and axis.value in (0, 1):
+            return rf"\mathbf{{1}}^{{\top}} {inner}" if axis.value == 0 else rf"{inner} \mathbf{{1}}"
+    return None
+
+
+def _long(node: Node) -> bool:
+    """A numerator worth writing after \\frac{1}{N} rather than inside it."""
+    return isinstance(node, (Bin, Neg, Call)) and not (isinstance(node, Bin) and node.op == "/")
+
+
 def _render(node: Node, style: _Style) -> str:
+    if isinstance(style, _Latex):
+        special = _latex_special(node, style)
+        if special is not None:
+            return special
     if isinstance(node, Name):
         return style.name(node.id)
     if isinstance(node, Num):
         return style.number(node.value)
     if isinstance(node, Neg):
         inner = _render(node.arg, style)
-        return "-" + (style.paren(inner) if _prec(node.arg) <= 3 else inner)
+        return "-" + (style.paren(inner) if _prec(node.arg, style) <= 3 else inner)
     if isinstance(node, T):
         inner = _render(node.arg, style)
-        wrap = _prec(node.arg) < _ATOM or isinstance(node.arg, Num)  # (0).T, not 0.T
+        wrap = _prec(node.arg, style) < _ATOM or isinstance(node.arg, Num)  # (0).T, not 0.T
         return style.transpose(style.paren(inner) if wrap else inner)
     if isinstance(node, Call):
         return style.call(node.fn, [_render(a, style) for a in node.args])
     if isinstance(node, Index):
         inner = _render(node.arg, style)
-        return style.index(inner if _prec(node.arg) == _ATOM else style.paren(inner), node.at)
+        return style.index(inner if _prec(node.arg, style) == _ATOM else style.paren(inner), node.at)
     if isinstance(node, Stack):
         return style.stack([_render(a, style) for a in node.items])
     p = _PREC[node.op]
@@ -193,9 +274,9 @@ def _render(node: Node, style: _Style) -> str:
     # Mixed products (A @ B * C) get brackets although Python would not need
     # them: a reader should not have to know that @ and * bind alike.
     mixed = isinstance(node.left, Bin) and node.left.op != node.op and p == 2
-    if _prec(node.left) < p or (node.op == "**" and _prec(node.left) <= p) or mixed:
+    if _prec(node.left, style) < p or (node.op == "**" and _prec(node.left, style) <= p) or mixed:
         left = style.paren(left)
-    if _prec(node.right) < p or (_prec(node.right) == p and node.op in ("-", "/", "@", "*", JUXT)) \
+    if _prec(node.right, style) < p or (_prec(node.right, style) == p and node.op in ("-", "/", "@", "*", JUXT)) \
             or (node.op == JUXT and (isinstance(node.right, Neg) or _starts_with_number(node.right))):
         right = style.paren(right)  # a -b is a subtraction and 2 3 reads as one number: write a (-b), 2 (3)
     scalar = node.op == "*" and (isinstance(node.left, Num) or isinstance(node.right, Num))
@@ -219,7 +300,13 @@ def to_text(node: Node) -> str:
 
 
 def to_latex(node: Node) -> str:
-    """LaTeX for solution sheets."""
+    """Textbook LaTeX that latex_syntax reads back (messages, handouts, write-up examples)."""
     return _render(node, _Latex())
+
+
+def to_sheet_latex(node: Node, aliases: dict[str, str] | None = None) -> str:
+    """LaTeX for solution sheets: as `to_latex`, with the spec's names (`aliases`: canonical -> shown)
+    and training steps as superscripts."""
+    return _render(node, _Sheet(aliases))
 
 
