@@ -276,8 +276,11 @@ def _render(node: Node, style: _Style) -> str:
     mixed = isinstance(node.left, Bin) and node.left.op != node.op and p == 2
     if _prec(node.left, style) < p or (node.op == "**" and _prec(node.left, style) <= p) or mixed:
         left = style.paren(left)
-    if _prec(node.right, style) < p or (_prec(node.right, style) == p and node.op in ("-", "/", "@", "*", JUXT)) \
-            or (node.op == JUXT and (isinstance(node.right, Neg) or _starts_with_number(node.right))):
+    # a sum on the right of a product reads as one in a book (c \sum X), wherever it is written with \sum
+    summed = isinstance(style, _Latex) and p == 2 and isinstance(node.right, Call) and node.right.fn == "sum" \
+        and len(node.right.args) == 1  # (y \odot (X \mathbf{1}) keeps its brackets)
+    if not summed and (_prec(node.right, style) < p or (_prec(node.right, style) == p and node.op in (
+            "-", "/", "@", "*", JUXT)) or (node.op == JUXT and (isinstance(node.right, Neg) or _starts_with_number(node.right)))):
         right = style.paren(right)  # a -b is a subtraction and 2 3 reads as one number: write a (-b), 2 (3)
     scalar = node.op == "*" and (isinstance(node.left, Num) or isinstance(node.right, Num))
     return style.binary("·" if scalar else node.op, left, right)

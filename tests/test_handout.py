@@ -114,7 +114,7 @@ def test_the_seed_handout_by_hand():
     assert r"(2 points) $\frac{\partial \ell}{\partial W_{2}}$" in text
     assert r"\texttt{dl/dz3} or \texttt{delta\_2}" in text  # the spec's alias of dl/dz3
     assert text.count(r"\item ") == 10
-    assert r"\operatorname{relu}\left(z_{1}\right)" in text and r"\oslash N" in text
+    assert r"\operatorname{ReLU}\left(z_{1}\right)" in text and r"\frac{1}{N}" in text  # textbook notation (issue 13)
 
 
 def _shown(text: str, name: str) -> list:
