@@ -12,7 +12,7 @@ the style of the CS231n circuit diagrams.
 out left to right (longest-path columns), and the renderers draw it: DOT here
 (Graphviz does its own layout), SVG in `drawing_svg`, TikZ in `drawing_tex`.
 With `data:`, a graph's nodes have values per sample only: the drawing shows
-the first sample's (when the solution holds them: `DRAWN_SAMPLES`) and the
+the first sample's (when the solution holds them: solve with `drawn_samples`) and the
 inputs' gradients summed or averaged over the samples, and says so.
 """
 
@@ -28,7 +28,7 @@ from .escape import line
 VALUE_COLOUR = "#1b7a2e"  # forward values: green
 GRADIENT_COLOUR = "#c0262d"  # gradients: red
 MAX_INLINE = 6  # entries shown one by one; a larger array is shown by its shape
-DRAWN_SAMPLES = {1}  # the samples a drawing shows (solve them with these, e.g. solve(p, DRAWN_SAMPLES))
+DRAWN_SAMPLE = 1  # with data:, the sample whose values a graph's drawing shows
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,11 @@ class Diagram:
     note: str  # what the values are (which sample), or ""
     boxes: list = field(default_factory=list)
     edges: list = field(default_factory=list)  # (from id, to id)
+
+
+def drawn_samples(problem) -> set:
+    """The samples to solve for a drawing: a graph with data: has node values per sample only."""
+    return {DRAWN_SAMPLE} if getattr(problem, "graph", None) is not None and problem.data else set()
 
 
 # ------------------------------------------------------------------ values as short text
@@ -103,7 +108,7 @@ def _graph_diagram(solution) -> Diagram:
     out = p.graph.output
     show = _shown(p.display)
     entries = solution.entries
-    sample = _first_sample(solution) if p.data else None
+    sample = DRAWN_SAMPLE if p.data else None
 
     def look(name, top=None):  # with data: a node's (and dO/d node's) on the drawn sample, else None
         per_sample = p.data and (top or name) not in p.graph.inputs
@@ -118,9 +123,9 @@ def _graph_diagram(solution) -> Diagram:
 
     note = ""
     if p.data:
-        which = f"sample {sample} of {p.n_samples}" if sample else f"per sample (N = {p.n_samples})"
-        note = (f"values: {which}; gradients of the inputs: the {p.reduce} over the samples, "
-                f"of the nodes: {which}")
+        shown = any(n.startswith(f"sample{sample}.") for n in entries)
+        which = f"sample {sample} of {p.n_samples}" if shown else f"per sample (N = {p.n_samples}), not shown"
+        note = f"node values and gradients: {which}; the inputs' gradients: the {p.reduce} over the samples"
     d = Diagram(p.title, note)
     b = _Builder(d)
     for name in p.graph.inputs:
@@ -134,12 +139,6 @@ def _graph_diagram(solution) -> Diagram:
         for used in sorted(F.names_in(tree)):
             b.edge(used, name)
     return d
-
-
-def _first_sample(solution) -> int | None:
-    """The lowest sample whose quantities the solution holds (None: none of them)."""
-    found = [int(n[6:n.index(".")]) for n in solution.entries if n.startswith("sample")]
-    return min(found) if found else None
 
 
 def _network_diagram(solution) -> Diagram:
@@ -216,8 +215,11 @@ def columns(d: Diagram) -> dict:
 
 def lines(box: Box) -> list:
     """A box's lines of text: (text, kind) with kind name, detail, value or gradient."""
-    out = [(box.name, "name"), (box.detail, "detail"), (box.value, "value")]
-    return out + ([(box.gradient, "gradient")] if box.gradient else [])
+    out = [(box.name, "name"), (box.detail, "detail")]
+    for text, kind in ((box.value, "value"), (box.gradient, "gradient")):
+        rows = text.split("; ") if text.endswith("]") else [text]  # a matrix: a line per row
+        out += [(row + (";" if i + 1 < len(rows) else ""), kind) for i, row in enumerate(rows) if row]
+    return out
 
 
 def _ordered(d: Diagram, column: dict) -> dict:

@@ -14,8 +14,10 @@ left side.
 
 from __future__ import annotations
 
+import math
 import textwrap
 
+from .activation_plots import bounds, curve
 from .drawing import GRADIENT_COLOUR, VALUE_COLOUR, diagram, lines, place
 from .escape import line
 
@@ -46,7 +48,7 @@ def _n(v: float) -> str:
 def header(width: float, height: float, title: str) -> list:
     return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
             f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="{MONO}" font-size="{FONT}">',
-            f"<title>{xml(title)}</title>", f'<rect width="100%" height="100%" fill="#ffffff"/>']
+            f"<title>{xml(title)}</title>", '<rect width="100%" height="100%" fill="#ffffff"/>']
 
 
 def render_svg(solution) -> str:
@@ -95,3 +97,65 @@ def _box(box, x: float, y: float, w: float, h: float) -> list:
                    f'{_STYLE[kind]}>{xml(text)}</text>')
     out.append("</g>")
     return out
+
+
+# ------------------------------------------------------------------ activation plots
+
+PANEL_W, PANEL_H, PER_ROW = 340, 240, 2
+INSET = (40, 30, 12, 28)  # left, top, right, bottom: room for the title and tick labels
+
+
+def plots_svg(activations: list, title: str = "Activations and their derivatives") -> str:
+    """f (green) and f′ (red, dashed) of each activation, two panels a row, as an SVG document."""
+    rows = max(1, math.ceil(len(activations) / PER_ROW))
+    width, height = PANEL_W * min(PER_ROW, max(1, len(activations))), PANEL_H * rows + LINE * 2
+    out = header(width + 2 * MARGIN, height + 2 * MARGIN, title)
+    out.append(f'<text x="{MARGIN}" y="{MARGIN + LINE - 4}" font-weight="bold">{xml(title)}</text>')
+    out.append(f'<text x="{MARGIN}" y="{MARGIN + 2 * LINE - 4}"><tspan fill="{VALUE_COLOUR}">f(z)</tspan>'
+               f'<tspan fill="#444444">   </tspan><tspan fill="{GRADIENT_COLOUR}">f′(z)</tspan></text>')
+    for i, activation in enumerate(activations):
+        x0 = MARGIN + PANEL_W * (i % PER_ROW)
+        y0 = MARGIN + 2 * LINE + PANEL_H * (i // PER_ROW)
+        out += _panel(curve(activation), x0, y0)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _step(span: float) -> float:
+    """A tick step of 1, 2 or 5 times a power of ten giving 3 to 8 ticks."""
+    step = 10 ** math.floor(math.log10(span / 4))
+    return next(step * k for k in (1, 2, 5, 10) if span / (step * k) <= 8)
+
+
+def _panel(c, x0: float, y0: float) -> list:
+    left, top, right, bottom = INSET
+    (zl, zh), (yl, yh) = (float(c.z[0]), float(c.z[-1])), bounds(c)
+    w, h = PANEL_W - left - right, PANEL_H - top - bottom
+    sx = lambda z: x0 + left + (z - zl) / (zh - zl) * w  # noqa: E731
+    sy = lambda v: y0 + top + (yh - v) / (yh - yl) * h  # noqa: E731
+    out = ['<g class="plot">', f'<text x="{_n(x0 + left + w / 2)}" y="{_n(y0 + top - 10)}" text-anchor="middle" '
+           f'font-weight="bold">{xml(c.label)}</text>',
+           f'<rect x="{_n(sx(zl))}" y="{_n(sy(yh))}" width="{_n(w)}" height="{_n(h)}" fill="none" stroke="#bbbbbb"/>']
+    for axis, ticks in (("z", _ticks(zl, zh)), ("y", _ticks(yl, yh))):
+        for t in ticks:
+            if axis == "z":
+                out.append(f'<line x1="{_n(sx(t))}" y1="{_n(sy(yl))}" x2="{_n(sx(t))}" y2="{_n(sy(yh))}" stroke="#eeeeee"/>')
+                out.append(f'<text x="{_n(sx(t))}" y="{_n(sy(yl) + 14)}" text-anchor="middle" font-size="10">{t:g}</text>')
+            else:
+                out.append(f'<line x1="{_n(sx(zl))}" y1="{_n(sy(t))}" x2="{_n(sx(zh))}" y2="{_n(sy(t))}" stroke="#eeeeee"/>')
+                out.append(f'<text x="{_n(sx(zl) - 4)}" y="{_n(sy(t) + 3)}" text-anchor="end" font-size="10">{t:g}</text>')
+    out.append(f'<line x1="{_n(sx(zl))}" y1="{_n(sy(0))}" x2="{_n(sx(zh))}" y2="{_n(sy(0))}" stroke="#777777"/>')
+    out.append(f'<line x1="{_n(sx(0))}" y1="{_n(sy(yl))}" x2="{_n(sx(0))}" y2="{_n(sy(yh))}" stroke="#777777"/>')
+    out.append(_polyline(c.z, c.f, sx, sy, VALUE_COLOUR, "f", ""))
+    out += [_polyline(zs, ds, sx, sy, GRADIENT_COLOUR, "df", ' stroke-dasharray="5,3"') for zs, ds in c.pieces]
+    return out + ["</g>"]
+
+
+def _ticks(low: float, high: float) -> list:
+    step = _step(high - low)
+    return [round(k * step, 10) for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
+
+
+def _polyline(zs, ys, sx, sy, colour: str, kind: str, dash: str) -> str:
+    points = " ".join(f"{_n(sx(float(z)))},{_n(sy(float(y)))}" for z, y in zip(zs, ys))
+    return f'<polyline class="{kind}" points="{points}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>'
