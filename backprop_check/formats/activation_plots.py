@@ -85,7 +85,7 @@ def _names() -> list:
 def curve(activation: A.Activation, span: tuple = SPAN, samples: int = SAMPLES) -> Curve:
     """f and f′ sampled on `span`; f′ in pieces between the activation's kinks."""
     z = np.linspace(span[0], span[1], samples)
-    f, df = activation.numpy(z), activation.numpy_derivative(z)
+    f = activation.numpy(z)
     kinks = sorted(float(k) for k in activation.kind.kinks or () if span[0] < float(k) < span[1])
     pieces, start = [], span[0] - 1
     for edge in kinks + [span[1] + 1]:
