@@ -76,6 +76,23 @@ _TRANSCENDENTAL = {
 }
 
 
+_SEEN: dict = {}  # (function, argument, working precision) -> its value
+_SEEN_KEPT = 1 << 16
+
+
+def _transcendental(fn, x):
+    """fn(x) by mpmath, each (fn, x, precision) computed once: a value and its derivative need the
+    same one (tanh(z) and 1 − tanh(z)², exp(−z) in σ(z) and σ′(z)), and mpmath's answer is a
+    function of these alone, so a kept one is the same number."""
+    key = (fn, x._mpf_, mpmath.mp.prec)
+    value = _SEEN.get(key)
+    if value is None:
+        if len(_SEEN) >= _SEEN_KEPT:
+            _SEEN.clear()
+        value = _SEEN[key] = fn(x)
+    return value
+
+
 def _pow(base, exponent):
     if exponent.denominator == 1 and not _is_mpf(base):
         return base ** int(exponent)
@@ -121,7 +138,7 @@ def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
         return lambda env: _pow(args[0](env), e)
     if type(expr) in _TRANSCENDENTAL:
         fn = _TRANSCENDENTAL[type(expr)]
-        return lambda env: fn(_to_mpf(args[0](env)))
+        return lambda env: _transcendental(fn, _to_mpf(args[0](env)))
     if isinstance(expr, (sp.Max, sp.Min)):
         pick = max if isinstance(expr, sp.Max) else min
         return lambda env: pick((f(env) for f in args), key=lambda v: _to_mpf(v) if _is_mpf(v) else v)
