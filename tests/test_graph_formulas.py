@@ -90,7 +90,6 @@ def test_formulas_evaluated_for_all_samples_at_once_are_each_samples_own():
     """graph_sheet evaluates a per-sample formula of scalars (or a list of them) once for all
     samples: the sheet it keeps and the values are those of evaluating each sample's formula."""
     import sys
-    from pathlib import Path
 
     import numpy as np
 
