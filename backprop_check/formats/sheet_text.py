@@ -1,0 +1,80 @@
+"""What the LaTeX and Markdown solution sheets share: the given part (the handout's), the groups of
+quantities, names, the spec's aliases, activations, and values as the sheets print them."""
+
+from __future__ import annotations
+
+import math
+
+from .. import formulas as F
+from .. import handout
+from ..formula_render import to_sheet_latex
+from ..quantities import parts
+from .solution import GROUP_TITLES, _grouped as grouped  # noqa: F401 - the groups every format shows
+
+SOFTMAX_JACOBIAN = r"\operatorname{diag}(s) - s s^{\top} \text{ (a Jacobian, } s = \operatorname{softmax}(z))"
+SIGNIFICANT = 6
+
+
+def number(v: float) -> str:
+    """A value to 6 significant figures (`%.6g`), with no "-0"."""
+    v = float(v)
+    if math.isnan(v) or math.isinf(v):
+        return str(v)
+    text = f"{v:.{SIGNIFICANT}g}"
+    return "0" if text == "-0" else text
+
+
+def rows(value) -> list[list[float]] | None:
+    """A value's rows (a vector as a column, as a book writes it), or None for a number."""
+    if not isinstance(value, list):
+        return None
+    if value and isinstance(value[0], list):
+        return value
+    return [[v] for v in value]
+
+
+def span(what: str, start: int, stop: int) -> str:
+    """`columns 1-5` (1-based, inclusive), or `column 6` alone."""
+    return f"{what} {start + 1}" if stop == start + 1 else f"{what}s {start + 1}-{stop}"
+
+
+def given_blocks(problem) -> list:
+    """The handout's blocks up to its questions: title, network or graph, given numbers, loss, training."""
+    blocks = handout.blocks(problem)
+    for i, (kind, *args) in enumerate(blocks):
+        if kind == "h2" and [getattr(p, "text", None) for p in args[0]] == ["Questions"]:
+            return blocks[:i]
+    return blocks
+
+
+def aliases(problem) -> dict[str, str]:
+    """canonical -> the spec's name (`names:` z1: S1), for names the formula renderer can write."""
+    return dict(getattr(problem, "display", None) or {})
+
+
+def latex_name(name: str, alias: dict) -> str:
+    """A quantity's name on the sheet: S_{1}, W_{1}^{(1)} (after step 1), z_{1} (sample 2)."""
+    kind, k, base = parts(name)
+    if kind == "sample":
+        return rf"{to_sheet_latex(F.Name(base), alias)}\ \text{{(sample {k})}}"
+    return to_sheet_latex(F.Name(name), alias)
+
+
+def activation_rows(solution) -> list[tuple[str, F.Node, F.Node | None]]:
+    """(label, f(z), f′(z)) of each layer of a network (f′ None for softmax); none for a graph."""
+    if getattr(solution.problem, "graph", None) is not None:
+        return []
+    z = F.Name("z")
+    out = []
+    for i, layer in enumerate(solution.problem.layers, start=1):
+        a = layer.activation
+        out.append((f"layer {i}: {a.label()}", a.formula(z), a.dformula(z)))
+    return out
+
+
+def step_words(name: str) -> str:
+    """" after training step 1" for step1.W1 (how the Markdown sheet says it), else ""."""
+    kind, k, _ = parts(name)
+    return {"step": f" after training step {k}", "sample": f" on sample {k}"}.get(kind, "")
+
+
