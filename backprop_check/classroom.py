@@ -297,6 +297,12 @@ def _all_invalid(result: FileResult, problem: Problem, solution: Solution, why: 
 
 @dataclass
 class Summary:
+    """The class at a glance: counts over all files, and statistics per problem (`class_stats`).
+
+    `mean`, `median`, `max_score` and `histogram` are kept for the JSON report
+    (shares of each file's own maximum); reports show the per-problem figures.
+    """
+
     files: int
     graded: int
     passed: int
@@ -307,19 +313,20 @@ class Summary:
     histogram: list  # (label, count) in tenths of the maximum
     mistakes: list  # (tag, count), most common first
     statuses: dict
+    problems: list = field(default_factory=list)  # class_stats.ProblemStats, one per problem
+    unreadable: list = field(default_factory=list)  # (file, why) of the files that could not be graded
 
 
 def summarize(results: list[FileResult]) -> Summary:
+    from . import class_stats
+
     graded = [r for r in results if r.error is None]
-    shares = sorted(r.score / r.max_score if r.max_score else 0.0 for r in graded)
-    bins = Counter(min(int(s * 10), 9) for s in shares)
-    histogram = [(f"{10 * i}–{10 * i + 10}%", bins.get(i, 0)) for i in range(10)]
+    shares = [r.score / r.max_score if r.max_score else 0.0 for r in graded]
     tags = Counter(t for r in graded for f in r.findings for t in f.tags if t != "ecf")
     statuses = Counter(f.status for r in graded for f in r.findings)
-    mid = len(shares) // 2
-    median = (shares[mid] if len(shares) % 2 else (shares[mid - 1] + shares[mid]) / 2) if shares else 0.0
     return Summary(
-        files=len(results), graded=len(graded), passed=sum(r.passed for r in graded),
+        files=len(results), graded=len(graded), passed=sum(bool(r.passed) for r in graded),
         errors=len(results) - len(graded), mean=sum(shares) / len(shares) if shares else 0.0,
-        median=median, max_score=max((r.max_score for r in graded), default=0.0),
-        histogram=histogram, mistakes=tags.most_common(), statuses=dict(statuses))
+        median=class_stats.median(shares), max_score=max((r.max_score for r in graded), default=0.0),
+        histogram=class_stats.histogram(shares), mistakes=tags.most_common(), statuses=dict(statuses),
+        problems=class_stats.by_problem(graded), unreadable=[(r.file, r.error) for r in results if r.error])

@@ -20,8 +20,9 @@ from rich.text import Text
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
-from . import escape, github
+from . import class_summary, escape, github
 from .redact import view
+from .terminal import say
 
 
 FOLD_ABOVE = 12  # a matrix with more entries shows only its wrong ones
@@ -44,39 +45,57 @@ def _counts(r: FileResult) -> str:
 
 # ------------------------------------------------------------------ human
 
+DETAILS_UP_TO = 10  # more files than this: one line each (then the summary), unless --details
+DETAIL_MODES = ("auto", "details", "lines", "summary")
+
+
 def render_human(results: list[FileResult], summary: Summary | None, console: Console,
-                 feedback: str = "full") -> None:
-    for r in escape.records(view(results, feedback), escape.line):
-        _human_file(r, console)
-    if summary is not None and summary.files > 1:
-        _human_summary(summary, console, mistakes=feedback != "score")
+                 feedback: str = "full", detail: str = "auto") -> None:
+    """Each file, then the class summary (more than one file).
+
+    `detail`: `details` every finding of every file; `lines` one line per file;
+    `summary` the class summary only; `auto` details up to DETAILS_UP_TO files,
+    else one line per file. The summary comes last, where a terminal leaves it in view.
+    """
+    if detail == "auto":
+        detail = "details" if len(results) <= DETAILS_UP_TO else "lines"
+    shown = escape.records(view(results, feedback), escape.line)
+    if detail != "summary":
+        for r in shown:
+            _human_file(r, console, details=detail == "details")
+    if detail == "lines" and len(results) > DETAILS_UP_TO:
+        say(console, Text(f"({len(results)} files: one line each; --details shows every question, "
+                          "--summary-only the class summary alone)", style="dim"))
+        console.print()
+    if summary is not None and (summary.files > 1 or detail == "summary"):
+        class_summary.human(summary, console, mistakes=feedback != "score")
 
 
-def _human_file(r: FileResult, console: Console) -> None:
+def _human_file(r: FileResult, console: Console, details: bool = True) -> None:
     if r.error:
-        console.print(Text.assemble(("✗ ", "bold red"), (f"{r.file}: cannot grade: {r.error}", "red")),
-                      soft_wrap=True)
+        say(console, Text.assemble(("✗ ", "bold red"), (f"{r.file}: cannot grade: {r.error}", "red")), hang=4)
         return
     mark = ("PASS", "bold green") if r.passed else ("FAIL", "bold red")
     who = f" ({r.student})" if r.student else ""
-    console.print(Text.assemble((f"{r.file}{who}", "bold"), f"  {r.problem}  ",
-                                (f"{_points(r.score)}/{_points(r.max_score)} points", "bold"), "  ",
-                                mark, f"  {_counts(r)}"), soft_wrap=True)
+    say(console, Text.assemble((f"{r.file}{who}", "bold"), f"  {r.problem}  ",
+                               (f"{_points(r.score)}/{_points(r.max_score)} points", "bold"), "  ",
+                               mark, f"  {_counts(r)}"), hang=4)
+    if not details:
+        return
     for line, message in r.warnings:
-        console.print(Text(f"  warning{f' (line {line})' if line else ''}: {message}", style="yellow"),
-                      soft_wrap=True)
+        say(console, Text(f"warning{f' (line {line})' if line else ''}: {message}", style="yellow"), indent=2, hang=4)
     for f in r.findings:
         if f.status == "correct":
             extra = f" — {f.message}" if "ecf" in f.tags else ""
-            console.print(Text.assemble("  ", ("✓", "green"), f" {f.quantity}{extra}"), soft_wrap=True)
+            say(console, Text.assemble(("✓", "green"), f" {f.quantity}{extra}"), indent=2, hang=4)
             continue
         where = f" (line {f.line})" if f.line else ""
         tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
         message = f" — {f.message}" if f.message else ""
-        console.print(Text.assemble("  ", ("✗", STATUS_STYLE[f.status]), f" {f.quantity}{where}: ",
-                                    (f.status, STATUS_STYLE[f.status]),
-                                    f" {_points(f.score)}/{_points(f.max_score)}{message}", (tags, "cyan")),
-                      soft_wrap=True)
+        say(console, Text.assemble(("✗", STATUS_STYLE[f.status]), f" {f.quantity}{where}: ",
+                                   (f.status, STATUS_STYLE[f.status]),
+                                   f" {_points(f.score)}/{_points(f.max_score)}{message}", (tags, "cyan")),
+            indent=2, hang=4)
         if f.status != "incorrect" or not isinstance(f.got, list | float | int):
             continue
         table = _diff_table(f) if f.expected is not None else _hint_table(f)  # `hints` keeps no expected
@@ -135,18 +154,6 @@ def _folded_note(f: Finding) -> str:
     return f"    … {hidden} correct entries not shown" if hidden else ""
 
 
-def _human_summary(s: Summary, console: Console, mistakes: bool = True) -> None:
-    console.print(Text(f"Class: {s.graded} graded, {s.passed} passed, {s.errors} could not be graded; "
-                       f"mean {s.mean:.0%}, median {s.median:.0%} of {_points(s.max_score)} points", style="bold"))
-    peak = max((c for _, c in s.histogram), default=0) or 1
-    for label, count in s.histogram:
-        console.print(Text(f"  {label:>8} {'█' * round(20 * count / peak):<20} {count}"))
-    if s.mistakes and mistakes:
-        console.print(Text("Most common mistakes:", style="bold"))
-        for tag, count in s.mistakes[:10]:
-            console.print(Text(f"  {count:>5}  {tag}"))
-
-
 # ------------------------------------------------------------------ machine formats
 
 def _question(f: Finding) -> dict:
@@ -163,7 +170,8 @@ def render_json(results: list[FileResult], summary: Summary | None, feedback: st
     if summary is not None:
         out["summary"] = {"files": summary.files, "graded": summary.graded, "passed": summary.passed,
                           "errors": summary.errors, "mean": summary.mean, "median": summary.median,
-                          "mistakes": dict(summary.mistakes) if feedback != "score" else {}}
+                          "mistakes": dict(summary.mistakes) if feedback != "score" else {},
+                          "problems": class_summary.json_problems(summary, feedback != "score")}
     return _dumps(out)
 
 
@@ -226,9 +234,10 @@ def render_github(results: list[FileResult], feedback: str = "full") -> str:
     return github.render(results, feedback)
 
 
-def render_markdown(results: list[FileResult], summary: Summary | None, feedback: str = "full") -> str:
+def render_markdown(results: list[FileResult], summary: Summary | None, feedback: str = "full",
+                    summary_only: bool = False) -> str:
     out = []
-    for r in escape.records(view(results, feedback), escape.markdown):
+    for r in [] if summary_only and summary is not None else escape.records(view(results, feedback), escape.markdown):
         if r.error:
             out += [f"### {r.file}", "", f"Cannot grade: {r.error}", ""]
             continue
@@ -238,27 +247,39 @@ def render_markdown(results: list[FileResult], summary: Summary | None, feedback
         out += [f"| {f.quantity} | {f.status} | {_points(f.score)}/{_points(f.max_score)} | "
                 f"{f.message} | {', '.join(f.tags)} |" for f in r.findings]
         out.append("")
-    if summary is not None and summary.files > 1:
-        out += [f"**Class:** {summary.graded} graded, {summary.passed} passed, {summary.errors} could not be graded; "
-                f"mean {summary.mean:.0%}, median {summary.median:.0%}", ""]
-        if summary.mistakes and feedback != "score":
-            out += ["| mistake | count |", "|---|---|"] + [f"| {t} | {c} |" for t, c in summary.mistakes]
+    if summary is not None and (summary.files > 1 or summary_only):
+        out += class_summary.markdown(summary, mistakes=feedback != "score")
     return "\n".join(out) + "\n"
 
 
 def render_csv(results: list[FileResult], feedback: str = "full") -> str:
-    """One row per student, one column per question (its score): the same at every feedback level."""
-    results = escape.records(results, escape.csv_cell)
+    """A gradebook: one row per student and problem, one column per question (its score).
+
+    A student who handed in several files for one problem gets the best of
+    them (the highest score; on a tie the first by path): `file` names it and
+    `files` says how many there were. A file without `student:` is its own
+    student; a file that cannot be graded is a row of its own with its error.
+    The same at every feedback level (scores only).
+    """
+    rows = _best_per_student(escape.records(results, escape.csv_cell))
     questions: list[str] = []
-    for r in results:
-        for f in r.findings:
-            if f.quantity not in questions:
-                questions.append(f.quantity)
+    for r, _ in rows:
+        questions += [f.quantity for f in r.findings if f.quantity not in questions]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["file", "student", "problem", "score", "max_score", "passed", "error"] + questions)
-    for r in results:
+    writer.writerow(["file", "student", "problem", "score", "max_score", "passed", "error", "files"] + questions)
+    for r, count in rows:
         scores = {f.quantity: f.score for f in r.findings}
-        writer.writerow([r.file, r.student or "", r.problem or "", r.score, r.max_score, r.passed, r.error or ""]
-                        + [scores.get(q, "") for q in questions])
+        writer.writerow([r.file, r.student or "", r.problem or "", r.score, r.max_score, r.passed, r.error or "",
+                         count] + [scores.get(q, "") for q in questions])
     return buf.getvalue()
+
+
+def _best_per_student(results: list[FileResult]) -> list[tuple[FileResult, int]]:
+    """(the best file, how many files) per (student, problem), in the order students first appear."""
+    groups: dict = {}
+    for r in sorted(results, key=lambda r: r.file):
+        key = (r.student or ("file", r.file), r.problem) if r.error is None else ("error", r.file)
+        groups.setdefault(key, []).append(r)
+    return [(max(files, key=lambda r: r.score / r.max_score if r.max_score else 0.0), len(files))
+            for files in groups.values()]

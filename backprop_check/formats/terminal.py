@@ -11,13 +11,16 @@ Without colour no escape sequence at all is written (no bold either).
 The width never depends on colour: `COLUMNS` when set, else the size of the
 terminal that standard output is, else 80. Layouts (`solution_human`,
 `report`) keep every line within it; `wrapped` breaks long text at spaces
-and indents the continuation lines, so nothing wraps back to column 0.
+and indents the continuation lines, so nothing wraps back to column 0; runs
+of more than two blanks are shown as two, so that a student's padding cannot
+place their text at the start of a line (tests/test_hostile_output.py).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from typing import Mapping
 
@@ -25,6 +28,7 @@ from rich.console import Console
 from rich.text import Text
 
 DEFAULT_WIDTH = 80
+_BLANKS = re.compile(r"   +")
 MIN_WIDTH = 30  # narrower than this, layouts would be all continuation lines
 
 
@@ -71,7 +75,9 @@ def console(stream, flag: bool | None = None) -> Console:
 def wrapped(text: Text | str, width: int, indent: int = 0, hang: int = 2) -> list[Text]:
     """`text` broken at spaces into lines of at most `width` cells: the first line
     indented by `indent`, the others by `indent + hang`; a word too long for a line is folded."""
-    text = Text(text) if isinstance(text, str) else text
+    text = Text(text) if isinstance(text, str) else text.copy()
+    for run in reversed(list(_BLANKS.finditer(text.plain))):  # padding cannot push text to a line's start
+        text = text[:run.start() + 2] + text[run.end():]
     room = max(1, width - indent - hang)
     lines = text.wrap(_MEASURE, room, overflow="fold", no_wrap=False)
     out = []
