@@ -11,7 +11,6 @@ import json
 import os
 from pathlib import Path
 
-import sympy as sp
 import yaml
 from rich import box
 from rich.console import Console
@@ -171,89 +170,18 @@ def render_yaml(solution: Solution) -> str:
 
 # ------------------------------------------------------------------ solution sheets
 
-def _activation_rows(solution: Solution) -> list[tuple[str, str, str]]:
-    """(label, f(z), f′(z)) of each layer, as sympy writes them in LaTeX (none for a graph)."""
-    rows = []
-    if _is_graph(solution):
-        return rows
-    for i, layer in enumerate(solution.problem.layers, start=1):
-        a = layer.activation
-        if not a.kind.elementwise:
-            rows.append((f"layer {i}: {a.label()}", r"\frac{e^{z_i}}{\sum_j e^{z_j}}",
-                         r"\operatorname{diag}(s) - s s^{\top}"))
-        else:
-            rows.append((f"layer {i}: {a.label()}", sp.latex(a.sympy_expr()), sp.latex(a.sympy_derivative())))
-    return rows
-
-
 def render_markdown(solution: Solution) -> str:
-    p = solution.problem
-    lines = [f"# {p.title}", "", f"{_summary(solution)}; {_arithmetic(solution)}.", ""]
-    if not _is_graph(solution):
-        lines += ["| layer | f(z) | f′(z) |", "|---|---|---|"]
-        lines += [f"| {a} | ${f}$ | ${d}$ |" for a, f, d in _activation_rows(solution)]
-    for group, entries in _grouped(solution).items():
-        lines += ["", f"## {GROUP_TITLES[group]}", ""]
-        for e in entries:
-            lines.append(f"### `{_display(solution, e.name)}` ({_shape_text(e.shape)})")
-            if e.formula is not None:
-                lines.append(f"- formula: `{F.to_code(e.formula)}`")
-                lines.append(f"- as on a sheet: ${F.to_latex(e.formula)}$")
-            if e.expanded is not None and e.expanded != e.formula:
-                lines.append(f"- expanded: ${F.to_latex(e.expanded)}$")
-            lines.append("")
-            lines.append("```")
-            lines.append(_matrix_text(e.value))
-            lines.append("```")
-    return "\n".join(lines) + "\n"
+    """The Markdown solution sheet (`sheet_markdown`)."""
+    from .sheet_markdown import render_markdown as sheet  # late: the sheets read this module's groups
 
-
-def _latex_matrix(value) -> str:
-    if not isinstance(value, list):
-        return _number(value)
-    rows = value if value and isinstance(value[0], list) else [[v] for v in value]  # a vector is a column
-    body = r" \\ ".join(" & ".join(_number(v) for v in row) for row in rows)
-    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
-
-
-def _latex_name(name: str) -> str:
-    prefix, _, base = name.rpartition(".")
-    core = F.to_latex(F.Name(base))
-    return rf"\text{{{prefix}}}.\,{core}" if prefix else core
+    return sheet(solution)
 
 
 def render_latex(solution: Solution) -> str:
-    p = solution.problem
-    out = [r"\documentclass{article}", r"\usepackage{amsmath,amssymb}", r"\usepackage[margin=2cm]{geometry}",
-           r"\begin{document}", rf"\section*{{{_tex_escape(p.title)}}}",
-           _tex_escape(_summary(solution)) + "."]
-    if _is_graph(solution):
-        out += [r"\subsection*{The graph}", r"\begin{align*}"]
-        out += [rf"{F.to_latex(F.Name(name))} &= {F.to_latex(tree)} \\" for name, tree in p.graph.nodes]
-        out.append(r"\end{align*}")
-    else:
-        out += [r"\subsection*{Activations}", r"\begin{align*}"]
-        out += [rf"&\text{{{_tex_escape(a)}}}: & f(z) &= {f}, & f'(z) &= {d} \\" for a, f, d in _activation_rows(solution)]
-        out.append(r"\end{align*}")
-    for group, entries in _grouped(solution).items():
-        out += [rf"\subsection*{{{GROUP_TITLES[group]}}}", r"\begin{align*}"]
-        for e in entries:
-            name = _latex_name(e.name)
-            if e.formula is not None:
-                out.append(rf"{name} &= {F.to_latex(e.formula)} \\")
-            if e.expanded is not None and e.expanded != e.formula:
-                out.append(rf"&= {F.to_latex(e.expanded)} \\")
-            out.append(rf"{'' if e.formula is not None else name} &= {_latex_matrix(e.value)} \\[4pt]")
-        out.append(r"\end{align*}")
-    out.append(r"\end{document}")
-    return "\n".join(out) + "\n"
+    """The LaTeX solution sheet (`sheet_latex`)."""
+    from .sheet_latex import render_latex as sheet
 
-
-def _tex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
-                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
-        s = s.replace(a, b)
-    return s
+    return sheet(solution)
 
 
 # ------------------------------------------------------------------ answer key
