@@ -29,7 +29,7 @@ def _disc(x: float | None) -> str:
 
 
 def _class_line(s) -> str:
-    return f"{s.files} files: {s.graded} graded, {s.passed} passed, {s.errors} could not be graded"
+    return f"{s.graded} graded, {s.passed} passed, {s.errors} could not be graded ({s.files} files)"
 
 
 def _problem_line(p) -> str:
