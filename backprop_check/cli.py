@@ -26,8 +26,10 @@ from .formats.redact import LEVELS as FEEDBACK_LEVELS
 from .errors import (EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, BpcheckError,
                      EngineDisagreement, InputError)
 
-SOLVE_FORMATS = ("human", "json", "yaml", "markdown", "latex")
-GRADE_FORMATS = ("auto", "human", "json", "junit", "gradescope", "github", "markdown")
+SOLVE_FORMATS = ("human", "json", "yaml", "markdown", "latex", "dot", "svg")
+COLOR_HELP = ("Colour on or off, over NO_COLOR and FORCE_COLOR (default: colour on a terminal); "
+              "the width is COLUMNS or the terminal's either way.")
+GRADE_FORMATS = ("auto", "human", "json", "junit", "gradescope", "github", "markdown", "html")
 
 
 def _guarded(fn):
@@ -80,23 +82,29 @@ def _show_warning(message, category, filename, lineno, file=None, source=None) -
 @click.option("--per-sample", is_flag=True, help="Also report every quantity for each sample alone.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the output to this file instead of standard output.")
+@click.option("--color/--no-color", default=None, help=COLOR_HELP)
 @_guarded
-def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: Path | None) -> None:
+def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: Path | None,
+          color: bool | None) -> None:
     """Derive every quantity of PROBLEM with two engines that must agree."""
     from .formats import solution as render
+    from .formats import solution_human
     from .solve import solve as run_solve
     from .spec import load_problem
 
     p = load_problem(problem)
     samples = set(range(1, p.n_samples + 1)) if per_sample and p.n_samples > 1 else set()
+    if fmt in ("dot", "svg"):
+        samples |= render.drawn_samples(p)  # a graph with data: draw the first sample's node values
     solution = run_solve(p, samples)
     if key is not None:
         _write(key, _checked_key(render.answer_key(solution, key), key))
     if fmt == "human":
-        _human(output, None, lambda console: render.render_human(solution, console))
+        _human(output, color, lambda console: solution_human.render_human(solution, console))
         return
     _emit(output, {"json": render.render_json, "yaml": render.render_yaml,
-                   "markdown": render.render_markdown, "latex": render.render_latex}[fmt](solution))
+                   "markdown": render.render_markdown, "latex": render.render_latex,
+                   "dot": render.render_dot, "svg": render.render_svg}[fmt](solution))
 
 
 @main.command()
@@ -117,16 +125,20 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
               help="Also write a gradebook: one row per student, one column per question.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
-@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+@click.option("--color/--no-color", default=None, help=COLOR_HELP)
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Worker processes (default: one per core).")
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
               help="Wall-clock seconds allowed per answers file.")
 @click.option("--student", metavar="ID",
               help="A problem with random: is graded against this student's variant (over the files' student:).")
+@click.option("--details", "detail", flag_value="details",
+              help="Human format: every question of every file (the default up to 10 files; past that one line each).")
+@click.option("--summary-only", "detail", flag_value="summary",
+              help="Human and Markdown formats: the class summary alone (and the files that could not be graded).")
 @_guarded
 def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, output, color, jobs, timeout,
-          student) -> None:
+          student, detail) -> None:
     """Grade answer files (and directories of them) against their problems."""
     from .classroom import Grader, discover, summarize
     from .formats import classroom_output, redact, report
@@ -154,13 +166,17 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, ou
         _say(f"bpcheck: warning: --format gradescope reports one submission; "
              f"showing {line(results[0].file)} of {len(results)} files")
     if fmt == "human":
-        _human(output, color, lambda console: report.render_human(results, summary, console, level))
+        _human(output, color, lambda console: report.render_human(results, summary, console, level, detail or "auto"))
     else:
+        from .formats import html_report
+
         _emit(output, {"json": lambda: report.render_json(results, summary, level),
+                       "html": lambda: html_report.render(results, summary, level),
                        "junit": lambda: report.render_junit(results, level),
                        "gradescope": lambda: report.render_gradescope(results, level),
                        "github": lambda: report.render_github(results, level),
-                       "markdown": lambda: report.render_markdown(results, summary, level)}[fmt]())
+                       "markdown": lambda: report.render_markdown(results, summary, level,
+                                                                  summary_only=detail == "summary")}[fmt]())
     if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         _write(Path(os.environ["GITHUB_STEP_SUMMARY"]), report.render_markdown(results, summary, level),
                append=True, what="GITHUB_STEP_SUMMARY")
@@ -212,10 +228,10 @@ def _pass_mark(mark: str | None):
 
 
 def _console(stream, color: bool | None = None) -> Console:
-    """Rich on a terminal (or with --color); plain and wide enough for matrices elsewhere."""
-    styled = stream.isatty() if color is None else color
-    return Console(file=stream, force_terminal=color, width=None if styled else 160, no_color=not styled,
-                   highlight=False)
+    """A console by the terminal's conventions (`formats.terminal`: colour, width)."""
+    from .formats.terminal import console
+
+    return console(stream, color)
 
 
 def _checked_key(text: str, path: Path) -> str:
@@ -233,7 +249,7 @@ def _human(output: Path | None, color: bool | None, draw) -> None:
     """A rich rendering, `draw(console)`, to its file or to standard output."""
     if output:
         buffer = io.StringIO()
-        draw(_console(buffer, color))
+        draw(_console(buffer, bool(color)))  # a file gets colour only with --color (not FORCE_COLOR)
         _write(output, buffer.getvalue())
     else:
         with _writing_stdout():
@@ -290,3 +306,6 @@ from .cli_course import check_answers, examples, gradescope_bundle, gradescope_r
 
 for _command in (gradescope_bundle, gradescope_run, check_answers, examples):
     main.add_command(_command)
+from .cli_plot import plot_command  # noqa: E402 (commands of their own module)
+
+main.add_command(plot_command)

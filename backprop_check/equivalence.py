@@ -74,8 +74,26 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
         except (UnknownQuantity, ValueError, KeyError):
             return None
 
-    return parse(text, names_of(solution), resolve, indexing=graph, constants=_constants(solution),
+    node = parse(text, names_of(solution), resolve, indexing=graph, constants=_constants(solution),
                  spellings=spellings)
+    _check_sizes(solution, node)
+    return node
+
+
+def _check_sizes(solution: Solution, node: F.Node) -> None:
+    """eye(n) and ones(n) no larger than the problem's largest dimension. The parser allows n up
+    to MAX_EYE, and forty juxtaposed eye(1024) would take a minute at each point checked."""
+    sizes = [c.args[0].value for c in _subtrees(node)
+             if isinstance(c, F.Call) and c.fn in ("eye", "ones") and c.args and isinstance(c.args[0], F.Num)]
+    if not sizes:
+        return
+    largest = max((max(np.shape(v)) for v in solution.env.values() if np.ndim(v)), default=1)
+    for k in ("N", "K"):
+        if np.size(solution.env.get(k, ())) == 1:
+            largest = max(largest, int(np.max(solution.env[k])))
+    if max(sizes) > largest:
+        raise FormulaSyntaxError(f"eye(n) and ones(n) take n up to {largest} here (the problem's largest "
+                                 f"dimension), not {int(max(sizes))}")
 
 
 def _constants(solution: Solution) -> dict:

@@ -229,23 +229,12 @@ def _evaluate_structure(node: Node, env, rules):
             return np.stack([np.asarray(a, dtype=float) for a in args])
         except ValueError as exc:
             raise FormulaError(f"the entries of {to_code(node)} have different shapes") from exc
-    if node.fn in ("eye", "ones"):
-        _check_size(node.fn, args[0], env)
     apply = _function(node)
     try:
         with np.errstate(all="ignore"):
             return apply(*args)
     except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
         raise FormulaError(f"{node.fn}() cannot take {', '.join(str(np.shape(a)) for a in args)}: {exc}") from exc
-
-
-def _check_size(fn: str, n, env) -> None:
-    """eye(n) and ones(n) no larger than the problem's largest dimension: the parser allows
-    n up to MAX_EYE, and a product of forty eye(1024) would take a minute per point."""
-    largest = max((max(np.shape(v)) for v in env.values() if np.ndim(v)), default=1)
-    largest = max([largest] + [int(np.max(env[k])) for k in ("N", "K") if k in env and np.size(env[k]) == 1])
-    if float(n) > largest:
-        raise FormulaError(f"{fn}({int(n)}) is larger than any dimension of this problem (at most {largest})")
 
 
 def _function(node: Call) -> Callable:

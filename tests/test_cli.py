@@ -79,7 +79,7 @@ def test_solve_every_problem_every_format(runner, path, fmt):
 
 
 def test_formats_are_the_contract_list():
-    assert set(SOLVE_FORMATS) == {"human", "json", "yaml", "markdown", "latex"}
+    assert set(SOLVE_FORMATS) == {"human", "json", "yaml", "markdown", "latex", "dot", "svg"}
 
 
 # --------------------------------------------------------------- JSON contract and seed-003 numbers

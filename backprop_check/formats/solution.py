@@ -1,4 +1,4 @@
-"""Render a Solution: rich tables, JSON, YAML, Markdown, LaTeX, answer key.
+"""Render a Solution: JSON, YAML, the answer key; the sheets, drawings and terminal tables by their own modules.
 
 JSON is exactly FORMAT.md section 4: {"problem": ID, "quantities": {...}}
 with float64 values. The other formats add the precise values (exact
@@ -12,13 +12,11 @@ import os
 from pathlib import Path
 
 import yaml
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from .. import formulas as F
 from ..solve import Entry, Solution
+from .drawing import drawn_samples, render_dot  # noqa: F401 (the drawings' formats: solve --format dot|svg)
+from .drawing_svg import render_svg  # noqa: F401
 
 GROUP_TITLES = {
     "forward": "Forward pass",
@@ -52,19 +50,7 @@ def _display(solution: Solution, name: str) -> str:
     return f"{name} ({head + '.' if head else ''}{'dl/d' if grad else ''}{alias})"
 
 
-def _number(v: float) -> str:
-    return f"{v:.6g}"
-
-
-def _matrix_text(value) -> str:
-    if not isinstance(value, list):
-        return _number(value)
-    if value and isinstance(value[0], list):
-        return "\n".join("[" + "  ".join(_number(v) for v in row) + "]" for row in value)
-    return "[" + "  ".join(_number(v) for v in value) + "]"
-
-
-# ------------------------------------------------------------------ human
+# ------------------------------------------------------------------ shared by the human formats
 
 def _is_graph(solution: Solution) -> bool:
     return getattr(solution.problem, "graph", None) is not None
@@ -80,36 +66,6 @@ def _summary(solution: Solution) -> str:
     layers = " → ".join(f"Linear{i}({l.weight}{', ' + l.bias if l.bias else ''}) → {l.activation.label()}"
                         for i, l in enumerate(p.layers, start=1))
     return f"{p.id}: {layers} → loss {p.loss.label()}; N = {p.n_samples}, layout {p.layout}"
-
-
-def _arithmetic(solution: Solution) -> str:
-    return "exact arithmetic" if solution.exact else "45-digit arithmetic"
-
-
-def render_human(solution: Solution, console: Console) -> None:
-    p = solution.problem
-    console.print(Text(f"{p.title}", style="bold"))
-    console.print(Text(_summary(solution)))
-    console.print(f"arithmetic: {'exact rationals' if solution.exact else '45-digit precision'} (sympy), "
-                  f"checked against numpy float64\n")
-    for group, entries in _grouped(solution).items():
-        table = Table(title=GROUP_TITLES[group], title_justify="left", box=box.SIMPLE_HEAD,
-                      show_lines=False, expand=False)
-        table.add_column("quantity", style="cyan", no_wrap=True)
-        table.add_column("shape", justify="right")
-        table.add_column("formula")
-        table.add_column("value", no_wrap=True)
-        for e in entries:
-            # the answer syntax, so that an instructor can copy a formula into a key
-            formula = F.to_code(e.formula) if e.formula is not None else ""
-            # Text() cells: a matrix such as "[0.1  0.2]" must not be read as rich markup.
-            table.add_row(*(Text(c) for c in (_display(solution, e.name), _shape_text(e.shape),
-                                               formula, _matrix_text(e.value))))
-        console.print(table)
-    r = solution.report
-    console.print(f"[green]✓[/green] engines agree on {r.compared} entries; finite differences agree on "
-                  f"{r.fd_checked} parameter entries" + (f" ({r.fd_skipped} next to a kink skipped)" if r.fd_skipped else "")
-                  + f"; {r.formulas_checked} formulas reproduce their values")
 
 
 # ------------------------------------------------------------------ machine formats
