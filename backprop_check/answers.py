@@ -167,8 +167,11 @@ def _answer(doc: Document, key: str, value) -> Answer:
     return answer
 
 
-def answer_from_text(answer: Answer, value: str) -> None:
-    """A number, written arithmetic or a LaTeX matrix becomes a value; any other text a formula."""
+def answer_from_text(answer: Answer, value: str, step: bool = False) -> None:
+    """A number, written arithmetic or a LaTeX matrix becomes a value; any other text a formula.
+
+    `step`: a write-up's derivation step, whose typed matrix arithmetic keeps the rounding
+    units it propagates (`numbers_read.written`)."""
     if len(value) > MAX_TEXT:
         answer.error = f"an answer of {len(value)} characters; the limit is {MAX_TEXT}"
         return
@@ -182,7 +185,7 @@ def answer_from_text(answer: Answer, value: str) -> None:
         answer.error = "a number too large for float64"
         return
     try:
-        read = written(value)
+        read = written(value, propagate=step)
     except (NumberError, OverflowError) as exc:
         answer.error = str(exc) if isinstance(exc, NumberError) else "a number too large for float64"
         return

@@ -75,8 +75,11 @@ def _vector(a: np.ndarray) -> bool:
     return a.ndim == 1 or (a.ndim == 2 and 1 in a.shape)
 
 
-def by_shape(a, b, rules: Rules | None = None, shown: tuple = ("", "")):
-    """The product by shape of a and b (see the module docstring); `shown`: how they were written."""
+def by_shape(a, b, rules: Rules | None = None, shown=lambda: ("", "")):
+    """The product by shape of a and b (see the module docstring).
+
+    `shown()`: how they were written, rendered only for a note (rendering at every product
+    would make a chain of juxtapositions quadratic)."""
     if isinstance(a, Sized) or isinstance(b, Sized):
         return sized_binary("@", a, b)
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -87,7 +90,7 @@ def by_shape(a, b, rules: Rules | None = None, shown: tuple = ("", "")):
     if a.shape == b.shape or a.size == 1 or b.size == 1:
         return a * b
     if rules is not None and rules.outer and _vector(a) and _vector(b):
-        left, right = shown
+        left, right = shown()
         rules.note(f"read as an outer product: {left} times {right}, two vectors, is taken as a column "
                    "times a row" if left else "read as an outer product (a column times a row)")
         return np.outer(a.ravel(), b.ravel())

@@ -213,6 +213,9 @@ def number(written: str) -> F.Num:
     """A number token, exactly as written (0.1 is 1/10, not a binary float)."""
     if len(written) > MAX_CONSTANT_CHARS:
         raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
+    exponent = re.search(r"[eE]([-+]?\d+)$", written)
+    if exponent and abs(int(exponent.group(1))) > 30:  # Fraction("1e999999999") would build the number
+        raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
     exact = Fraction(written)
     if abs(exact) > MAX_CONSTANT or (exact and abs(exact) < Fraction(1, MAX_CONSTANT)):
         raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")

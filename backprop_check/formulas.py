@@ -200,7 +200,7 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray], rules=None):
     try:
         with np.errstate(all="ignore"):
             if node.op == JUXT:
-                return P.by_shape(a, b, rules, (to_text(node.left), to_text(node.right)))
+                return P.by_shape(a, b, rules, lambda: (to_text(node.left), to_text(node.right)))
             if isinstance(a, P.Sized) or isinstance(b, P.Sized):
                 if node.op == "**":
                     raise P.ShapeError("a power of I or ones: write eye(n) or ones(n)")

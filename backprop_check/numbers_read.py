@@ -64,7 +64,7 @@ def scalar(text: object) -> tuple[float, float]:
     return _float(value, text), 0.0
 
 
-def written(text: str):
+def written(text: str, propagate: bool = False):
     """A string answer that is not a plain number: (values, texts, units) if it is written
     arithmetic or a LaTeX number or matrix, else None (it is a formula). NumberError when it
     is a matrix whose entries cannot be read as numbers."""
@@ -79,18 +79,25 @@ def written(text: str):
             return _matrix(split)
     value = arithmetic(source)
     if value is None:
-        return _worked(source)
+        return _worked(source, propagate)
     return np.array(_float(value, text)), None, np.array(0.0)
 
 
-def _worked(source: str):
-    """Arithmetic on typeset matrices (`[[1, 2]] ([[3, 4]]).T`): (values, None, units) or None."""
+def _worked(source: str, propagate: bool):
+    """Arithmetic on typeset matrices (`[[1, 2]] ([[3, 4]]).T`): (values, None, units) or None.
+
+    The rounding units propagated through products are for a write-up's steps only
+    (`propagate`): as an answer's tolerance they could be made as large as one likes
+    (50.5 * 9.5 - 478.6). An answer keeps the units of a typed matrix, or of its transpose."""
     try:
-        values, units = worked(parse(source, (), indexing=True), source)
+        node = parse(source, (), indexing=True)
+        values, units = worked(node, source)
     except (FormulaSyntaxError, NotWorked, RecursionError):
         return None
     if values.size > MAX_ENTRIES or not np.all(np.isfinite(values)):
         return None
+    if not propagate and not isinstance(node.arg if isinstance(node, F.T) else node, F.Stack):
+        units = np.zeros_like(units)
     return values, None, units
 
 

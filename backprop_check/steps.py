@@ -25,7 +25,8 @@ from . import equivalence
 from .answers import Answer, answer_from_text
 from .tolerance import Tolerance
 
-MAX_STEPS = 32  # per quantity: each is a formula check
+MAX_STEPS = 32  # per quantity
+MAX_FORMULA_STEPS = 24  # per write-up: each formula step is a whole formula check (7 points and more)
 
 
 @dataclass(frozen=True)
@@ -37,24 +38,41 @@ class StepVerdict:
     message: str
 
 
-def check(solution, quantity: str, steps: list, fit, tol: Tolerance, conventions=None) -> list[StepVerdict]:
-    """A verdict for each step (at most MAX_STEPS) of the derivation of `quantity`.
+class Budget:
+    """The formula checks a write-up's steps may still spend (numbers are cheap and not counted)."""
 
-    `conventions`: the question's (`conventions.Conventions`), as its answer is graded.
+    def __init__(self, checks: int = MAX_FORMULA_STEPS):
+        self.left = checks
+
+
+def check(solution, quantity: str, steps: list, fit, tol: Tolerance, conventions=None,
+          budget: Budget | None = None) -> list[StepVerdict]:
+    """Verdicts for the steps of the derivation of `quantity`, up to the first wrong one.
+
+    Only the first wrong step is reported, so checking stops there; at most MAX_STEPS, and
+    formula steps only while `budget` lasts (the rest are 'unchecked'). `conventions`: the
+    question's (`conventions.Conventions`), as its answer is graded.
     """
-    expected = solution.array(quantity)
-    return [_verdict(solution, quantity, i, step, expected, fit, tol, conventions)
-            for i, step in enumerate(steps[:MAX_STEPS], start=1)]
+    expected, budget = solution.array(quantity), budget or Budget()
+    verdicts = []
+    for i, step in enumerate(steps[:MAX_STEPS], start=1):
+        verdicts.append(_verdict(solution, quantity, i, step, expected, fit, tol, conventions, budget))
+        if verdicts[-1].status == "incorrect":
+            break
+    return verdicts
 
 
-def _verdict(solution, quantity, index, step, expected, fit, tol, conventions) -> StepVerdict:
+def _verdict(solution, quantity, index, step, expected, fit, tol, conventions, budget) -> StepVerdict:
     answer = Answer(quantity, line=step.line)
-    answer_from_text(answer, step.text)
+    answer_from_text(answer, step.text, step=True)
     if answer.error:
         return StepVerdict(index, step.line, step.text, "unchecked", answer.error)
     if answer.value is not None:
         status, message = _numeric(expected, answer, fit, tol)
+    elif budget.left <= 0:
+        status, message = "unchecked", f"not checked: a write-up's steps get {MAX_FORMULA_STEPS} formula checks"
     else:
+        budget.left -= 1
         verdict = equivalence.grade_text(solution, quantity, answer.formula, fit, conventions)
         status = {"correct": "correct", "incorrect": "incorrect"}.get(verdict.status, "unchecked")
         message = verdict.message
@@ -82,11 +100,12 @@ def apply(solution, questions, findings: list, steps: dict, fit_for, tol_for, op
     the question's shape fitter, tolerance and conventions; `option(q, key, default)`:
     its option over the problem's.
     """
+    budget = Budget()
     for q, finding in zip(questions, findings):
         chain = steps.get(q.quantity)
         if not chain or finding.status not in ("correct", "incorrect"):
             continue
-        verdicts = check(solution, q.quantity, chain, fit_for(q), tol_for(q), conventions_for(q))
+        verdicts = check(solution, q.quantity, chain, fit_for(q), tol_for(q), conventions_for(q), budget)
         said = feedback(q.quantity, verdicts, finding.status == "correct")
         if said is None:
             continue

@@ -16,6 +16,8 @@ with a reason, never a crash: `WriteupError` carries the message.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -27,14 +29,16 @@ MAX_MEMBERS = 64  # members of one chain: A = B = … (a page of them is already
 _ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline",
                  "multline*", "flalign", "flalign*", "displaymath", "eqnarray", "eqnarray*")
 _ENV = "|".join(re.escape(e) for e in _ENVIRONMENTS)
-_BLOCK = {
-    "md": re.compile(r"\$\$(?P<a>.*?)\$\$|\\\[(?P<b>.*?)\\\]", re.S),
-    "tex": re.compile(r"\$\$(?P<a>.*?)\$\$|\\\[(?P<b>.*?)\\\]|\\begin\{(?P<env>" + _ENV
-                      + r")\}(?P<c>.*?)\\end\{(?P=env)\}", re.S),
+# Where a block opens; its closer is then looked for with str.find, once (a regex with a lazy
+# body would scan to the end of the file again for every opener that is never closed).
+_OPENER = {
+    "md": re.compile(r"\$\$|\\\["),
+    "tex": re.compile(r"\$\$|\\\[|\\begin\{(?P<env>" + _ENV + r")\}"),
 }
 _MARKER = {
-    "md": re.compile(r"<!--\s*bpcheck:\s*(?P<name>[^\n]*?)\s*-->"),
-    "tex": re.compile(r"(?m)^[ \t]*%+[ \t]*bpcheck:[ \t]*(?P<name>\S[^\n]*?)[ \t]*$"),
+    # the name is stripped after matching: `\s*` on both sides of a lazy name is quadratic
+    "md": re.compile(r"<!--[ \t]*bpcheck:(?P<name>[^\n]*?)-->"),
+    "tex": re.compile(r"(?m)^[ \t]*%+[ \t]*bpcheck:(?P<name>[^\n]*)$"),
 }
 _FENCE = re.compile(r"(?ms)^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$")  # Markdown code: not math
 _COMMENT = re.compile(r"(?<!\\)%[^\n]*")  # a LaTeX comment runs to the end of its line
@@ -42,6 +46,7 @@ _INNER = re.compile(r"\\(?:begin|end)\{(?:aligned|split|gathered|alignedat)\}(?:
 _SEPARATORS = re.compile(r"\\leftarrow|\\gets|\\coloneqq|:=|\\approx|=")
 _LABEL = re.compile(r"\\(?:label|tag\*?|nonumber|notag)(?:\{[^{}]*\})?")
 _LEAD_LABEL = re.compile(r"^\\text(?:bf|it)?\{\(?[ivx\d]+[.)]?\)?\}\s*(?:\\q?quad\s*)?")  # "(ii) \quad"
+_TRAILING = ("\\,", "\\;", "\\:", "\\!", "\\qquad", "\\quad", ",", ".", ";")
 _SPLIT_DISPLAY = re.compile(r"\\q?quad\b")
 
 
@@ -99,12 +104,11 @@ def decode(data: bytes, path: str) -> str:
 def equations(text: str, kind: str) -> list[Equation]:
     """Every display equation of `text` in document order, markers attached."""
     masked = _mask(text, kind)
-    markers = [(m.start(), m.group("name")) for m in _MARKER[kind].finditer(masked if kind == "md" else text)]
+    markers = [(m.start(), m.group("name").strip()) for m in _MARKER[kind].finditer(masked if kind == "md" else text)
+               if m.group("name").strip()]
     found: list[Equation] = []
-    for block in _BLOCK[kind].finditer(masked):
-        body_at = next(block.start(g) for g in ("a", "b", "c") if block.group(g) is not None)
-        body = next(block.group(g) for g in ("a", "b", "c") if block.group(g) is not None)
-        marker = _take_marker(markers, block.start())
+    for start, body_at, body in _blocks(masked, kind):
+        marker = _take_marker(markers, start)
         if not balanced(body):
             found.append(Equation(_line_of(text, body_at), (_clean(body)[:200],), marker=marker,
                                   error="its braces or \\left/\\right do not balance"))
@@ -117,6 +121,22 @@ def equations(text: str, kind: str) -> list[Equation]:
                 if len(found) > MAX_EQUATIONS:
                     raise WriteupError(f"more than {MAX_EQUATIONS} equations in one write-up")
     return found
+
+
+def _blocks(masked: str, kind: str):
+    """(start, body offset, body) of each display block, in order; stops at one never closed."""
+    position = 0
+    while True:
+        opener = _OPENER[kind].search(masked, position)
+        if opener is None:
+            return
+        token = opener.group()
+        closer = {"$$": "$$", "\\[": "\\]"}.get(token) or f"\\end{{{opener.group('env')}}}"
+        end = masked.find(closer, opener.end())
+        if end < 0:
+            return
+        yield opener.start(), opener.end(), masked[opener.end():end]
+        position = end + len(closer)
 
 
 def _mask(text: str, kind: str) -> str:
@@ -254,8 +274,18 @@ def _split_relations(row: str) -> list[tuple[int, tuple[str, str]]]:
 def _clean(member: str) -> str:
     """A member without its trailing punctuation and layout spacing."""
     member = re.sub(r"\s+", " ", member).strip()
-    return re.sub(r"(\s*(\\[,;:!]|\\q?quad|[,.;]))+$", "", member).strip()
+    while True:  # a loop, not a regex anchored at $: that one is quadratic on ",,,,"
+        cut = next((member[:-len(t)].rstrip() for t in _TRAILING if member.endswith(t)), None)
+        if cut is None:
+            return member
+        member = cut
 
 
 def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+    return bisect.bisect_right(_newlines(text), offset - 1) + 1
+
+
+@functools.lru_cache(maxsize=4)
+def _newlines(text: str) -> list[int]:
+    """The offsets of the newlines of `text`, found once (a string's hash is cached by Python)."""
+    return [m.start() for m in re.finditer("\n", text)]
