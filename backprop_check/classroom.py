@@ -145,7 +145,7 @@ def compact(result: FileResult) -> FileResult:
     for f in result.findings:
         if _size(f.got) > MAX_SENT_ENTRIES or _size(f.expected) > MAX_SENT_ENTRIES:
             f.got, f.expected, f.wrong = None, None, []
-        f.message = _cut(f.message)
+        f.message = _cut(_collapsed(f.message))
         if isinstance(f.got, str):
             f.got = _cut(f.got)
     extra = len(result.warnings) - MAX_SENT_WARNINGS
@@ -154,6 +154,32 @@ def compact(result: FileResult) -> FileResult:
     result.warnings = [(line, _cut(message)) for line, message in result.warnings]
     result.student = _cut(result.student) if result.student else result.student
     return result
+
+
+MAX_SHOWN_ARRAY = 120  # characters of one [...] value inside a message
+
+
+def _collapsed(text: str) -> str:
+    """A message with each long [...] value shown as [{n} entries]: cutting the message at its end
+    would leave half an array (past what --feedback hints can recognise and hide) and drop the
+    diagnosis and the instructor's feedback that follow it."""
+    if len(text) <= MAX_SENT_CHARS:
+        return text
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "[":
+            if depth == 0:
+                out.append(text[start:i])
+                start = i
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+            if depth == 0:
+                group = text[start:i + 1]
+                out.append(group if len(group) <= MAX_SHOWN_ARRAY else f"[{group.count(',') + 1} entries]")
+                start = i + 1
+    out.append(text[start:] if depth == 0 else "[…]")  # an array that never closes is not shown
+    return "".join(out)
 
 
 def _cut(text: str) -> str:
@@ -222,11 +248,14 @@ class Grader:
     def _grade_variant(self, answers, problem: Problem, solution: Solution) -> FileResult:
         """A problem with `random:` (FORMAT.md section 7): graded against the variant of the
         pinned --student, else of the file's `student:`; without either, every question invalid."""
-        from .variants import problem_for, student_id
+        from .variants import INSTRUCTOR, problem_for, student_id
 
         student = self.student or answers.student
         try:
             student = student_id(student)
+            if student == INSTRUCTOR and not self.student:  # the template's numbers: only when pinned
+                raise InputError(f"'{INSTRUCTOR}' names the instructor's own numbers, which only "
+                                 f"--student {INSTRUCTOR} can choose")
         except InputError as exc:
             why = ("this problem gives each student their own numbers (random:), and the answers file "
                    "names no student: add 'student: ID' to it, or grade with --student ID") \

@@ -61,3 +61,33 @@ def test_lines_of_many_members_are_counted_right():
     text = "\n".join(["filler"] * 500 + ["$$a = " + " = ".join(["b"] * 10) + "$$", "$$c = 2$$"])
     first, second = W.equations(text, "md")
     assert first.line == 501 and set(first.lines) == {501} and second.line == 502
+
+
+TEMPLATE = ROOT / "problems" / "variant-relu-template.yaml"
+
+
+def test_an_answers_file_cannot_claim_the_instructors_numbers(tmp_path):
+    key = tmp_path / "k.answers.yaml"
+    made = CliRunner().invoke(main, ["solve", str(TEMPLATE), "--key", str(key)])
+    assert made.exit_code == 0 and "student: answer-key" in key.read_text()
+    claimed = CliRunner().invoke(main, ["grade", str(key), "--problem", str(TEMPLATE), "--format", "json"])
+    record = json.loads(claimed.stdout)["results"][0]
+    assert record["score"] == 0 and all(q["status"] == "invalid" for q in record["questions"])
+    assert "answer-key" in record["questions"][0]["message"]
+    pinned = CliRunner().invoke(main, ["grade", str(key), "--problem", str(TEMPLATE), "--format", "json",
+                                       "--student", "answer-key"])
+    record = json.loads(pinned.stdout)["results"][0]
+    assert record["score"] == record["max_score"] > 0
+
+
+def test_long_arrays_in_a_message_are_collapsed_before_it_is_cut():
+    from backprop_check.classroom import MAX_SENT_CHARS, _collapsed, _cut
+    from backprop_check.formats.redact import PHRASES
+    key = [[0.0051 * (i + j) for j in range(10)] for i in range(10)]
+    message = (f"differs from the reference at the problem's values: your formula gives {key}, "
+               f"the reference {key}; probably the sign is flipped; Mind the sign.")
+    sent = _cut(_collapsed(message))
+    assert len(sent) <= MAX_SENT_CHARS and sent.endswith("probably the sign is flipped; Mind the sign.")
+    for phrase, replacement in PHRASES:
+        sent = phrase.sub(replacement, sent)
+    assert "0.0" not in sent and "[" not in sent

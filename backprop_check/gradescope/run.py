@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import subprocess
 import sys
@@ -64,12 +65,25 @@ def run(root: Path, config: Path) -> dict:
     student, who = student_of(root / "submission_metadata.json", settings.student_from)
     if picked.file is None:
         out = failure(picked.message)
+    elif student is None and _has_variants(root / "source" / settings.problem):
+        # without the submitter, the file's own `student:` would choose the numbers it is graded on
+        out = failure("Gradescope did not say who submitted this (submission_metadata.json has no "
+                      f"user {settings.student_from}), and each student has their own numbers: "
+                      "please tell your instructor.")
     else:
         out = grade(picked.file, root, settings, student)
     notes = picked.notes + ([who] if who else [])
     out = finish(out, settings, time.monotonic() - start, picked.file, root / "submission", notes, student)
     write(results, out)
     return out
+
+
+def _has_variants(spec: Path) -> bool:
+    """Whether the pinned spec gives each student their own numbers (a top-level `random:`)."""
+    try:
+        return re.search(r"(?m)^random:", spec.read_text(encoding="utf-8", errors="replace")) is not None
+    except OSError:
+        return False
 
 
 def load_settings(config: Path) -> Settings:
