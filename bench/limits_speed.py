@@ -22,13 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the hostile inputs are the tests' own
 
 import test_formula_syntax as TFS  # noqa: E402
+import test_latex_syntax as TLS  # noqa: E402
+import test_notation as TN  # noqa: E402
 import test_spec as TS  # noqa: E402
 
 from backprop_check import equivalence, sandbox  # noqa: E402
 from backprop_check.errors import InputError  # noqa: E402
 from backprop_check.formula_syntax import FormulaSyntaxError, parse  # noqa: E402
+from backprop_check.latex_syntax import LatexSyntaxError, translate  # noqa: E402
 from backprop_check.sandbox import Limits  # noqa: E402
-from backprop_check.spec import parse_problem  # noqa: E402
+from backprop_check.solve import solve  # noqa: E402
+from backprop_check.spec import load_problem, parse_problem  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -54,6 +58,13 @@ def main() -> None:
              for key, text in TFS.HOSTILE.items()}
     worst = max(times, key=times.get)
     print(f"{len(times)} hostile formulas: slowest {worst} {times[worst] * 1000:.1f} ms (goal < 500 ms)")
+    times = {key: timed(refused(lambda t=text: translate(t), LatexSyntaxError)) for key, text in TLS.HOSTILE.items()}
+    worst = max(times, key=times.get)
+    print(f"{len(times)} hostile LaTeX answers: slowest {worst} {times[worst] * 1000:.1f} ms (goal < 500 ms)")
+    p2a = solve(load_problem(TN.P2A))
+    eyes = "sum(" + " ".join(["eye(1024)"] * 40) + ") W1"
+    seconds = timed(lambda: equivalence.grade_text(p2a, "dl/dW1", eyes, TN._fit))
+    print(f"forty juxtaposed eye(1024) refused in {seconds * 1000:.1f} ms (goal < 1000 ms)")
 
     wide = "[[" + ", ".join(["1"] * 2000) + "]]"
     bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'

@@ -11,7 +11,6 @@ reads LaTeX, the end-to-end rows check the parsed trees.
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -759,11 +758,10 @@ def test_unsupported_construct_is_named(latex, fragment):
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_latex_is_refused_quickly(name):
-    start = time.perf_counter()
+def test_hostile_latex_is_refused(name):
+    # How fast: bench/limits_speed.py times every row (goal < 0.5 s each); here, that it is refused.
     with pytest.raises(LatexSyntaxError) as info:
         translate(HOSTILE[name])
-    assert time.perf_counter() - start < 0.5
     assert str(info.value)
 
 

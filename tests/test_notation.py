@@ -8,7 +8,6 @@ the learning rate by name; subscripted and aliased names; dL/dW for dl/dW.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -165,10 +164,8 @@ REFUSED = [
 
 @pytest.mark.parametrize("text, message", REFUSED)
 def test_refused_notation_says_why_in_plain_words(text, message):
-    start = time.process_time()
     with pytest.raises(FormulaSyntaxError) as info:
         parse(text)
-    assert time.process_time() - start < 1.0
     assert message in str(info.value)
     for jargon in ("BitXor", "line continuation", "invalid syntax", "EOF", "Traceback"):
         assert jargon not in str(info.value)
@@ -222,10 +219,13 @@ def _fit(e, s):
     return fit_shape(e, s, "the shape")
 
 
-def test_eye_and_ones_are_no_larger_than_the_problem(p2a):
-    """eye(1024) passes the parser's bound, but forty of them juxtaposed would take a minute per point."""
+def test_eye_and_ones_are_no_larger_than_the_problem(p2a, monkeypatch):
+    """eye(1024) passes the parser's bound, but forty of them juxtaposed would take a minute per point:
+    refused when parsed, before anything is evaluated (bench/limits_speed.py times it)."""
     text = "sum(" + " ".join(["eye(1024)"] * 40) + ") W1"
-    start = time.perf_counter()
+
+    def never(*args, **kwargs):
+        raise AssertionError("the formula was evaluated")
+    monkeypatch.setattr(F, "evaluate", never)
     v = equivalence.grade_text(p2a, "dl/dW1", text, _fit)
     assert v.status == "invalid" and "take n up to 3 here" in v.message
-    assert time.perf_counter() - start < 1
