@@ -1,0 +1,68 @@
+"""Timing fresh processes side by side, for the floor benchmarks (grade_cold, class_speed, solve_floor).
+
+Each command runs as its own process; its CPU time (user + system, from wait4's
+rusage, so only that child's) and wall time are recorded. Commands alternate run
+by run, in swapped order every other run, so that a change in machine load hits
+them alike. Goals are judged on the median CPU time, which load inflates least.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BPCHECK = [sys.executable, "-m", "backprop_check"]
+FLOORS = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floors.py")]
+
+
+def run(cmd: list[str], ok=(0, 1)) -> tuple[float, float]:
+    """Wall and CPU seconds of one process; exits with its error output if it fails."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            err.seek(0)
+            sys.exit(f"{' '.join(cmd)} exited {code}:\n{err.read().decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def alternate(commands: dict[str, list[str]], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Each command `runs` times, alternating; {name: [(wall, cpu), ...]}."""
+    times: dict[str, list] = {name: [] for name in commands}
+    for i in range(runs):
+        for name in (list(commands) if i % 2 == 0 else list(commands)[::-1]):
+            times[name].append(run(commands[name]))
+    return times
+
+
+def stats(samples: list[tuple[float, float]]) -> dict[str, float]:
+    walls, cpus = [s[0] for s in samples], [s[1] for s in samples]
+    return {"cpu_best": min(cpus), "cpu_median": statistics.median(cpus),
+            "wall_best": min(walls), "wall_median": statistics.median(walls)}
+
+
+def line(name: str, s: dict[str, float]) -> str:
+    return (f"  {name:<24} CPU best {s['cpu_best']:.3f} s, median {s['cpu_median']:.3f} s;"
+            f"  wall best {s['wall_best']:.3f} s, median {s['wall_median']:.3f} s")
+
+
+def ratios(s: dict[str, float], floor: dict[str, float]) -> str:
+    return ("  ratio to the floor:      " + ", ".join(f"{key.replace('_', ' ')} {s[key] / floor[key]:.2f}x"
+                                               for key in ("cpu_median", "cpu_best", "wall_median", "wall_best")))
+
+
+def machine() -> str:
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"OPENBLAS_NUM_THREADS={threads}, {os.cpu_count()} cores, load average {load}"
+
+
+def verdict(name: str, met: bool, figure: str) -> str:
+    return f"goal: {name}: {figure} -> {'MET' if met else 'NOT MET'}"
