@@ -18,11 +18,17 @@ from fractions import Fraction
 from typing import Callable
 
 import numpy as np
-import sympy as sp
 
+from .lazy import sp
 from . import formulas as F
 
-Z = sp.Symbol("z", real=True)
+
+
+def __getattr__(name: str):
+    """`Z`, the sympy symbol of z: made on first use, so that importing this module imports no sympy."""
+    if name == "Z":
+        return sp.Symbol("z", real=True)  # sympy caches symbols: every call gives the same one
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity
@@ -115,13 +121,13 @@ class Activation:
         """f(z) in sympy (softmax: its numerator, e^z)."""
         from .elementwise import to_sympy
 
-        return to_sympy(self.node(F.Name("z")), {"z": Z}) if self.kind.elementwise else sp.exp(Z)
+        return to_sympy(self.node(F.Name("z")), {"z": sp.Symbol("z", real=True)}) if self.kind.elementwise else sp.exp(sp.Symbol("z", real=True))
 
     def sympy_derivative(self) -> sp.Expr:
         """f′(z) in sympy, with the spec's value at a kink (`ops`' dsympy)."""
         from .elementwise import sympy_derivative
 
-        return sympy_derivative(self.node(F.Name("z")), {"z": Z}, "z")
+        return sympy_derivative(self.node(F.Name("z")), {"z": sp.Symbol("z", real=True)}, "z")
 
     def numpy(self, z: np.ndarray) -> np.ndarray:
         return _floats(self, z)[0]

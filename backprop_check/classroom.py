@@ -219,7 +219,7 @@ class Grader:
                     raise InputError(f"sha256 is {problem.digest}, not the pinned {self.problem_sha256}: "
                                      "the problem file was changed", str(path))
             self._problems[key] = problem
-            self._solutions[key] = solve(problem)
+            self._solutions[key] = solve(problem, exact=False)  # float64 key: see solve.solve
         return self._problems[key], self._solutions[key]
 
     def grade(self, item: str | Path | Submission) -> FileResult:
@@ -265,7 +265,7 @@ class Grader:
             if len(self._variants) >= MAX_CACHED_VARIANTS:
                 self._variants.clear()  # one worker may grade a whole class: keep its memory bounded
             variant = problem_for(problem, student)
-            self._variants[key] = (variant, solve(variant))
+            self._variants[key] = (variant, solve(variant, exact=False))
         result = grade_file(answers, *self._variants[key])
         result.student = student
         return result

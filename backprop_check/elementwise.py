@@ -17,8 +17,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
 
+from .lazy import sp
 from . import formulas as F
 from .formula_syntax import FormulaSyntaxError, parse
 from .ops import FUNCTIONS

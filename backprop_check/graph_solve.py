@@ -21,7 +21,6 @@ from . import optimizers
 from .crosscheck import Report, check_formulas, compare_engines, sample_differences
 from .engines.autodiff import backward, forward, jacobian
 from .engines.floats import Floats
-from .engines.rationals import Rationals
 from .errors import InputError
 from .graph import Graph, record
 
@@ -203,10 +202,12 @@ def _tidy(v):
     return v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
 
 
-def check(run: Run, exact: dict, fast: dict, report: Report) -> None:
-    """The engines agree (`exact`, `fast`: their values as float64 arrays), and every sample's
-    gradients agree with finite differences (`run`: the float engine's, whose passes are reused)."""
-    compare_engines(exact, fast, report)
+def check(run: Run, exact: dict, fast: dict, report: Report, compared: bool = True) -> None:
+    """The engines agree (`exact`, `fast`: their values as float64 arrays; unless not `compared`),
+    and every sample's gradients agree with finite differences (`run`: the float engine's, whose
+    passes are reused)."""
+    if compared:
+        compare_engines(exact, fast, report)
     problem, output = run.problem, run.problem.graph.output
     if np.ndim(run.value(output, run.samples[0])) != 0:
         return  # a vector output: its Jacobians are held to the exact engine only
@@ -227,42 +228,53 @@ def solve_both(problem, names: list, checked: bool = True) -> tuple[dict, dict, 
     return exact, fast, report
 
 
-def _solved(problem, names: list, checked: bool) -> tuple:
-    """(exact values, float values, both as float64 arrays, report): each converted once."""
+def _solved(problem, names: list, checked: bool, exactly: bool = True) -> tuple:
+    """(exact values, float values, both as float64 arrays, report): each converted once.
+
+    Without `exactly` (grading) the exact engine does not run: its places hold the float values."""
     report = Report()
-    try:
-        exact, _ = compute(problem, Rationals(), names)
-    except (ArithmeticError, ValueError) as exc:
-        raise InputError(f"the graph's values are undefined or overflow ({str(exc) or type(exc).__name__}); "
-                         "change the given numbers", problem.file) from None
+    exact = _exact_values(problem, names) if exactly else None
     with np.errstate(all="ignore"):
         fast, run = compute(problem, Floats(), names)
     for name, value in fast.items():
         if not np.all(np.isfinite(value)):
             raise InputError(f"{name} is beyond float64's range (or undefined); change the given numbers",
                              problem.file)
-    floats = ({k: _floats(v) for k, v in exact.items()}, {k: _floats(v) for k, v in fast.items()})
+    fast_floats = {k: _floats(v) for k, v in fast.items()}
+    exact_floats = {k: _floats(v) for k, v in exact.items()} if exactly else fast_floats
     if checked:
-        check(run, *floats, report)
-    return exact, fast, *floats, report
+        check(run, exact_floats, fast_floats, report, compared=exactly)
+    return exact if exactly else fast, fast, exact_floats, fast_floats, report
 
 
-def solve_graph(problem, samples: set | None = None, checked: bool = True):
-    """The Solution of a graph problem: every quantity of FORMAT.md section 5 and the questions'."""
+def _exact_values(problem, names: list) -> dict:
+    from .engines.rationals import Rationals  # sympy: imported only where exact work is done
+
+    try:
+        return compute(problem, Rationals(), names)[0]
+    except (ArithmeticError, ValueError) as exc:
+        raise InputError(f"the graph's values are undefined or overflow ({str(exc) or type(exc).__name__}); "
+                         "change the given numbers", problem.file) from None
+
+
+def solve_graph(problem, samples: set | None = None, checked: bool = True, exactly: bool = True):
+    """The Solution of a graph problem: every quantity of FORMAT.md section 5 and the questions'.
+
+    `exactly=False` (grading): the float engine alone, as `solve.solve` explains."""
     from .solve import Entry, Solution
 
     names = list(Q.quantities(problem))
     names += [q.quantity for q in problem.questions if q.quantity not in names]
-    exact, fast, exact_floats, fast_floats, report = _solved(problem, names, checked)
-    exactly = _rational(problem)
-    solution = Solution(problem, report=report, exact=exactly)
+    exact, fast, exact_floats, fast_floats, report = _solved(problem, names, checked, exactly)
+    rational = exactly and _rational(problem)
+    solution = Solution(problem, report=report, exact=rational)
     for name in names:
         if name not in exact or name not in fast:
             continue
         value = exact_floats[name]
         solution.entries[name] = Entry(name, _group(problem, name), value.tolist() if value.ndim else float(value),
                                        value.shape, _exact=exact[name], _problem=problem,
-                                       _make_precise=partial(_precise, exact[name], exactly))
+                                       _make_precise=partial(_precise, exact[name], rational, exactly))
     solution.env = fast_floats
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
     sheet, evaluated = graph_sheet.formulas(problem, solution.env, tuple(names))
@@ -275,13 +287,16 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True):
     return solution
 
 
-def _precise(value, exactly: bool):
-    """Exact decimals or fractions (30 digits past 200 bits), as nested lists of strings."""
+def _precise(value, rational: bool, exactly: bool = True):
+    """Exact decimals or fractions (30 digits past 200 bits), as nested lists of strings
+    (without `exactly`, the float engine's values as Python writes them)."""
     from .solve import _precise_scalar
 
+    if not exactly:
+        return np.vectorize(repr, otypes=[object])(_floats(value)).tolist()
     if np.ndim(value) == 0:
-        return _precise_scalar(value, exactly)
-    return np.vectorize(lambda v: _precise_scalar(v, exactly), otypes=[object])(value).tolist()
+        return _precise_scalar(value, rational)
+    return np.vectorize(lambda v: _precise_scalar(v, rational), otypes=[object])(value).tolist()
 
 
 def _group(problem, name: str) -> str:

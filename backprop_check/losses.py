@@ -21,11 +21,18 @@ from functools import lru_cache
 from typing import Callable
 
 import numpy as np
-import sympy as sp
 
+from .lazy import sp
 from . import formulas as F
 
-YH, Y = sp.symbols("yhat y", real=True)
+
+
+def __getattr__(name: str):
+    """`YH` and `Y`, the sympy symbols of ŷ and y: made on first use (importing this module imports
+    no sympy; sympy caches symbols, so every call gives the same ones)."""
+    if name in ("YH", "Y"):
+        return sp.Symbol("yhat" if name == "YH" else "y", real=True)
+    raise AttributeError(name)
 
 AVERAGES = ("none", "samples", "outputs", "all")
 
@@ -54,7 +61,7 @@ class LossKind:
         """The per-element term in sympy, from the ops' exact forms (None for the hinge)."""
         from .elementwise import to_sympy
 
-        return to_sympy(self._term(), {"y_hat": YH, "y": Y}) if self.elementwise else None
+        return to_sympy(self._term(), {"y_hat": sp.Symbol("yhat", real=True), "y": sp.Symbol("y", real=True)}) if self.elementwise else None
 
     @property
     def numpy_term(self) -> Callable | None:

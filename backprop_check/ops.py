@@ -31,8 +31,8 @@ from functools import lru_cache
 from typing import Callable
 
 import numpy as np
-import sympy as sp
 
+from .lazy import sp
 from . import formulas as F
 
 
@@ -161,13 +161,13 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
     Function("sigmoid", 1, _sigmoid, (_dsigmoid,), lambda a: 1 / (1 + sp.exp(-a)),
              (lambda a: F.mul(F.call("sigmoid", a), F.sub(_n(1), F.call("sigmoid", a))),),
              text="σ", latex=r"\sigma"),
-    Function("tanh", 1, np.tanh, (_sech2,), sp.tanh,
+    Function("tanh", 1, np.tanh, (_sech2,), lambda a: sp.tanh(a),
              (lambda a: F.sub(_n(1), F.Bin("**", F.call("tanh", a), _n(2))),), latex=r"\tanh"),
-    Function("exp", 1, np.exp, (np.exp,), sp.exp, (lambda a: F.call("exp", a),), latex=r"\exp"),
-    Function("log", 1, np.log, (lambda a: 1.0 / a,), sp.log, (lambda a: F.div(_n(1), a),), latex=r"\log"),
+    Function("exp", 1, np.exp, (np.exp,), lambda a: sp.exp(a), (lambda a: F.call("exp", a),), latex=r"\exp"),
+    Function("log", 1, np.log, (lambda a: 1.0 / a,), lambda a: sp.log(a), (lambda a: F.div(_n(1), a),), latex=r"\log"),
     Function("sqrt", 1, np.sqrt, (lambda a: 0.5 / np.sqrt(a),), lambda a: a ** sp.Rational(1, 2),
              (lambda a: F.div(_n(Fraction(1, 2)), F.call("sqrt", a)),)),
-    Function("erf", 1, _erf, (lambda a: 2.0 / math.sqrt(math.pi) * np.exp(-a * a),), sp.erf,
+    Function("erf", 1, _erf, (lambda a: 2.0 / math.sqrt(math.pi) * np.exp(-a * a),), lambda a: sp.erf(a),
              (lambda a: F.div(F.mul(_n(2), F.call("exp", F.Neg(F.Bin("**", a, _n(2))))),
                               F.call("sqrt", F.Name("pi"))),)),
     Function("softplus", 1, lambda a, b: np.logaddexp(0.0, float(b) * a) / float(b),

@@ -13,13 +13,12 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-import mpmath
 import numpy as np
 
 from . import derivation
 from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
-from .engines import Case, numeric, symbolic
+from .engines import Case, numeric
 from .errors import EngineDisagreement, InputError
 from .quantities import all_names, base_names, group_of, parts, state_of
 from .spec import Problem
@@ -77,27 +76,21 @@ def requested_samples(problem: Problem) -> set[int]:
     return {k for kind, k, _ in map(parts, (q.quantity for q in problem.questions)) if kind == "sample"}
 
 
-def solve(problem: Problem, samples: set[int] | None = None, check: bool = True) -> Solution:
-    """Every quantity of `problem` (plus the given samples), cross-checked."""
+def solve(problem: Problem, samples: set[int] | None = None, check: bool = True, exact: bool = True) -> Solution:
+    """Every quantity of `problem` (plus the given samples), cross-checked.
+
+    `exact=False` (grading) runs the numpy engine alone: no sympy is imported, values are float64,
+    and the checks that need no sympy still run (finite differences, the formulas); `solve` runs
+    both engines and holds them to each other (the README: "How correctness is checked").
+    """
     if getattr(problem, "graph", None) is not None:
         from .graph_solve import solve_graph  # a computation-graph problem (FORMAT.md section 5)
 
-        return solve_graph(problem, samples, check)
+        return solve_graph(problem, samples, check, exact)
     case = case_of(problem)
     single = problem.n_samples == 1
-    solution = Solution(problem, exact=problem.exact)
-    try:
-        exact = symbolic.run(case, jacobians=single)
-        if problem.lr is not None:
-            exact.update(symbolic.train(case, problem.lr, problem.steps, first=exact,
-                                            optimizer=problem.optimizer))
-        exact_floats = {k: _floats(v) for k, v in exact.items()}
-    except (ArithmeticError, ValueError) as exc:
-        # log(0): an output of exactly 0 or 1 at 45 digits; or beyond float64's range
-        raise InputError(f"the network's values leave the loss undefined or overflow float64 "
-                         f"({str(exc) or type(exc).__name__}); use smaller weights, inputs or learning rate",
-                         problem.file) from None
-    _require_finite(exact_floats, problem)
+    solution = Solution(problem, exact=problem.exact and exact)
+    precise = _exact_values(case, problem, single) if exact else None
     with np.errstate(all="ignore"):  # overflow is reported just below, as bad input
         fast = numeric.run(case, jacobians=single)
         if problem.lr is not None:
@@ -105,14 +98,8 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
                                       optimizer=problem.optimizer))
     _require_finite(fast, problem)
     if check:
-        try:
-            compare_engines(exact_floats, fast, solution.report)
-        except EngineDisagreement as exc:
-            if any(l.activation.kind.kinks_unknown for l in problem.layers) or problem.loss.kind.kinks_unknown:
-                raise InputError(f"{exc}: a value probably lies exactly on a kink of a custom activation "
-                                 "or loss whose kinks bpcheck cannot place (its argument is not affine "
-                                 "in z or y_hat); change the numbers or the formula", problem.file) from None
-            raise
+        if precise is not None:
+            _compare(problem, {k: _floats(v) for k, v in precise.items()}, fast, solution.report)
         finite_differences(case, fast, solution.report)
     widths = tuple(len(problem.params[l.weight]) for l in problem.layers)
     one = derivation.one_step(problem.layers, problem.loss, problem.rows, single, single, widths)
@@ -124,14 +111,43 @@ def solve(problem: Problem, samples: set[int] | None = None, check: bool = True)
         values = {k: _present(k, v, problem, False, for_env=True) for k, v in fast.items()}
         check_formulas(one, solution.env, values, solution.report)
     wide = derivation.expanded(one, problem.structure)
+    values = precise if precise is not None else fast
     for name in all_names(problem.structure):
-        solution.entries[name] = _entry(name, exact[name], problem, False,
-                                        one.get(name), wide.get(name))
+        solution.entries[name] = _entry(name, values[name], problem, False, one.get(name), wide.get(name))
     wanted = sorted((samples or set()) | requested_samples(problem))
     _check_sample_work(problem, len(wanted))
     for n in wanted:
-        _add_sample(solution, case, n, check)
+        _add_sample(solution, case, n, check, exact)
     return solution
+
+
+def _exact_values(case: Case, problem: Problem, single: bool) -> dict:
+    """The sympy engine's values (exact rationals, or 45 digits), training steps included."""
+    from .engines import symbolic
+
+    try:
+        values = symbolic.run(case, jacobians=single)
+        if problem.lr is not None:
+            values.update(symbolic.train(case, problem.lr, problem.steps, first=values,
+                                         optimizer=problem.optimizer))
+        _require_finite({k: _floats(v) for k, v in values.items()}, problem)
+    except (ArithmeticError, ValueError) as exc:
+        # log(0): an output of exactly 0 or 1 at 45 digits; or beyond float64's range
+        raise InputError(f"the network's values leave the loss undefined or overflow float64 "
+                         f"({str(exc) or type(exc).__name__}); use smaller weights, inputs or learning rate",
+                         problem.file) from None
+    return values
+
+
+def _compare(problem: Problem, exact: dict, fast: dict, report: Report) -> None:
+    try:
+        compare_engines(exact, fast, report)
+    except EngineDisagreement as exc:
+        if any(l.activation.kind.kinks_unknown for l in problem.layers) or problem.loss.kind.kinks_unknown:
+            raise InputError(f"{exc}: a value probably lies exactly on a kink of a custom activation "
+                             "or loss whose kinks bpcheck cannot place (its argument is not affine "
+                             "in z or y_hat); change the numbers or the formula", problem.file) from None
+        raise
 
 
 def _check_sample_work(problem: Problem, count: int) -> None:
@@ -152,24 +168,31 @@ def _require_finite(values: dict, problem: Problem) -> None:
                              "inputs or learning rate", problem.file)
 
 
-def _add_sample(solution: Solution, case: Case, n: int, check: bool) -> None:
+def _add_sample(solution: Solution, case: Case, n: int, check: bool, exact: bool = True) -> None:
     problem = solution.problem
     if not 1 <= n <= problem.n_samples:
         return
     sub = case.sample(n - 1)
-    exact = symbolic.run(sub, jacobians=True)
-    if check:
-        compare_engines({f"sample{n}.{k}": _floats(v) for k, v in exact.items()},
-                        {f"sample{n}.{k}": v for k, v in numeric.run(sub, jacobians=True).items()},
-                        solution.report)
+    fast = numeric.run(sub, jacobians=True)
+    values = fast
+    if exact:
+        from .engines import symbolic
+
+        values = symbolic.run(sub, jacobians=True)
+        if check:
+            compare_engines({f"sample{n}.{k}": _floats(v) for k, v in values.items()},
+                            {f"sample{n}.{k}": v for k, v in fast.items()}, solution.report)
     for base in base_names(problem.structure, per_sample=True):
         name = f"sample{n}.{base}"
-        solution.entries[name] = _entry(name, exact[base], problem, True)
+        solution.entries[name] = _entry(name, values[base], problem, True)
 
 
 def _entry(name, value, problem, single_sample, formula=None, expanded=None) -> Entry:
     floats = _present(name, _floats(value), problem, single_sample)
-    return Entry(name, group_of(name), floats, np.shape(floats), formula, expanded, value, problem)
+    entry = Entry(name, group_of(name), floats, np.shape(floats), formula, expanded, value, problem)
+    if isinstance(value, (np.ndarray, float)):  # the numpy engine's value (grading): no more precise one
+        entry._make_precise = lambda: np.vectorize(repr, otypes=[object])(floats).tolist()
+    return entry
 
 
 # ----------------------------------------------------------------- shapes
@@ -231,6 +254,8 @@ def _precise_scalar(v, exact: bool) -> str:
         return _exact_string(q)
     # 30 digits: also for a long fraction, which the sympy engine may have rounded to 45 digits
     # (symbolic.MAX_EXACT_BITS), and whose digits could pass Python's int-to-str limit
+    import mpmath  # only here: grading writes no precise values, and imports no mpmath
+
     with mpmath.workdps(PRECISE_DIGITS + 5):
         return mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, PRECISE_DIGITS, strip_zeros=True)
 
