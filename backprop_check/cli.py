@@ -18,7 +18,6 @@ from functools import wraps
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from . import __version__
 from .formats.escape import line
@@ -166,7 +165,10 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, ou
         _say(f"bpcheck: warning: --format gradescope reports one submission; "
              f"showing {line(results[0].file)} of {len(results)} files")
     if fmt == "human":
-        _human(output, color, lambda console: report.render_human(results, summary, console, level, detail or "auto"))
+        from .formats import report_human
+
+        _human(output, color, lambda console: report_human.render_human(results, summary, console, level,
+                                                                        detail or "auto"))
     else:
         from .formats import html_report
 
@@ -210,7 +212,9 @@ def _grade_with_progress(grader, files: list) -> list:
     """A progress bar on a terminal when there is more than one file."""
     if len(files) < 2 or not sys.stderr.isatty():
         return grader.grade_all(files)
+    from rich.console import Console
     from rich.progress import Progress
+
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("grading", total=len(files))
         return grader.grade_all(files, progress=lambda: bar.advance(task))
@@ -227,7 +231,7 @@ def _pass_mark(mark: str | None):
     return lambda maximum: value * maximum / 100 if percent else value
 
 
-def _console(stream, color: bool | None = None) -> Console:
+def _console(stream, color: bool | None = None):
     """A console by the terminal's conventions (`formats.terminal`: colour, width)."""
     from .formats.terminal import console
 

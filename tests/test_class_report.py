@@ -26,7 +26,7 @@ from rich.console import Console
 
 from backprop_check.classroom import summarize
 from backprop_check.cli import main
-from backprop_check.formats import class_summary, html_report
+from backprop_check.formats import class_summary, html_report, report_human
 from backprop_check.grade import FileResult, Finding
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_a_long_mistake_list_is_folded_with_its_count():
     results = _class_with_mistakes(20)
     summary = summarize(results)
     console = Console(file=io.StringIO(), width=80, color_system=None)
-    class_summary.human(summary, console)
+    report_human.class_summary_human(summary, console)
     text = console.file.getvalue()
     p = summary.problems[0]
     assert len(p.mistakes) == 20

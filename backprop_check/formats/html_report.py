@@ -21,6 +21,7 @@ import re
 from ..classroom import Summary
 from ..grade import FileResult
 from . import escape
+from .class_summary import pct
 from .redact import view
 
 _SCHEME = re.compile(r"(?i)(?<=[a-z])(?=://)")
@@ -57,16 +58,12 @@ def render(results: list[FileResult], summary: Summary | None, feedback: str = "
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def _pct(x: float) -> str:
-    return f"{x:.0%}"
-
-
 def _summary(s: Summary, mistakes: bool) -> list[str]:
     out = [f"<p id=\"class\">{s.files} files: {s.graded} graded, {s.passed} passed, "
            f"{s.errors} could not be graded.</p>"]
     for n, p in enumerate(s.problems):
         out += [f"<section class=\"problem\" id=\"problem-{n}\"><h2>Problem {_text(p.problem)}</h2>",
-                f"<p>{p.graded} graded, {p.passed} passed; mean {_pct(p.mean)}, median {_pct(p.median)} "
+                f"<p>{p.graded} graded, {p.passed} passed; mean {pct(p.mean)}, median {pct(p.median)} "
                 f"of {p.max_score:g} points.</p>", _histogram(p.histogram, p.problem), _questions(p)]
         if mistakes:
             out.append(_mistakes(p))
@@ -110,7 +107,7 @@ def _questions(p) -> str:
     for q in p.questions:
         disc = "—" if q.discrimination is None else f"{q.discrimination:+.2f}"
         rows.append(f"<tr><td><code>{_text(q.quantity)}</code></td><td class=\"num\">{q.max_score:g}</td>"
-                    f"<td class=\"num\">{q.mean:.2f}</td><td class=\"num\">{_pct(q.share_correct)}</td>"
+                    f"<td class=\"num\">{q.mean:.2f}</td><td class=\"num\">{pct(q.share_correct)}</td>"
                     f"<td>{_share_bar(q.share_correct)}</td><td class=\"num\">{disc}</td></tr>")
     rows.append("</tbody></table><p><small>Discrimination: the correlation (Pearson's r) between a question's "
                 "score and the score on the rest of the problem; — when it is undefined.</small></p>")
