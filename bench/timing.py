@@ -33,12 +33,12 @@ def run(cmd: list[str], ok=(0, 1)) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def alternate(commands: dict[str, list[str]], runs: int) -> dict[str, list[tuple[float, float]]]:
-    """Each command `runs` times, alternating; {name: [(wall, cpu), ...]}."""
+def alternate(commands: dict[str, list[str]], runs: int, ok=(0, 1)) -> dict[str, list[tuple[float, float]]]:
+    """Each command `runs` times, alternating; {name: [(wall, cpu), ...]}; exit codes in ok accepted."""
     times: dict[str, list] = {name: [] for name in commands}
     for i in range(runs):
         for name in (list(commands) if i % 2 == 0 else list(commands)[::-1]):
-            times[name].append(run(commands[name]))
+            times[name].append(run(commands[name], ok))
     return times
 
 
