@@ -21,6 +21,7 @@ and say how many they folded.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -60,7 +61,8 @@ class ProblemStats:
 
 
 def median(values: list[float]) -> float:
-    return float(np.median(values)) if values else 0.0
+    # statistics, not numpy: np.median imports numpy.ma, a fifth of a cold grading run's time
+    return float(statistics.median(values)) if values else 0.0
 
 
 def histogram(shares: list[float]) -> list[tuple[str, int]]:

@@ -19,6 +19,7 @@ does not apply to graphs.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Iterator
@@ -249,7 +250,7 @@ def _student_rate(ctx, param: str, gradient: str, answer) -> float | None:
     if s.size != p.size or not usable.any():
         return None
     rates = (p[usable] - s[usable]) / g[usable]
-    rate = float(np.median(rates))
+    rate = float(statistics.median(rates.tolist()))  # np.median would import numpy.ma into the worker
     if rate <= 0 or abs(rate - float(ctx.problem.lr)) <= 1e-9 * abs(rate):
         return None  # no step, or a step up the gradient (step-up names that)
     return float(f"{rate:.3g}")
