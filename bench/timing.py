@@ -16,6 +16,9 @@ import tempfile
 import time
 
 BPCHECK = [sys.executable, "-m", "backprop_check"]
+# Python's bytecode cache on, as after `pip install` (a shell with PYTHONDONTWRITEBYTECODE=1 would
+# make every bpcheck run compile its modules from source again)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 FLOORS = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floors.py")]
 
 
@@ -23,7 +26,7 @@ def run(cmd: list[str], ok=(0, 1)) -> tuple[float, float]:
     """Wall and CPU seconds of one process; exits with its error output if it fails."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=ENV)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
@@ -36,6 +39,8 @@ def run(cmd: list[str], ok=(0, 1)) -> tuple[float, float]:
 def alternate(commands: dict[str, list[str]], runs: int, ok=(0, 1)) -> dict[str, list[tuple[float, float]]]:
     """Each command `runs` times, alternating; {name: [(wall, cpu), ...]}; exit codes in ok accepted."""
     times: dict[str, list] = {name: [] for name in commands}
+    for cmd in commands.values():
+        run(cmd, ok)  # a warm-up, untimed: writes the bytecode caches and fills the page cache
     for i in range(runs):
         for name in (list(commands) if i % 2 == 0 else list(commands)[::-1]):
             times[name].append(run(commands[name], ok))
@@ -53,8 +58,8 @@ def line(name: str, s: dict[str, float]) -> str:
             f"  wall best {s['wall_best']:.3f} s, median {s['wall_median']:.3f} s")
 
 
-def ratios(s: dict[str, float], floor: dict[str, float]) -> str:
-    return ("  ratio to the floor:      " + ", ".join(f"{key.replace('_', ' ')} {s[key] / floor[key]:.2f}x"
+def ratios(s: dict[str, float], floor: dict[str, float], label: str = "ratio to the floor") -> str:
+    return (f"  {label + ':':<25}" + ", ".join(f"{key.replace('_', ' ')} {s[key] / floor[key]:.2f}x"
                                                for key in ("cpu_median", "cpu_best", "wall_median", "wall_best")))
 
 
