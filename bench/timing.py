@@ -54,12 +54,12 @@ def stats(samples: list[tuple[float, float]]) -> dict[str, float]:
 
 
 def line(name: str, s: dict[str, float]) -> str:
-    return (f"  {name:<24} CPU best {s['cpu_best']:.3f} s, median {s['cpu_median']:.3f} s;"
+    return (f"  {name:<27} CPU best {s['cpu_best']:.3f} s, median {s['cpu_median']:.3f} s;"
             f"  wall best {s['wall_best']:.3f} s, median {s['wall_median']:.3f} s")
 
 
 def ratios(s: dict[str, float], floor: dict[str, float], label: str = "ratio to the floor") -> str:
-    return (f"  {label + ':':<25}" + ", ".join(f"{key.replace('_', ' ')} {s[key] / floor[key]:.2f}x"
+    return (f"  {label + ':':<28}" + ", ".join(f"{key.replace('_', ' ')} {s[key] / floor[key]:.2f}x"
                                                for key in ("cpu_median", "cpu_best", "wall_median", "wall_best")))
 
 
