@@ -3,7 +3,9 @@
 Each command runs as its own process; its CPU time (user + system, from wait4's
 rusage, so only that child's) and wall time are recorded. Commands alternate run
 by run, in swapped order every other run, so that a change in machine load hits
-them alike. Goals are judged on the median CPU time, which load inflates least.
+them alike, after one untimed warm-up run each. Goals are judged on the median CPU time,
+which load inflates least. bpcheck runs as `python -m backprop_check`, so that
+`PYTHONPATH=/path/to/an/old/checkout python bench/grade_cold.py` measures another version.
 """
 
 from __future__ import annotations
