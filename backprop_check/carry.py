@@ -35,7 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import equivalence
+from . import equivalence, formula_cost
 from . import formulas as F
 from .conventions import Conventions
 from .formula_products import Rules
@@ -143,12 +143,11 @@ class _Walk:
     # ------------------------------------------------------------ formulas
 
     def _formula(self, name, q, finding, text, truth, tree, tree_origin) -> None:
-        try:
+        try:  # too costly a formula (formula_cost.TooCostly) is no formula here either
             parsed = equivalence.parse_answer(self.solution, text)
+            mine = equivalence.as_graded(self.solution, name, parsed, Conventions.of(self.problem, q, self.written))
         except FormulaSyntaxError:
-            self._bind(name, truth, NONE)
-            return
-        mine = equivalence.as_graded(self.solution, name, parsed, Conventions.of(self.problem, q, self.written))
+            mine = None
         if mine is None:  # no reading of it has the quantity's shape: it carries nothing
             self._bind(name, truth, NONE)
             return
@@ -176,9 +175,13 @@ class _Walk:
     def _same(self, a: F.Node, b: F.Node, shape: tuple) -> bool:
         """Equal at the problem's values and at every random world (as equivalence compares)."""
         points = [self.solution.env] + list(equivalence.worlds(self.solution))
+        try:  # once: every world has the problem's shapes
+            cost_a, cost_b = (formula_cost.estimate(t, self.solution.env) for t in (a, b))
+        except formula_cost.TooCostly:  # nested deeper than evaluation allows
+            return False
         for env in points:
-            u = self._evaluate(a, env, shape if env is self.solution.env else None)
-            v = self._evaluate(b, env, shape if env is self.solution.env else None)
+            u = self._evaluate(a, env, shape if env is self.solution.env else None, cost_a)
+            v = self._evaluate(b, env, shape if env is self.solution.env else None, cost_b)
             if u is None or v is None or not close(u, v):
                 return False
         return True
@@ -221,14 +224,18 @@ class _Walk:
         return out
 
     @staticmethod
-    def _evaluate(node: F.Node, env: dict, shape: tuple | None):
-        """The formula's value (in `shape` when given and it fits), or None where it is undefined.
+    def _evaluate(node: F.Node, env: dict, shape: tuple | None, ops: int | None = None):
+        """The formula's value (in `shape` when given and it fits), or None where it is undefined
+        or too costly (`formula_cost`: a wrong formula substituted into later ones grows them).
 
         Juxtaposed vectors are read as an outer product: a formula graded with
         that convention off could not be evaluated, so it was invalid and is
         not carried.
         """
-        value, _ = equivalence.evaluate(node, env, Rules(outer=True), shape)
+        try:
+            value, _ = equivalence.evaluate(node, env, Rules(outer=True), shape, ops)
+        except formula_cost.TooCostly:
+            return None
         if value is None or not np.all(np.isfinite(value)):
             return None
         return value if shape is None else fit(value, shape)

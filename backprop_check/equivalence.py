@@ -29,6 +29,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import conventions as C
+from . import formula_cost
 from . import graph_formulas
 from . import formulas as F
 from .formula_products import Rules, ShapeError, Sized
@@ -58,8 +59,10 @@ def names_of(solution: Solution) -> set:
 def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -> F.Node:
     """Parse a student's formula over the problem's names, through its alias resolver.
 
-    `spellings` is filled with each name as written -> its canonical name.
+    `spellings` is filled with each name as written -> its canonical name. A formula
+    too costly to check is refused here (`formula_cost.TooCostly`), before any evaluation.
     """
+    formula_cost.read(text)
     problem = solution.problem
     graph = _is_graph(solution)
 
@@ -77,12 +80,14 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
     node = parse(text, names_of(solution), resolve, indexing=graph, constants=_constants(solution),
                  spellings=spellings)
     _check_sizes(solution, node)
+    formula_cost.refuse(node, solution.env)
     return node
 
 
 def _check_sizes(solution: Solution, node: F.Node) -> None:
-    """eye(n) and ones(n) no larger than the problem's largest dimension. The parser allows n up
-    to MAX_EYE, and forty juxtaposed eye(1024) would take a minute at each point checked."""
+    """eye(n) and ones(n) no larger than the problem's largest dimension (the parser allows n up
+    to MAX_EYE): a larger one can be no part of an answer, and says so more plainly than
+    `formula_cost` would."""
     sizes = [c.args[0].value for c in _subtrees(node)
              if isinstance(c, F.Call) and c.fn in ("eye", "ones") and c.args and isinstance(c.args[0], F.Num)]
     if not sizes:
@@ -106,9 +111,9 @@ def value_of(solution: Solution, text: str):
     """A formula answer's value at the problem's values, or None (for `conventions.student_rows`)."""
     try:
         node = parse_answer(solution, text)
-    except FormulaSyntaxError:
+        return evaluate(node, solution.env)[0]
+    except FormulaSyntaxError:  # formula_cost.TooCostly included
         return None
-    return evaluate(node, solution.env)[0]
 
 
 def _is_graph(solution: Solution) -> bool:
@@ -125,8 +130,15 @@ def _close(a, b) -> bool:
         return bool(np.all(np.abs(a - b) <= RTOL * np.abs(b) + 1e-9 * max(scale, 1e-300) + 1e-300))
 
 
-def evaluate(node: F.Node, env: dict, rules: Rules | None = None, shape: tuple | None = None):
-    """(value, None) or (None, why); a bare I or ones takes `shape` (the answer's)."""
+def evaluate(node: F.Node, env: dict, rules: Rules | None = None, shape: tuple | None = None,
+             ops: int | None = None):
+    """(value, None) or (None, why); a bare I or ones takes `shape` (the answer's).
+
+    Every evaluation of a student's formula comes here and is charged first to the
+    answers file's budget (`formula_cost.charge`: TooCostly when it cannot pay); `ops`,
+    its estimate at env's shapes when the caller has it (the worlds share the problem's shapes).
+    """
+    formula_cost.charge(node, env, ops)
     try:
         with np.errstate(all="ignore"):
             value = F.evaluate(node, env, rules)
@@ -164,7 +176,8 @@ def _check_reading(solution: Solution, quantity: str, node: F.Node, fit, conv: C
     shape = np.shape(solution.env.get(quantity, expected))
     rules = rules_of(conv)
     read = C.as_rows(node, rows)
-    got, error = evaluate(read, solution.env, rules, shape)
+    ops = formula_cost.estimate(read, solution.env)  # once: every world has the problem's shapes
+    got, error = evaluate(read, solution.env, rules, shape, ops)
     if got is None:
         return _shape_failure(solution, quantity, read, error)
     shaped = C.shape_of_answer(solution, quantity, got, conv)
@@ -181,7 +194,7 @@ def _check_reading(solution: Solution, quantity: str, node: F.Node, fit, conv: C
                        "at every other point tried); ask your instructor", [], got)
     values = []  # once: the checks and the diagnosis share them
     for w in ref_worlds:
-        value = evaluate(read, w, rules, shape)[0]
+        value = evaluate(read, w, rules, shape, ops)[0]
         values.append(None if value is None else shaped.apply(value))
     mismatch = next((i for i, (v, w) in enumerate(zip(values, ref_worlds))
                      if v is None or not _close(v, w[quantity])), None)
@@ -265,7 +278,10 @@ def _shape_failure(solution: Solution, quantity: str, node: F.Node, error: str) 
     for part in _subtrees(node)[:MAX_TRANSPOSE_TRIES]:
         if isinstance(part, F.Num):
             continue
-        value, _ = evaluate(_replace(node, part, F.T(part)), solution.env)
+        try:
+            value, _ = evaluate(_replace(node, part, F.T(part)), solution.env)
+        except formula_cost.TooCostly:  # this reading costs more (a product read as an outer one)
+            continue
         if value is not None and _close(value, solution.array(quantity)):
             shown = F.to_code(part)
             shown = shown if isinstance(part, F.Name) else f"({shown})"
@@ -371,7 +387,10 @@ def grade_text(solution: Solution, quantity: str, text: str, fit,
     """
     spellings: dict = {}
     try:
+        formula_cost.spend(formula_cost.CHECK)
         node = parse_answer(solution, text, spellings)
+    except formula_cost.TooCostly as exc:
+        return Verdict("invalid", str(exc))
     except FormulaSyntaxError as exc:
         return Verdict("invalid", f"not a formula bpcheck can read: {exc}")
     allowed = allowed_names(solution, quantity)
@@ -380,4 +399,7 @@ def grade_text(solution: Solution, quantity: str, text: str, fit,
         rule = _MAY_USE.get(_group(solution, quantity), "the quantities before it")
         return Verdict("invalid", f"a formula for {quantity} may not use {', '.join(later)}: besides the "
                                   f"given values it may use only {rule} ({', '.join(allowed)})" + _spelled(spellings))
-    return check(solution, quantity, node, fit, conventions, spellings)
+    try:
+        return check(solution, quantity, node, fit, conventions, spellings)
+    except formula_cost.TooCostly as exc:  # the file's budget ran out while checking it
+        return Verdict("invalid", str(exc))

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,15 +65,23 @@ def _dims(shape: tuple) -> str:
     return "×".join(map(str, shape)) if shape else "a scalar"
 
 
-def _fits(a: np.ndarray, b: np.ndarray) -> bool:
-    """a @ b is defined (numpy's rules for 1-D and 2-D arrays)."""
-    if a.ndim == 0 or b.ndim == 0:
-        return False
-    return a.shape[-1] == (b.shape[0] if b.ndim == 1 else b.shape[-2])
+def reading(a: tuple, b: tuple, outer: bool = False) -> str | None:
+    """How `a b` (juxtaposed, of shapes a and b) is read: "scale", "matmul", "elementwise",
+    "outer" (only when `outer`: the conventions allow it), or None when nothing fits.
+    One rule for `by_shape` and for `formula_cost`, which infers the work before evaluating."""
+    if not a or not b:
+        return "scale"
+    if a[-1] == (b[0] if len(b) == 1 else b[-2]):  # a @ b is defined (numpy's rules for 1-D and 2-D)
+        return "matmul"
+    if a == b or math.prod(a) == 1 or math.prod(b) == 1:
+        return "elementwise"
+    if outer and _vector(a) and _vector(b):
+        return "outer"
+    return None
 
 
-def _vector(a: np.ndarray) -> bool:
-    return a.ndim == 1 or (a.ndim == 2 and 1 in a.shape)
+def _vector(shape: tuple) -> bool:
+    return len(shape) == 1 or (len(shape) == 2 and 1 in shape)
 
 
 def by_shape(a, b, rules: Rules | None = None, shown=lambda: ("", "")):
@@ -83,13 +92,12 @@ def by_shape(a, b, rules: Rules | None = None, shown=lambda: ("", "")):
     if isinstance(a, Sized) or isinstance(b, Sized):
         return sized_binary("@", a, b)
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim == 0 or b.ndim == 0:
+    how = reading(a.shape, b.shape, rules is not None and rules.outer)
+    if how in ("scale", "elementwise"):
         return a * b
-    if _fits(a, b):
+    if how == "matmul":
         return np.matmul(a, b)
-    if a.shape == b.shape or a.size == 1 or b.size == 1:
-        return a * b
-    if rules is not None and rules.outer and _vector(a) and _vector(b):
+    if how == "outer":
         left, right = shown()
         rules.note(f"read as an outer product: {left} times {right}, two vectors, is taken as a column "
                    "times a row" if left else "read as an outer product (a column times a row)")

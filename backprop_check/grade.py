@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import carry, credit, equivalence, steps
+from . import carry, credit, equivalence, formula_cost, steps
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
@@ -89,6 +89,7 @@ def questions_of(problem: Problem, solution: Solution) -> tuple:
                  if not name.startswith("sample") and name != alias)
 
 
+@formula_cost.per_file  # one budget of formula work per answers file
 def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> FileResult:
     """Grade every question of `problem` in one answers file (passed: full marks)."""
     result = FileResult(answers.file, answers.student, problem.id)

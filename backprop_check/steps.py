@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import equivalence
+from . import equivalence, formula_cost
 from .answers import Answer, answer_from_text
 from .tolerance import Tolerance
 
 MAX_STEPS = 32  # per quantity
-MAX_FORMULA_STEPS = 24  # per write-up: each formula step is a whole formula check (7 points and more)
+MAX_FORMULA_STEPS = formula_cost.MAX_FORMULA_STEPS  # per write-up: each is a whole formula check
 
 
 @dataclass(frozen=True)
@@ -38,22 +38,16 @@ class StepVerdict:
     message: str
 
 
-class Budget:
-    """The formula checks a write-up's steps may still spend (numbers are cheap and not counted)."""
-
-    def __init__(self, checks: int = MAX_FORMULA_STEPS):
-        self.left = checks
-
-
 def check(solution, quantity: str, steps: list, fit, tol: Tolerance, conventions=None,
-          budget: Budget | None = None) -> list[StepVerdict]:
+          budget: formula_cost.Budget | None = None) -> list[StepVerdict]:
     """Verdicts for the steps of the derivation of `quantity`, up to the first wrong one.
 
     Only the first wrong step is reported, so checking stops there; at most MAX_STEPS, and
-    formula steps only while `budget` lasts (the rest are 'unchecked'). `conventions`: the
-    question's (`conventions.Conventions`), as its answer is graded.
+    formula steps only while `budget` (the answers file's `formula_cost.Budget`: formula
+    steps and operations) lasts; the rest are 'unchecked'. `conventions`: the question's
+    (`conventions.Conventions`), as its answer is graded.
     """
-    expected, budget = solution.array(quantity), budget or Budget()
+    expected, budget = solution.array(quantity), budget or formula_cost.current() or formula_cost.Budget()
     verdicts = []
     for i, step in enumerate(steps[:MAX_STEPS], start=1):
         verdicts.append(_verdict(solution, quantity, i, step, expected, fit, tol, conventions, budget))
@@ -69,10 +63,9 @@ def _verdict(solution, quantity, index, step, expected, fit, tol, conventions, b
         return StepVerdict(index, step.line, step.text, "unchecked", answer.error)
     if answer.value is not None:
         status, message = _numeric(expected, answer, fit, tol)
-    elif budget.left <= 0:
+    elif not budget.step():
         status, message = "unchecked", f"not checked: a write-up's steps get {MAX_FORMULA_STEPS} formula checks"
     else:
-        budget.left -= 1
         verdict = equivalence.grade_text(solution, quantity, answer.formula, fit, conventions)
         status = {"correct": "correct", "incorrect": "incorrect"}.get(verdict.status, "unchecked")
         message = verdict.message
@@ -100,7 +93,7 @@ def apply(solution, questions, findings: list, steps: dict, fit_for, tol_for, op
     the question's shape fitter, tolerance and conventions; `option(q, key, default)`:
     its option over the problem's.
     """
-    budget = Budget()
+    budget = formula_cost.current() or formula_cost.Budget()  # the file's, when grade_file opened one
     for q, finding in zip(questions, findings):
         chain = steps.get(q.quantity)
         if not chain or finding.status not in ("correct", "incorrect"):

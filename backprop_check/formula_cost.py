@@ -1,0 +1,331 @@
+"""What a student's formula costs to evaluate, known before it is evaluated.
+
+The parser bounds a formula's text (2000 characters, 400 parts), not its
+work: `sum(erf(eye(1024)))` is 19 characters and a million erf calls, and
+78 of them held a grading worker for 21 s. `estimate` walks the parsed tree
+once, inferring every subexpression's shape the way `formulas.evaluate` and
+`formula_products` will compute it, and adds up operations:
+
+- an elementwise operation or function on n entries costs n × its weight
+  (an add 2, tanh 4, sigmoid 30, erf 400: numpy's own time per entry, with
+  a margin; erf and gelu go through math.erf one entry at a time);
+- a matrix product of (a×b)(b×c) costs a·b·c, eye(n) n², a sum n;
+- every node also costs NODE (the interpreter's time to visit it, about
+  10 µs at the most);
+- a subtree used twice (carry substitutes a student's formula into later
+  ones) costs twice, as evaluation computes it twice; the walk itself
+  visits each shared subtree once.
+
+One operation is about a nanosecond of CPU at most, so the figures are
+upper bounds on time in nanoseconds. A formula whose check, POINTS
+evaluations (the problem's values and the random worlds), would cost more
+than MAX_CHECK_OPS is refused before anything is evaluated (`refuse`); every
+evaluation is then charged (`charge`) to the answers file's `Budget`, which
+`grade.grade_file` opens (`per_file`) and which also holds the formula checks
+a write-up's steps may still make. Parsing is charged too, by length, so
+that no answers file within the limits takes more than about a second.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import wraps
+
+import numpy as np
+
+from . import formula_products as P
+from . import formulas as F
+from .formula_syntax import FormulaSyntaxError
+
+NODE = 10_000  # one node visited: the interpreter's dispatch and one numpy call on small arrays
+WEIGHT = {  # operations per entry computed (numpy's time in ns per entry on 1M entries, about doubled)
+    "+": 2, "-": 2, "*": 2, "/": 2, "neg": 2, "**": 8,
+    "relu": 4, "abs": 4, "exp": 4, "log": 4, "sqrt": 4, "tanh": 4, "max": 4,
+    "step": 10, "leaky_relu": 10, "sigmoid": 30, "elu": 30, "softplus": 50, "softmax": 40,
+    "erf": 400, "gelu": 400,  # np.vectorize(math.erf): one Python call per entry
+}
+UNKNOWN_WEIGHT = 400  # a function not listed: as costly as the costliest
+POINTS = 7  # evaluations in one check: the problem's values and equivalence_worlds.WORLDS
+MAX_CHECK_OPS = 100_000_000  # one formula's check (POINTS evaluations): about 0.1 s
+MAX_FILE_OPS = 500_000_000  # every formula of one answers file together: about 0.5 s
+MAX_DEPTH = 250  # evaluation recurses (up to 3 frames a level): deeper trees, formulas substituted into formulas, are refused
+PARSE_PER_CHAR = 2_000  # reading formula text, per character (LaTeX is translated first)
+CHECK = 1_000_000  # a check's own work besides evaluating: conventions, fitting, diagnosis
+MAX_FORMULA_STEPS = 24  # formula checks a write-up's steps may make (each is a whole check)
+
+
+class TooCostly(FormulaSyntaxError):
+    """A formula (or a file's formulas together) would cost more than the budget allows."""
+
+
+@dataclass(frozen=True)
+class Bare:
+    """The shape of a bare I or ones (kind "eye" or "ones"; a ones row when `row`): sized by its product."""
+    kind: str
+    row: bool = False
+
+
+# ---------------------------------------------------------------- the estimate
+
+def estimate(node: F.Node, env) -> int:
+    """Operations to evaluate `node` once with names bound as in `env` (values or shapes)."""
+    return walk(node, env)[1]
+
+
+def walk(node: F.Node, env) -> tuple:
+    """(shape, operations, depth) of `node` evaluated at `env`; TooCostly past MAX_DEPTH.
+
+    A shape is a tuple, a `Bare` I or ones, or None where evaluation stops with
+    an error (its ancestors then cost nothing more). Each shared subtree is
+    walked once and counted as often as it is used."""
+    return _walk(node, env, {}, 1)
+
+
+def _walk(n: F.Node, env, memo: dict, level: int) -> tuple:
+    key = id(n)
+    if key in memo:
+        return memo[key]
+    if level > MAX_DEPTH:
+        raise TooCostly(f"this formula, with the formulas it stands on, is nested more than {MAX_DEPTH} "
+                        "deep; simplify it")
+    shapes, ops, deep = [], NODE, 0
+    for c in F.children(n):  # a loop, not a comprehension: one frame per level
+        shape, more, below = _walk(c, env, memo, level + 1)
+        shapes.append(shape)
+        ops += more
+        deep = max(deep, below)
+    shape, own = _shape(n, shapes, env)
+    ops += own
+    memo[key] = out = (shape, ops, deep + 1)
+    return out
+
+
+def _shape(n: F.Node, args: list, env) -> tuple:
+    """(shape, own operations) of one node given its children's shapes."""
+    kind = type(n)
+    if kind is F.Name:
+        if n.id in env:
+            value = env[n.id]
+            return (value.shape if isinstance(value, np.ndarray) else np.shape(value)), 0
+        return ((), 0) if n.id in F.CONSTANTS else (None, 0)
+    if kind is F.Num:
+        return (), 0
+    if None in args:
+        return None, 0
+    if kind is F.Bin:
+        return _binary(n.op, args[0], args[1])
+    if kind is F.Neg:
+        return args[0], 0 if isinstance(args[0], Bare) else WEIGHT["neg"] * _size(args[0])
+    if kind is F.T:
+        a = args[0]
+        return (Bare(a.kind, not a.row if a.kind == "ones" else False) if isinstance(a, Bare) else a[::-1]), 0
+    if kind is F.Call and not n.args and n.fn in ("eye", "ones"):
+        return Bare(n.fn), 0
+    if any(isinstance(a, Bare) for a in args):
+        return None, 0  # a bare I or ones inside a function, a list or an index: refused
+    if kind is F.Index:
+        return (args[0][len(n.at):], 1) if len(n.at) <= len(args[0]) else (None, 0)
+    if kind is F.Stack:
+        same = all(a == args[0] for a in args)
+        return ((len(args),) + args[0], len(args) * _size(args[0])) if same else (None, 0)
+    return _call(n, args, env)
+
+
+def _size(shape: tuple) -> int:
+    return math.prod(shape)
+
+
+def _call(n: F.Call, args: list, env) -> tuple:
+    fn = n.fn
+    if fn in ("eye", "ones"):
+        k = _whole(n.args[0], env)
+        if k is None:
+            return None, 0
+        return ((k, k), k * k) if fn == "eye" else ((k, 1), k)
+    if fn in ("sum", "mean", "softmax"):
+        a = args[0]
+        axis = None if len(n.args) < 2 else _whole(n.args[1], env)
+        if len(n.args) == 2 and (axis is None or axis >= max(len(a), 1)):
+            return None, 0
+        weight = WEIGHT["softmax"] if fn == "softmax" else 2
+        if fn == "softmax" or axis is None:
+            return (a if fn == "softmax" else ()), weight * _size(a)
+        return a[:axis] + (1,) + a[axis + 1:], weight * _size(a)
+    if fn == "diag":
+        a = args[0]
+        if len(a) == 1 or (len(a) == 2 and 1 in a):
+            k = _size(a)
+            return (k, k), k * k
+        return ((min(a),), min(a)) if len(a) == 2 else (None, 0)
+    arrays = _arity(fn)
+    shape = _broadcast(*args[:arrays])
+    return shape, (0 if shape is None else WEIGHT.get(fn, UNKNOWN_WEIGHT) * _size(shape))
+
+
+def _arity(fn: str) -> int:
+    """How many of a function's arguments are arrays (the rest are constant parameters)."""
+    from .ops import FUNCTIONS  # late: ops builds on formulas
+    f = FUNCTIONS.get(fn)
+    return f.arity if f is not None else 1
+
+
+def _whole(node: F.Node, env) -> int | None:
+    """A size or an axis: a number, or N or K from the problem's values."""
+    if isinstance(node, F.Num):
+        return int(node.value)
+    if isinstance(node, F.Name) and node.id in env and np.size(env[node.id]) == 1:
+        return int(np.max(env[node.id]))
+    return None
+
+
+def _broadcast(*shapes) -> tuple | None:
+    """numpy's broadcast shape, or None where it fails."""
+    if all(s == shapes[0] for s in shapes):
+        return shapes[0]
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+
+
+def _binary(op: str, a, b) -> tuple:
+    if isinstance(a, Bare) or isinstance(b, Bare):
+        return _bare_binary("@" if op == F.JUXT else op, a, b)
+    if op == F.JUXT:
+        reading = P.reading(a, b, outer=True)  # the outer product, where the conventions allow it
+        if reading == "matmul":
+            return _matmul(a, b)
+        if reading == "outer":
+            return (_size(a), _size(b)), _size(a) * _size(b)
+        if reading is None:
+            return None, 0
+        op = "*"
+    if op == "@":
+        return _matmul(a, b)
+    shape = _broadcast(a, b)
+    return shape, (0 if shape is None else WEIGHT[op] * _size(shape))
+
+
+def _matmul(a: tuple, b: tuple) -> tuple:
+    """np.matmul's shape and multiplications (1-D operands promoted, batch dimensions broadcast)."""
+    if not a or not b:
+        return None, 0
+    a2, b2 = (a if len(a) > 1 else (1,) + a), (b if len(b) > 1 else b + (1,))
+    batch = _broadcast(a2[:-2], b2[:-2])
+    if a2[-1] != b2[-2] or batch is None:
+        return None, 0
+    out = batch + (a2[-2],) * (len(a) > 1) + (b2[-1],) * (len(b) > 1)
+    return out, _size(batch) * a2[-2] * a2[-1] * b2[-1]
+
+
+def _bare_binary(op: str, a, b) -> tuple:
+    """`formula_products.sized_binary` on shapes: I or ones beside a value of known shape."""
+    if isinstance(a, Bare) and isinstance(b, Bare):
+        return None, 0
+    left = isinstance(a, Bare)
+    bare, other = (a, b) if left else (b, a)
+    if not other:
+        return (bare, 0) if op in ("*", "@") or (op == "/" and left) else (None, 0)
+    if op == "@":
+        if bare.kind == "eye":
+            return other, 2 * _size(other)
+        if len(other) == 2 and left == bare.row:  # 1ᵀ A: column sums; A 1: row sums
+            return ((1, other[1]) if left else (other[0], 1)), 2 * _size(other)
+        return ((), 2 * _size(other)) if len(other) == 1 else (None, 0)
+    if op in ("*", "+", "-", "/"):
+        if bare.kind == "eye" and (len(other) != 2 or other[0] != other[1]):
+            return None, 0
+        return other, 4 * _size(other)  # the full I or ones, then the operation
+    return None, 0
+
+
+# ---------------------------------------------------------------- limits and the file's budget
+
+class Budget:
+    """What one answers file's formulas may still spend: operations, and a write-up's formula steps."""
+
+    def __init__(self, ops: int = MAX_FILE_OPS, steps: int = MAX_FORMULA_STEPS):
+        self.ops = ops
+        self.steps = steps
+
+    def spend(self, ops: int) -> None:
+        if ops > self.ops:
+            self.ops = 0
+            raise TooCostly(f"not checked: the formulas of this answers file together would take more than "
+                            f"{_millions(MAX_FILE_OPS)} million operations to evaluate; simplify them")
+        self.ops -= ops
+
+    def step(self) -> bool:
+        """One formula step of a write-up, if any are left."""
+        if self.steps <= 0:
+            return False
+        self.steps -= 1
+        return True
+
+
+_FILE: ContextVar[Budget | None] = ContextVar("bpcheck formula budget", default=None)
+
+
+def current() -> Budget | None:
+    """The budget of the answers file being graded, or None outside `per_file`."""
+    return _FILE.get()
+
+
+def per_file(grade):
+    """`grade` (one answers file's grading) with a fresh `Budget` for the formulas it checks."""
+    @wraps(grade)
+    def graded(*args, **kwargs):
+        with opened():
+            return grade(*args, **kwargs)
+    return graded
+
+
+@contextmanager
+def opened(budget: Budget | None = None):
+    token = _FILE.set(budget or Budget())
+    try:
+        yield _FILE.get()
+    finally:
+        _FILE.reset(token)
+
+
+def spend(ops: int) -> None:
+    """Charge the file's budget (nothing outside a file's grading)."""
+    budget = _FILE.get()
+    if budget is not None:
+        budget.spend(ops)
+
+
+def read(text: str) -> None:
+    """Charge the reading of a formula's text, before it is read."""
+    spend(PARSE_PER_CHAR * len(text))
+
+
+def refuse(node: F.Node, env) -> None:
+    """Refuse (TooCostly) a formula whose check, POINTS evaluations at `env`'s shapes, would cost too much."""
+    ops = estimate(node, env) * POINTS
+    if ops > MAX_CHECK_OPS:
+        raise TooCostly(_costly(ops))
+
+
+def charge(node: F.Node, env, ops: int | None = None) -> None:
+    """Before one evaluation of `node` at `env` (`ops`: its estimate, when known): refuse it
+    when too costly or too deep, else charge it to the file's budget."""
+    if ops is None:
+        ops = estimate(node, env)
+    if ops * POINTS > MAX_CHECK_OPS:
+        raise TooCostly(_costly(ops * POINTS))
+    spend(ops)
+
+
+def _costly(ops: int) -> str:
+    return (f"this formula would take about {_millions(ops)} million operations to evaluate; "
+            f"the limit is {_millions(MAX_CHECK_OPS)} million: simplify it")
+
+
+def _millions(ops: int) -> str:
+    m = ops / 1e6
+    return f"{m:,.0f}" if m >= 10 else f"{m:.2g}"
