@@ -207,20 +207,24 @@ class Grader:
     _solutions: dict = field(default_factory=dict)
     _variants: dict = field(default_factory=dict)  # (problem, student) -> (variant, its solution)
 
-    def load(self, path: Path) -> tuple[Problem, Solution]:
+    def load(self, path: Path, problem: Problem | None = None) -> tuple[Problem, Solution]:
+        """The problem at `path` (or `problem`, already read from it) and its solution, cached."""
         key = path.resolve()
         if key not in self._problems and len(self._problems) >= MAX_CACHED_PROBLEMS:
             self._problems.clear()  # files naming many specs must not grow a worker without bound
             self._solutions.clear()
         if key not in self._problems:
-            problem = load_problem(path)  # also checks the spec's own sha256:
-            if self.problem_sha256:
-                if problem.digest != self.problem_sha256.lower():
-                    raise InputError(f"sha256 is {problem.digest}, not the pinned {self.problem_sha256}: "
-                                     "the problem file was changed", str(path))
+            problem = problem or self._read(path)
             self._problems[key] = problem
             self._solutions[key] = solve(problem, exact=False)  # float64 key: see solve.solve
         return self._problems[key], self._solutions[key]
+
+    def _read(self, path: Path) -> Problem:
+        problem = load_problem(path)  # also checks the spec's own sha256:
+        if self.problem_sha256 and problem.digest != self.problem_sha256.lower():
+            raise InputError(f"sha256 is {problem.digest}, not the pinned {self.problem_sha256}: "
+                             "the problem file was changed", str(path))
+        return problem
 
     def grade(self, item: str | Path | Submission) -> FileResult:
         sub = Submission.of(item)
@@ -273,9 +277,12 @@ class Grader:
     def grade_all(self, items: list, progress: Callable | None = None) -> list[FileResult]:
         """Grade every file (a path or a `Submission`), each in a sandboxed worker (`sandbox`)."""
         if self.problem is not None:
+            problem = None
             if self.problem.resolve() not in self._problems:
-                self._solve_within_limits(self.problem)
-            self.load(self.problem)  # solved once, before the workers fork; a broken one fails the run
+                problem = self._read(self.problem)  # reading is bounded; solving may not be
+                if not _hand_sized(problem):
+                    self._solve_within_limits(self.problem)
+            self.load(self.problem, problem)  # solved once, before the workers fork; a broken one fails the run
         return sandbox.run(items, self.grade, self._failed, self.limits, self.jobs, progress)
 
     def _solve_within_limits(self, path: Path) -> None:
@@ -313,6 +320,23 @@ class Grader:
             return FileResult(str(path), None, None, error=f"cannot grade: {reason}")
         problem, solution = self.load(self.problem)
         return _all_invalid(FileResult(str(path), None, problem.id), problem, solution, f"not graded: {reason}")
+
+
+HAND_SIZED_WORK = 20_000  # multiplications: a homework network's float64 solve takes milliseconds
+
+
+def _hand_sized(problem: Problem) -> bool:
+    """A network spec whose float64 solve (grading's) takes milliseconds by its work budget.
+
+    Such a spec is solved here directly: a sandboxed rehearsal would cost more than the
+    solve (a cold single-file run is mostly start-up). Any other spec, every graph spec
+    among them, is rehearsed in a worker first."""
+    from .budget import work_per_pass
+
+    if getattr(problem, "graph", None) is not None or problem.random is not None:
+        return False
+    passes = 1 + (problem.steps if problem.lr is not None else 0)
+    return work_per_pass(problem.layers, problem.params, problem.n_samples, problem.loss) * passes <= HAND_SIZED_WORK
 
 
 def _all_invalid(result: FileResult, problem: Problem, solution: Solution, why: str) -> FileResult:

@@ -28,6 +28,7 @@ from backprop_check.classroom import Grader, Submission, discover
 from backprop_check.cli import main
 from backprop_check.errors import InputError
 from backprop_check.sandbox import Limits
+from backprop_check.spec import load_problem
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="symlinks, /proc and the limits need Linux")
 
@@ -262,12 +263,28 @@ def _greedy_solve(problem, *args, **kwargs):
 @pytest.mark.parametrize("solve, reason", [(_slow_solve, "time limit of 1 s"), (_greedy_solve, "memory limit")])
 def test_the_pinned_problem_is_solved_within_the_limits(tmp_path, monkeypatch, solve, reason):
     monkeypatch.setattr(classroom, "solve", solve)  # inherited by the forked worker
+    monkeypatch.setattr(classroom, "HAND_SIZED_WORK", 0)  # rehearse even this small spec
     (tmp_path / "answers.yaml").write_text(WRONG)
     grader = Grader(problem=PROBLEM, limits=Limits(timeout=1, cpu=1), jobs=1)
     with pytest.raises(InputError) as err:
         grader.grade_all([tmp_path / "answers.yaml"])
     assert "could not be solved within the grading limits" in str(err.value) and reason in str(err.value)
     assert not grader._solutions  # never solved in this process
+
+
+def test_a_hand_sized_network_is_solved_without_a_rehearsal(tmp_path, monkeypatch):
+    def rehearsal(*_args):
+        raise AssertionError("a hand-sized spec needs no sandboxed rehearsal")
+
+    monkeypatch.setattr(Grader, "_solve_within_limits", rehearsal)
+    (tmp_path / "answers.yaml").write_text(WRONG)
+    result, = Grader(problem=PROBLEM, jobs=1).grade_all([tmp_path / "answers.yaml"])
+    assert result.error is None and result.findings
+
+
+def test_a_graph_spec_is_always_rehearsed():
+    assert not classroom._hand_sized(load_problem(ROOT / "problems" / "graphs" / "cs231n-sigmoid-neuron.yaml"))
+    assert classroom._hand_sized(load_problem(PROBLEM))
 
 
 def test_a_bad_pinned_problem_keeps_its_own_error(tmp_path):
