@@ -44,7 +44,6 @@ from .tolerance import Tolerance
 
 DEFAULT_ECF_SHARE = Fraction(1)
 ECF_TINY = 1e-6  # below this share of the reference's scale a value is "no value at all"
-RTOL = 1e-7  # formula equality at evaluated points, as equivalence compares formulas
 NONE = frozenset()
 
 
@@ -176,8 +175,9 @@ class _Walk:
         """Equal at the problem's values and at every random world (as equivalence compares)."""
         points = [self.solution.env] + list(equivalence.worlds(self.solution))
         try:  # once: every world has the problem's shapes
+            formula_cost.compare(int(np.prod(shape, dtype=int)), len(points))
             cost_a, cost_b = (formula_cost.estimate(t, self.solution.env) for t in (a, b))
-        except formula_cost.TooCostly:  # nested deeper than evaluation allows
+        except formula_cost.TooCostly:  # nested deeper than evaluation allows, or the file's budget is spent
             return False
         for env in points:
             u = self._evaluate(a, env, shape if env is self.solution.env else None, cost_a)
@@ -266,15 +266,11 @@ def fit(value, shape: tuple):
 
 
 def close(a, b) -> bool:
-    """Formula equality at one point: equal to float rounding (a vector in either orientation)."""
+    """Formula equality at one point, as equivalence compares (a vector in either orientation)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.size != b.size:
-        return False
     if a.shape != b.shape and fit(a, b.shape) is None:
         return False
-    a = a.reshape(b.shape)
-    scale = float(np.max(np.abs(b), initial=0.0))
-    return bool(np.all(np.abs(a - b) <= RTOL * np.abs(b) + 1e-9 * max(scale, 1e-300) + 1e-300))
+    return equivalence._close(a, b)
 
 
 # ---------------------------------------------------------------- degenerate upstreams

@@ -35,7 +35,7 @@ from . import formulas as F
 from .formula_products import Rules, ShapeError, Sized
 from .equivalence_worlds import worlds
 from .equivalence_worlds import formulas_of as _formulas
-from .formula_syntax import LEARNING_RATE, FormulaSyntaxError, parse
+from .formula_syntax import ALIASES, FUNCTIONS, LEARNING_RATE, FormulaSyntaxError, parse
 from .quantities import UnknownQuantity, group_of, parts
 from .solve import Solution
 
@@ -63,25 +63,36 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
     too costly to check is refused here (`formula_cost.TooCostly`), before any evaluation.
     """
     formula_cost.read(text)
-    problem = solution.problem
     graph = _is_graph(solution)
 
+    resolved: dict = {}  # a name used 78 times is looked up once
+
     def resolve(name: str):
-        if name in solution.env:
-            return name
-        alias = getattr(problem, "names", {}).get(name)  # a parameter's alias (v for W2) is no quantity
-        if alias in solution.env:
-            return alias
-        try:  # quantities.normalise_name: dL/dW2, W_2, LaTeX names; then the spec's aliases
-            return problem.canonical(name)
-        except (UnknownQuantity, ValueError, KeyError):
-            return None
+        if name not in resolved:
+            resolved[name] = _resolve(solution, name)
+        return resolved[name]
 
     node = parse(text, names_of(solution), resolve, indexing=graph, constants=_constants(solution),
                  spellings=spellings)
     _check_sizes(solution, node)
     formula_cost.refuse(node, solution.env)
     return node
+
+
+def _resolve(solution: Solution, name: str):
+    """The canonical name `name` stands for, or None (a function's name, in any case, at once:
+    an unknown name costs the quantity resolver a search for suggestions)."""
+    if name in solution.env:
+        return name
+    aliases = getattr(solution.problem, "names", None) or {}
+    if aliases.get(name) in solution.env:  # a parameter's alias (v for W2) is no quantity
+        return aliases[name]
+    if name not in aliases and (name.lower() in FUNCTIONS or name.lower() in ALIASES):
+        return None
+    try:  # quantities.normalise_name: dL/dW2, W_2, LaTeX names; then the spec's aliases
+        return solution.problem.canonical(name)
+    except (UnknownQuantity, ValueError, KeyError):
+        return None
 
 
 def _check_sizes(solution: Solution, node: F.Node) -> None:
@@ -120,14 +131,23 @@ def _is_graph(solution: Solution) -> bool:
     return getattr(solution.problem, "graph", None) is not None
 
 
+BLOCK = 1 << 15  # entries compared at a time: in cache, and a wrong reading stops at its first block
+
+
 def _close(a, b) -> bool:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size != b.size:
         return False
-    a = a.reshape(b.shape)
-    scale = float(np.max(np.abs(b), initial=0.0))
+    if not b.size:
+        return True
+    a, b = a.reshape(-1), b.reshape(-1)
+    floor = 1e-9 * max(float(max(b.max(), -b.min())), 1e-300) + 1e-300  # a NaN makes it NaN: not close
     with np.errstate(invalid="ignore"):
-        return bool(np.all(np.abs(a - b) <= RTOL * np.abs(b) + 1e-9 * max(scale, 1e-300) + 1e-300))
+        for start in range(0, b.size, BLOCK):  # the diagnosis tries many wrong readings of large Jacobians
+            x, y = a[start:start + BLOCK], b[start:start + BLOCK]
+            if not np.all(np.abs(x - y) <= RTOL * np.abs(y) + floor):
+                return False
+    return True
 
 
 def evaluate(node: F.Node, env: dict, rules: Rules | None = None, shape: tuple | None = None,
@@ -320,12 +340,9 @@ def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | Non
             transforms += [("mean-vs-sum", f"off by {what} (mean vs sum)", lambda r, s=size: r * s),
                            ("mean-vs-sum", f"off by {what} (mean vs sum)", lambda r, s=size: r / s)]
     tags, why = [], []
-    for tag, text, transform in transforms:
-        candidates = [transform(w[quantity]) for w in base]
-        if tag not in tags and all(np.shape(c) == np.shape(w[quantity]) or np.size(c) == np.size(v)
-                                   for c, v, w in zip(candidates, values, base)) \
-                and all(_close(v, c) for v, c in zip(values, candidates)) \
-                and not all(_close(c, w[quantity]) for c, w in zip(candidates, base)):
+    for tag, text, transform in transforms:  # each world's candidate made only while they match
+        if tag not in tags and all(_close(v, transform(w[quantity])) for v, w in zip(values, base)) \
+                and not all(_close(transform(w[quantity]), w[quantity]) for w in base):
             tags.append(tag)
             why.append(text)
     for l, layer in enumerate(() if graph else p.layers, start=1):
@@ -387,7 +404,7 @@ def grade_text(solution: Solution, quantity: str, text: str, fit,
     """
     spellings: dict = {}
     try:
-        formula_cost.spend(formula_cost.CHECK)
+        formula_cost.compare(solution.array(quantity).size)  # the check's comparisons, by the answer's size
         node = parse_answer(solution, text, spellings)
     except formula_cost.TooCostly as exc:
         return Verdict("invalid", str(exc))

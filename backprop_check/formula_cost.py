@@ -1,4 +1,4 @@
-"""What a student's formula costs to evaluate, known before it is evaluated.
+"""What a student's formula costs to check, known before it is evaluated.
 
 The parser bounds a formula's text (2000 characters, 400 parts), not its
 work: `sum(erf(eye(1024)))` is 19 characters and a million erf calls, and
@@ -7,23 +7,26 @@ once, inferring every subexpression's shape the way `formulas.evaluate` and
 `formula_products` will compute it, and adds up operations:
 
 - an elementwise operation or function on n entries costs n × its weight
-  (an add 2, tanh 4, sigmoid 30, erf 400: numpy's own time per entry, with
-  a margin; erf and gelu go through math.erf one entry at a time);
-- a matrix product of (a×b)(b×c) costs a·b·c, eye(n) n², a sum n;
-- every node also costs NODE (the interpreter's time to visit it, about
-  10 µs at the most);
+  (WEIGHT: an add 3, tanh 6, sigmoid 50, erf 400; numpy's time per entry,
+  special values included, with a margin; erf and gelu call math.erf once
+  per entry);
+- a matrix product of (a×b)(b×c) costs a·b·c, eye(n) 2n², a sum 2n;
+- every node also costs NODE (the interpreter's time to visit it);
 - a subtree used twice (carry substitutes a student's formula into later
   ones) costs twice, as evaluation computes it twice; the walk itself
-  visits each shared subtree once.
+  visits each shared subtree once, and refuses trees deeper than evaluation
+  can recurse.
 
-One operation is about a nanosecond of CPU at most, so the figures are
-upper bounds on time in nanoseconds. A formula whose check, POINTS
-evaluations (the problem's values and the random worlds), would cost more
-than MAX_CHECK_OPS is refused before anything is evaluated (`refuse`); every
-evaluation is then charged (`charge`) to the answers file's `Budget`, which
-`grade.grade_file` opens (`per_file`) and which also holds the formula checks
-a write-up's steps may still make. Parsing is charged too, by length, so
-that no answers file within the limits takes more than about a second.
+An operation is about a nanosecond of CPU at most (bench/worst_formula.py
+prints the estimate beside the measured time), so the figures are upper
+bounds on time in nanoseconds. A formula whose check, POINTS evaluations
+(the problem's values and the random worlds), would cost more than
+MAX_CHECK_OPS is refused before anything is evaluated (`refuse`). All the
+formula work of one answers file shares a `Budget` that `grade.grade_file`
+opens (`per_file`): reading each formula's text, each estimate's walk,
+each check's comparisons (by the answer's size) and each evaluation
+(`charge`); past it, the file's remaining formulas are not checked. The
+budget also holds the formula checks a write-up's steps may still make.
 """
 
 from __future__ import annotations
@@ -40,20 +43,24 @@ from . import formula_products as P
 from . import formulas as F
 from .formula_syntax import FormulaSyntaxError
 
-NODE = 10_000  # one node visited: the interpreter's dispatch and one numpy call on small arrays
-WEIGHT = {  # operations per entry computed (numpy's time in ns per entry on 1M entries, about doubled)
-    "+": 2, "-": 2, "*": 2, "/": 2, "neg": 2, "**": 8,
-    "relu": 4, "abs": 4, "exp": 4, "log": 4, "sqrt": 4, "tanh": 4, "max": 4,
-    "step": 10, "leaky_relu": 10, "sigmoid": 30, "elu": 30, "softplus": 50, "softmax": 40,
-    "erf": 400, "gelu": 400,  # np.vectorize(math.erf): one Python call per entry
+NODE = 20_000  # one node evaluated: the interpreter's dispatch and a numpy call on small arrays (2-13 µs)
+WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry on 1M entries, about doubled
+    "+": 3, "-": 3, "*": 3, "/": 8, "neg": 3, "**": 160,  # a float power: 80 ns for z**3
+    "relu": 3, "abs": 3, "max": 3, "exp": 4, "sqrt": 4, "tanh": 6, "log": 25, "softmax": 16,
+    "step": 30, "leaky_relu": 30, "elu": 25, "sigmoid": 50, "softplus": 70,
+    "erf": 400, "gelu": 450,  # np.vectorize(math.erf): one Python call per entry
 }
-UNKNOWN_WEIGHT = 400  # a function not listed: as costly as the costliest
+UNKNOWN_WEIGHT = 450  # a function not listed: as costly as the costliest
+COPY = 2  # an entry allocated or copied: eye(n), ones(n), diag, a sum's read, a list
+MATMUL = 1  # a multiply-add of a matrix product (BLAS does 10-20 per ns; a plain loop about 1)
+WALK = 5_000  # one node of an estimate's own walk (about 3 µs)
+PARSE_PER_CHAR = 10_000  # reading formula text, per character (5-12 µs measured; LaTeX is translated first)
+CHECK = 1_000_000  # a check's own work besides evaluating: conventions, fitting, messages
+COMPARE = 20  # per entry of the answer and point: comparing with the reference, the diagnosis's readings
 POINTS = 7  # evaluations in one check: the problem's values and equivalence_worlds.WORLDS
-MAX_CHECK_OPS = 100_000_000  # one formula's check (POINTS evaluations): about 0.1 s
-MAX_FILE_OPS = 500_000_000  # every formula of one answers file together: about 0.5 s
-MAX_DEPTH = 250  # evaluation recurses (up to 3 frames a level): deeper trees, formulas substituted into formulas, are refused
-PARSE_PER_CHAR = 2_000  # reading formula text, per character (LaTeX is translated first)
-CHECK = 1_000_000  # a check's own work besides evaluating: conventions, fitting, diagnosis
+MAX_CHECK_OPS = 300_000_000  # one formula's POINTS evaluations: about 0.3 s at most
+MAX_FILE_OPS = 600_000_000  # all the formula work of one answers file: about 0.6 s at most
+MAX_DEPTH = 250  # evaluation recurses (up to 3 frames a level): deeper trees, formulas substituted into formulas
 MAX_FORMULA_STEPS = 24  # formula checks a write-up's steps may make (each is a whole check)
 
 
@@ -71,7 +78,8 @@ class Bare:
 # ---------------------------------------------------------------- the estimate
 
 def estimate(node: F.Node, env) -> int:
-    """Operations to evaluate `node` once with names bound as in `env` (values or shapes)."""
+    """Operations to evaluate `node` once with names bound as in `env` (arrays, or anything
+    with their shapes); the walk itself is charged to the file's budget."""
     return walk(node, env)[1]
 
 
@@ -81,7 +89,10 @@ def walk(node: F.Node, env) -> tuple:
     A shape is a tuple, a `Bare` I or ones, or None where evaluation stops with
     an error (its ancestors then cost nothing more). Each shared subtree is
     walked once and counted as often as it is used."""
-    return _walk(node, env, {}, 1)
+    memo: dict = {}
+    out = _walk(node, env, memo, 1)
+    spend(WALK * len(memo))
+    return out
 
 
 def _walk(n: F.Node, env, memo: dict, level: int) -> tuple:
@@ -127,10 +138,10 @@ def _shape(n: F.Node, args: list, env) -> tuple:
     if any(isinstance(a, Bare) for a in args):
         return None, 0  # a bare I or ones inside a function, a list or an index: refused
     if kind is F.Index:
-        return (args[0][len(n.at):], 1) if len(n.at) <= len(args[0]) else (None, 0)
+        return (args[0][len(n.at):], COPY) if len(n.at) <= len(args[0]) else (None, 0)
     if kind is F.Stack:
         same = all(a == args[0] for a in args)
-        return ((len(args),) + args[0], len(args) * _size(args[0])) if same else (None, 0)
+        return ((len(args),) + args[0], COPY * len(args) * _size(args[0])) if same else (None, 0)
     return _call(n, args, env)
 
 
@@ -144,13 +155,13 @@ def _call(n: F.Call, args: list, env) -> tuple:
         k = _whole(n.args[0], env)
         if k is None:
             return None, 0
-        return ((k, k), k * k) if fn == "eye" else ((k, 1), k)
+        return ((k, k), COPY * k * k) if fn == "eye" else ((k, 1), COPY * k)
     if fn in ("sum", "mean", "softmax"):
         a = args[0]
         axis = None if len(n.args) < 2 else _whole(n.args[1], env)
         if len(n.args) == 2 and (axis is None or axis >= max(len(a), 1)):
             return None, 0
-        weight = WEIGHT["softmax"] if fn == "softmax" else 2
+        weight = WEIGHT["softmax"] if fn == "softmax" else COPY
         if fn == "softmax" or axis is None:
             return (a if fn == "softmax" else ()), weight * _size(a)
         return a[:axis] + (1,) + a[axis + 1:], weight * _size(a)
@@ -158,8 +169,8 @@ def _call(n: F.Call, args: list, env) -> tuple:
         a = args[0]
         if len(a) == 1 or (len(a) == 2 and 1 in a):
             k = _size(a)
-            return (k, k), k * k
-        return ((min(a),), min(a)) if len(a) == 2 else (None, 0)
+            return (k, k), COPY * k * k
+        return ((min(a),), COPY * min(a)) if len(a) == 2 else (None, 0)
     arrays = _arity(fn)
     shape = _broadcast(*args[:arrays])
     return shape, (0 if shape is None else WEIGHT.get(fn, UNKNOWN_WEIGHT) * _size(shape))
@@ -199,7 +210,7 @@ def _binary(op: str, a, b) -> tuple:
         if reading == "matmul":
             return _matmul(a, b)
         if reading == "outer":
-            return (_size(a), _size(b)), _size(a) * _size(b)
+            return (_size(a), _size(b)), WEIGHT["*"] * _size(a) * _size(b)
         if reading is None:
             return None, 0
         op = "*"
@@ -218,7 +229,7 @@ def _matmul(a: tuple, b: tuple) -> tuple:
     if a2[-1] != b2[-2] or batch is None:
         return None, 0
     out = batch + (a2[-2],) * (len(a) > 1) + (b2[-1],) * (len(b) > 1)
-    return out, _size(batch) * a2[-2] * a2[-1] * b2[-1]
+    return out, MATMUL * _size(batch) * a2[-2] * a2[-1] * b2[-1]
 
 
 def _bare_binary(op: str, a, b) -> tuple:
@@ -231,21 +242,21 @@ def _bare_binary(op: str, a, b) -> tuple:
         return (bare, 0) if op in ("*", "@") or (op == "/" and left) else (None, 0)
     if op == "@":
         if bare.kind == "eye":
-            return other, 2 * _size(other)
+            return other, WEIGHT["*"] * _size(other)
         if len(other) == 2 and left == bare.row:  # 1ᵀ A: column sums; A 1: row sums
-            return ((1, other[1]) if left else (other[0], 1)), 2 * _size(other)
-        return ((), 2 * _size(other)) if len(other) == 1 else (None, 0)
+            return ((1, other[1]) if left else (other[0], 1)), COPY * _size(other)
+        return ((), COPY * _size(other)) if len(other) == 1 else (None, 0)
     if op in ("*", "+", "-", "/"):
         if bare.kind == "eye" and (len(other) != 2 or other[0] != other[1]):
             return None, 0
-        return other, 4 * _size(other)  # the full I or ones, then the operation
+        return other, (COPY + WEIGHT[op]) * _size(other)  # the full I or ones, then the operation
     return None, 0
 
 
 # ---------------------------------------------------------------- limits and the file's budget
 
 class Budget:
-    """What one answers file's formulas may still spend: operations, and a write-up's formula steps."""
+    """What one answers file's formula work may still spend: operations, and a write-up's formula steps."""
 
     def __init__(self, ops: int = MAX_FILE_OPS, steps: int = MAX_FORMULA_STEPS):
         self.ops = ops
@@ -254,8 +265,8 @@ class Budget:
     def spend(self, ops: int) -> None:
         if ops > self.ops:
             self.ops = 0
-            raise TooCostly(f"not checked: the formulas of this answers file together would take more than "
-                            f"{_millions(MAX_FILE_OPS)} million operations to evaluate; simplify them")
+            raise TooCostly(f"not checked: this answers file's formulas together would take more than "
+                            f"{_millions(MAX_FILE_OPS)} million operations to check; simplify them")
         self.ops -= ops
 
     def step(self) -> bool:
@@ -275,7 +286,7 @@ def current() -> Budget | None:
 
 
 def per_file(grade):
-    """`grade` (one answers file's grading) with a fresh `Budget` for the formulas it checks."""
+    """`grade` (one answers file's grading) with a fresh `Budget` for its formula work."""
     @wraps(grade)
     def graded(*args, **kwargs):
         with opened():
@@ -285,6 +296,7 @@ def per_file(grade):
 
 @contextmanager
 def opened(budget: Budget | None = None):
+    """A fresh budget (or `budget`) for the formula work inside the block."""
     token = _FILE.set(budget or Budget())
     try:
         yield _FILE.get()
@@ -293,7 +305,7 @@ def opened(budget: Budget | None = None):
 
 
 def spend(ops: int) -> None:
-    """Charge the file's budget (nothing outside a file's grading)."""
+    """Charge the file's budget (nothing outside a file's grading); TooCostly once it is spent."""
     budget = _FILE.get()
     if budget is not None:
         budget.spend(ops)
@@ -304,8 +316,13 @@ def read(text: str) -> None:
     spend(PARSE_PER_CHAR * len(text))
 
 
+def compare(entries: int, points: int = POINTS) -> None:
+    """Charge a check's own work: comparing an answer of `entries` entries at `points` points."""
+    spend(CHECK + COMPARE * points * entries)
+
+
 def refuse(node: F.Node, env) -> None:
-    """Refuse (TooCostly) a formula whose check, POINTS evaluations at `env`'s shapes, would cost too much."""
+    """TooCostly for a formula whose check, POINTS evaluations at `env`'s shapes, would cost too much."""
     ops = estimate(node, env) * POINTS
     if ops > MAX_CHECK_OPS:
         raise TooCostly(_costly(ops))
@@ -313,7 +330,7 @@ def refuse(node: F.Node, env) -> None:
 
 def charge(node: F.Node, env, ops: int | None = None) -> None:
     """Before one evaluation of `node` at `env` (`ops`: its estimate, when known): refuse it
-    when too costly or too deep, else charge it to the file's budget."""
+    when too costly, else charge it to the file's budget."""
     if ops is None:
         ops = estimate(node, env)
     if ops * POINTS > MAX_CHECK_OPS:
