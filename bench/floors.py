@@ -44,6 +44,7 @@ def array(value) -> np.ndarray:
 # ---------------------------------------------------------------- activations: f(z) and the backward step
 
 def _activation(spec):
+    """(f(z), the backward step from dl/da to dl/dz, f'(z) elementwise or None for softmax)."""
     name, opts = (spec, {}) if isinstance(spec, str) else next(iter(spec.items()))
     opts = opts or {}
     if name == "identity":
