@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .answers import inside, load_answers
-from .writeup_answers import is_writeup, load_writeup
+from .writeup import is_writeup
 from .errors import BpcheckError, InputError
 from . import sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
@@ -233,6 +233,8 @@ class Grader:
             return FileResult(str(path), None, None, error=sub.refused)
         try:
             if is_writeup(path):  # a Markdown or LaTeX write-up names no problem: --problem does
+                from .writeup_answers import load_writeup
+
                 if self.problem is None:
                     raise InputError("a write-up is graded against --problem P", str(path))
                 problem, solution = self.load(self.problem)

@@ -170,10 +170,8 @@ def grade(paths, problem, problem_sha256, fmt, pass_mark, feedback, csv_path, ou
         _human(output, color, lambda console: report_human.render_human(results, summary, console, level,
                                                                         detail or "auto"))
     else:
-        from .formats import html_report
-
         _emit(output, {"json": lambda: report.render_json(results, summary, level),
-                       "html": lambda: html_report.render(results, summary, level),
+                       "html": lambda: _html_report().render(results, summary, level),
                        "junit": lambda: report.render_junit(results, level),
                        "gradescope": lambda: report.render_gradescope(results, level),
                        "github": lambda: report.render_github(results, level),
@@ -218,6 +216,12 @@ def _grade_with_progress(grader, files: list) -> list:
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("grading", total=len(files))
         return grader.grade_all(files, progress=lambda: bar.advance(task))
+
+
+def _html_report():
+    from .formats import html_report
+
+    return html_report
 
 
 def _pass_mark(mark: str | None):

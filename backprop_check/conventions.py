@@ -91,7 +91,6 @@ def student_vectors(solution, answers: dict) -> dict:
     `answers`: canonical name -> `answers.Answer` (numbers 1×n or n×1, or
     formulas read at the problem's values). A flat list shows no orientation.
     """
-    from .equivalence import value_of  # late: equivalence builds on this module
     out = {}
     for name, answer in answers.items():
         truth = solution.env.get(name)
@@ -99,6 +98,8 @@ def student_vectors(solution, answers: dict) -> dict:
             continue
         value = getattr(answer, "value", None)
         if value is None and getattr(answer, "formula", None):
+            from .equivalence import value_of  # late: equivalence builds on this module (and formulas only)
+
             value = value_of(solution, answer.formula)
         shape = np.shape(value) if value is not None else None
         if shape == np.shape(truth)[::-1]:

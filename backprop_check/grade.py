@@ -19,7 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import carry, credit, equivalence, formula_cost, steps
+from . import credit, formula_cost
 from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
@@ -98,8 +98,13 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
     questions = questions_of(problem, solution)
     written = student_vectors(solution, given)  # the orientations their own answers gave vectors
     result.findings = [grade_question(ctx, q, given, written) for q in questions]
-    carry.credit(ctx, problem, questions, result.findings, given, written)  # error carried forward (on by default)
+    if any(f.status == "incorrect" for f in result.findings):  # (imported only then: a cold run is mostly imports)
+        from . import carry
+
+        carry.credit(ctx, problem, questions, result.findings, given, written)  # error carried forward (on by default)
     if answers.steps:  # a write-up: the derivation's steps, feedback (and points with step_penalty)
+        from . import steps
+
         steps.apply(solution, questions, result.findings, answers.steps, lambda q: _fitter(problem, q),
                     lambda q: Tolerance.from_spec(problem.tolerance, q.tolerance),
                     lambda q, key, default: _option(problem, q, key, default),
@@ -193,6 +198,8 @@ def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, point
     graph = getattr(ctx.problem, "graph", None) is not None  # checked against the graph engine's worlds
     if ctx.solution.entries[q.quantity].formula is None and not graph:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
+    from . import equivalence  # formulas only: a file of numbers never imports it
+
     verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q),
                                      Conventions.of(ctx.problem, q, written))
     finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags

@@ -27,11 +27,8 @@ import numpy as np
 from . import formulas as F
 from .exact import NumberError, parse_number
 from .formula_syntax import FormulaSyntaxError, parse
-from .numbers_worked import NotWorked, worked
 from .tolerance import written_unit
 
-from . import latex_syntax
-from .latex_tokens import LatexSyntaxError
 
 MAX_BITS = 4096  # numerator or denominator of an intermediate value: (10^15)^16 fits, towers do not
 MAX_TEXT = 10_000
@@ -89,6 +86,8 @@ def _worked(source: str, propagate: bool):
     The rounding units propagated through products are for a write-up's steps only
     (`propagate`): as an answer's tolerance they could be made as large as one likes
     (50.5 * 9.5 - 478.6). An answer keeps the units of a typed matrix, or of its transpose."""
+    from .numbers_worked import NotWorked, worked  # typeset matrices only: a file of numbers never needs it
+
     try:
         node = parse(source, (), indexing=True)
         values, units = worked(node, source)
@@ -156,14 +155,17 @@ def _float(value: Fraction, text: str) -> float:
 
 def _plain_syntax(text: str) -> str | None:
     """The text in plain syntax: LaTeX translated (None when it cannot be), else as written."""
+    if "\\" not in text and "$" not in text:
+        return text  # no LaTeX (its scanner, imported only for LaTeX, would say the same)
+    from . import latex_syntax
+    from .latex_tokens import LatexSyntaxError
+
     if latex_syntax.looks_like_latex(text):
         try:
             return latex_syntax.translate(text)
         except LatexSyntaxError:  # LaTeX it cannot read is "not a number" (the formula grader says why)
             return None
-    if "\\" in text or "$" in text:
-        return None  # not LaTeX as `looks_like_latex` reads it: left to the formula grader, which says so
-    return text
+    return None  # a $ or a backslash, yet not LaTeX as `looks_like_latex` reads it: the formula grader says why
 
 
 def _split_matrix(source: str):

@@ -19,8 +19,6 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from . import latex_syntax
-from .latex_tokens import LatexSyntaxError
 
 _PREFIX = re.compile(r"(step|sample)([1-9]\d{0,4})\.(.+)")
 _GRAD = re.compile(r"dl/d(.+)")
@@ -180,6 +178,11 @@ def normalise_name(name: str, network: bool = True) -> str:
 def read_name(name: str, network: bool = True) -> str:
     """`normalise_name` of a name that may be LaTeX, translated by `latex_syntax` first."""
     text = str(name)
+    if "\\" not in text and "$" not in text:
+        return normalise_name(text, network)  # not LaTeX: the LaTeX reader is not even imported
+    from . import latex_syntax
+    from .latex_tokens import LatexSyntaxError
+
     if len(text) <= MAX_NAME and latex_syntax.looks_like_latex(text):
         try:
             text = latex_syntax.translate(text)

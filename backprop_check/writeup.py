@@ -89,6 +89,15 @@ def kind_of(path: str) -> str:
     raise WriteupError(f"{path}: a write-up must be a .md or .tex file")
 
 
+def is_writeup(path) -> bool:
+    """Whether a file is graded as a write-up, by its name."""
+    try:
+        kind_of(str(path))
+        return True
+    except WriteupError:
+        return False
+
+
 def decode(data: bytes, path: str) -> str:
     """The text of a write-up file, or a WriteupError for a binary or huge one."""
     if len(data) > MAX_BYTES:

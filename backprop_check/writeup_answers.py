@@ -25,7 +25,7 @@ from . import latex_syntax
 from .errors import InputError
 from .latex_tokens import LatexSyntaxError
 from .quantities import UnknownQuantity, read_name
-from .writeup import MAX_BYTES, Equation, WriteupError, decode, equations, kind_of
+from .writeup import MAX_BYTES, Equation, WriteupError, decode, equations, is_writeup, kind_of  # noqa: F401 (is_writeup: read from here too)
 
 _UPDATE = {"\\leftarrow", "\\gets"}
 # (dz2/dz1)_{ii} = …: the diagonal entries of a quantity answer it (the diagonal convention)
@@ -40,14 +40,6 @@ class Step:
     text: str
     line: int
     relation: str  # the relation written before it: '=', '\\approx', …
-
-
-def is_writeup(path: str | Path) -> bool:
-    try:
-        kind_of(str(path))
-        return True
-    except WriteupError:
-        return False
 
 
 def load_writeup(path: str | Path, problem, tree: str | Path | None = None) -> AnswerFile:
