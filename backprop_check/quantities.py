@@ -15,7 +15,6 @@ formulas' names go through it too. `read_name` first hands LaTeX to
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -206,6 +205,8 @@ def canonical(name: str, s: Structure, aliases: dict[str, str] | None = None) ->
     samples = [f"sample1.{n}" for n in base_names(s, True)] if s.n_samples > 1 else []
     known = [k for k in all_names(s) + samples + list(aliases) if k != raw]  # never suggest the name itself
     same = [k for k in known if k.lower() == raw.lower()]  # dl/dw1 -> dl/dW1 before anything fuzzier
+    import difflib  # only for a name that is unknown
+
     close = same or difflib.get_close_matches(raw, known, n=1, cutoff=0.6)
     kind, _, rest = parts(raw)
     base = _canonical_base(rest, s, aliases)

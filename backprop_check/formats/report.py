@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import xml.etree.ElementTree as ET
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
@@ -60,6 +59,8 @@ def _dumps(data) -> str:
 
 
 def render_junit(results: list[FileResult], feedback: str = "full") -> str:
+    import xml.etree.ElementTree as ET  # JUnit only
+
     root = ET.Element("testsuites", name="bpcheck")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for r in escape.records(view(results, feedback), escape.line):  # one line, XML-safe, no U+FFFD
