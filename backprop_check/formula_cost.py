@@ -44,15 +44,16 @@ from . import formulas as F
 from .formula_syntax import FormulaSyntaxError
 
 NODE = 20_000  # one node evaluated: the interpreter's dispatch and a numpy call on small arrays (2-13 µs)
-WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry on 1M entries, about doubled
-    "+": 3, "-": 3, "*": 3, "/": 8, "neg": 3, "**": 160,  # a float power: 80 ns for z**3
-    "relu": 3, "abs": 3, "max": 3, "exp": 4, "sqrt": 4, "tanh": 6, "log": 25, "softmax": 16,
+WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry on 1M entries, with a margin
+    "+": 4, "-": 4, "*": 4, "/": 8, "neg": 4, "**": 160,  # a float power: 80 ns for z**3
+    "@": 8,  # per entry of a matrix product's result (a column times a row: 6 ns), besides MATMUL
+    "relu": 4, "abs": 4, "max": 4, "exp": 5, "sqrt": 5, "tanh": 8, "log": 25, "softmax": 20,
     "step": 30, "leaky_relu": 30, "elu": 25, "sigmoid": 50, "softplus": 70,
     "erf": 400, "gelu": 450,  # np.vectorize(math.erf): one Python call per entry
 }
 UNKNOWN_WEIGHT = 450  # a function not listed: as costly as the costliest
-COPY = 2  # an entry allocated or copied: eye(n), ones(n), diag, a sum's read, a list
-MATMUL = 1  # a multiply-add of a matrix product (BLAS does 10-20 per ns; a plain loop about 1)
+COPY = 4  # an entry allocated (a fresh large array faults its pages in: 2.5 ns) or read once
+MATMUL = 1  # a multiply-add of a matrix product (one BLAS thread: 0.05 ns in A B, 0.5 in A v)
 WALK = 5_000  # one node of an estimate's own walk (about 3 µs)
 PARSE_PER_CHAR = 10_000  # reading formula text, per character (5-12 µs measured; LaTeX is translated first)
 CHECK = 1_000_000  # a check's own work besides evaluating: conventions, fitting, messages
@@ -126,8 +127,9 @@ def _shape(n: F.Node, args: list, env) -> tuple:
         return (), 0
     if None in args:
         return None, 0
-    if kind is F.Bin:
-        return _binary(n.op, args[0], args[1])
+    if kind is F.Bin:  # z**2 squares (1 ns an entry); other powers go through pow() (up to 80)
+        square = n.op == "**" and isinstance(n.right, F.Num) and n.right.value in (1, 2)
+        return _binary("*" if square else n.op, args[0], args[1])
     if kind is F.Neg:
         return args[0], 0 if isinstance(args[0], Bare) else WEIGHT["neg"] * _size(args[0])
     if kind is F.T:
@@ -159,12 +161,13 @@ def _call(n: F.Call, args: list, env) -> tuple:
     if fn in ("sum", "mean", "softmax"):
         a = args[0]
         axis = None if len(n.args) < 2 else _whole(n.args[1], env)
-        if len(n.args) == 2 and (axis is None or axis >= max(len(a), 1)):
+        if not a:  # a number: its sum, mean and softmax are numbers (numpy takes axis 0 of a 0-d array)
+            return (), COPY
+        if len(n.args) == 2 and (axis is None or axis >= len(a)):
             return None, 0
-        weight = WEIGHT["softmax"] if fn == "softmax" else COPY
-        if fn == "softmax" or axis is None:
-            return (a if fn == "softmax" else ()), weight * _size(a)
-        return a[:axis] + (1,) + a[axis + 1:], weight * _size(a)
+        if fn == "softmax":
+            return a, WEIGHT["softmax"] * _size(a)
+        return (() if axis is None else a[:axis] + (1,) + a[axis + 1:]), COPY * _size(a)
     if fn == "diag":
         a = args[0]
         if len(a) == 1 or (len(a) == 2 and 1 in a):
@@ -229,7 +232,7 @@ def _matmul(a: tuple, b: tuple) -> tuple:
     if a2[-1] != b2[-2] or batch is None:
         return None, 0
     out = batch + (a2[-2],) * (len(a) > 1) + (b2[-1],) * (len(b) > 1)
-    return out, MATMUL * _size(batch) * a2[-2] * a2[-1] * b2[-1]
+    return out, MATMUL * _size(batch) * a2[-2] * a2[-1] * b2[-1] + WEIGHT["@"] * _size(out)
 
 
 def _bare_binary(op: str, a, b) -> tuple:
@@ -258,8 +261,8 @@ def _bare_binary(op: str, a, b) -> tuple:
 class Budget:
     """What one answers file's formula work may still spend: operations, and a write-up's formula steps."""
 
-    def __init__(self, ops: int = MAX_FILE_OPS, steps: int = MAX_FORMULA_STEPS):
-        self.ops = ops
+    def __init__(self, ops: int | None = None, steps: int = MAX_FORMULA_STEPS):
+        self.ops = MAX_FILE_OPS if ops is None else ops
         self.steps = steps
 
     def spend(self, ops: int) -> None:
