@@ -1,0 +1,155 @@
+"""Benchmark: the worst formula answers within the limits (issue 14, bounded work per answer).
+
+On a problem with a 1024-unit layer (so that eye(1024) is within its sizes;
+the spec of tests/test_formula_cost.py), prints:
+
+1. the CPU time to refuse each hostile formula of tests/test_formula_cost.py
+   (the issue's 78 × sum(erf(eye(1024))) held a worker 21 s), graded through
+   `equivalence.grade_text` in a file's budget (goal: < 50 ms each);
+2. the cost model against numpy: for formulas of every kind at 1024 × 1024,
+   the estimate (an operation is at most about 1 ns) beside the measured CPU
+   time of one evaluation (goal: estimate ≥ measured, ratio ≥ 1);
+3. end to end, `bpcheck grade` of answers files as processes (CPU user +
+   system, median of alternating runs): the problem with no answers (the
+   baseline: starting, reading and solving the key), every asked quantity
+   answered by its reference formula, every one answered wrong with the
+   costliest term the per-check limit allows (all the file's formula work
+   capped by its budget), and the issue's file (goal: any answers file
+   within the limits < 1 s CPU beyond the baseline);
+4. the formula check median over the shipped problems, plain and LaTeX
+   (bench/formula_speed.py's checks; goal: < 2 ms).
+
+Run: python bench/worst_formula.py   (bpcheck sets one BLAS thread itself)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the hostile formulas and the wide spec are the tests' own
+sys.path.insert(0, str(ROOT / "bench"))
+
+import formula_speed  # noqa: E402
+import test_formula_cost as T  # noqa: E402
+import timing  # noqa: E402
+from backprop_check import equivalence, formula_cost  # noqa: E402
+from backprop_check import formulas as F  # noqa: E402
+from backprop_check.formula_products import Rules  # noqa: E402
+from backprop_check.formula_syntax import parse  # noqa: E402
+from backprop_check.solve import solve  # noqa: E402
+from backprop_check.spec import load_problem  # noqa: E402
+
+KINDS = ["sum(erf(eye(1024)))", "gelu(z1 z1^T)", "sigmoid(eye(1024))", "softplus(eye(1024))", "elu(eye(1024))",
+         "exp(eye(1024))", "tanh(eye(1024))", "log(eye(1024))", "sqrt(eye(1024))", "abs(eye(1024))",
+         "relu(eye(1024))", "step(eye(1024))", "leaky_relu(eye(1024))", "eye(1024)**3", "eye(1024)**2",
+         "eye(1024) + eye(1024)", "eye(1024) / (eye(1024) + 1)", "-eye(1024)", "max(eye(1024), W1 W1^T)",
+         "softmax(eye(1024))", "sum(eye(1024), 0)", "mean(eye(1024))", "diag(z1)", "eye(1024) @ eye(1024)",
+         "z1 z1^T", "W1 W1^T @ z1", "I + W1 W1^T", "eye(1024) ones", "tanh'(eye(1024))", "sigmoid'(z1 W2)",
+         "sum(W1 W2 W1 W2 W1 W2 W1 W2 W1 W2)", " + ".join(["x"] * 150), " + ".join(["tanh(W1 x + b1)"] * 40)]
+
+
+def cpu(fn, runs: int = 5) -> float:
+    """The best CPU time of `runs` calls, in seconds."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def refusals(solution) -> None:
+    def refuse(text):
+        with formula_cost.opened():
+            verdict = equivalence.grade_text(solution, "loss", text, T._fit)
+        assert verdict.status == "invalid" and T.COSTLY.search(verdict.message), verdict.message
+    times = {what: cpu(lambda t=text: refuse(t)) for what, text in T.HOSTILE.items()}
+    for what, seconds in times.items():
+        print(f"  {what:<48} refused in {seconds * 1000:6.1f} ms CPU")
+    worst = max(times, key=times.get)
+    print(f"  slowest: {worst}, {times[worst] * 1000:.1f} ms (goal < 50 ms)")
+
+
+def calibration(solution) -> None:
+    names = equivalence.names_of(solution)
+    ratios = []
+    for text in KINDS:
+        node = parse(text, names)
+        ops = formula_cost.estimate(node, solution.env)
+        seconds = cpu(lambda: F.evaluate(node, solution.env, Rules(outer=True)), runs=3)
+        ratios.append((ops / 1e9 / seconds, text))
+        print(f"  {text[:44]:<46} estimate {ops / 1e6:8.1f} M ops   measured {seconds * 1000:7.2f} ms"
+              f"   ratio {ratios[-1][0]:5.2f}")
+    low, text = min(ratios)
+    print(f"  lowest ratio {low:.2f} ({text[:40]}); median {statistics.median(r for r, _ in ratios):.2f}"
+          " (goal: every ratio >= 1, the estimate an upper bound)")
+
+
+def heaviest(solution) -> str:
+    """The costliest sum of 1024-square terms that one formula's check may take."""
+    names, term, best = equivalence.names_of(solution), "sum(tanh(W1 W1^T))", ""
+    for k in range(1, 20):
+        text = " + ".join([term] * k)
+        if formula_cost.estimate(parse(text, names), solution.env) * formula_cost.POINTS > formula_cost.MAX_CHECK_OPS:
+            break
+        best = text
+    return best
+
+
+def end_to_end(spec: Path, solution) -> None:
+    heavy = heaviest(solution)
+    answers = {q: F.to_code(solution.entries[q].formula) for q in T.ASKED}
+    files = {
+        "no answers (baseline)": {},
+        "every reference formula": answers,
+        "every formula + the heaviest term": {q: f"{f} + {heavy}" for q, f in answers.items()},
+        "the issue's 78 × sum(erf(eye(1024)))": {"loss": " + ".join([T.SUM_ERF] * 78)},
+    }
+    print(f"  the heaviest term: {heavy[:60]}... ({len(heavy)} characters)")
+    commands = {}
+    for name, given in files.items():
+        path = spec.parent / f"{len(commands)}.answers.yaml"
+        body = "".join(f"\n  {q}: \"{text}\"" for q, text in given.items()) or " {}"
+        path.write_text(f"bpcheck: 1\nproblem: {spec}\nstudent: s\nanswers:{body}\n")
+        commands[name] = [*timing.BPCHECK, "grade", str(path), "--format", "json"]
+    results = {name: timing.stats(samples) for name, samples in timing.alternate(commands, runs=3).items()}
+    base = results["no answers (baseline)"]["cpu_median"]
+    for name, s in results.items():
+        extra = s["cpu_median"] - base
+        print(timing.line(name, s) + ("" if name.startswith("no answers") else f";  beyond the baseline {extra:.3f} s"))
+    worst = max(s["cpu_median"] for s in results.values()) - base
+    print(f"  worst file beyond the baseline: {worst:.3f} s CPU (goal < 1 s); the baseline itself {base:.3f} s")
+
+
+def medians() -> None:
+    times, counts, problems = formula_speed.check_times()
+    for syntax, seconds in times.items():
+        ms = sorted(t * 1000 for t in seconds)
+        print(f"  {syntax}: {len(ms)} checks on {problems} shipped problems: CPU median {statistics.median(ms):.2f} ms,"
+              f" 95th percentile {ms[int(0.95 * len(ms))]:.2f} ms (goal: median < 2 ms)")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "wide.yaml"
+        spec.write_text(T._wide_spec())
+        solution = solve(load_problem(spec))
+        equivalence.grade_text(solution, "z1", "W1 @ x + b1", T._fit)  # the random worlds, built once
+        print(f"1. hostile formulas refused (a 1-1024-1 network; limit {formula_cost.MAX_CHECK_OPS / 1e6:,.0f} "
+              "million operations per formula check):")
+        refusals(solution)
+        print("2. the cost model against numpy (one evaluation):")
+        calibration(solution)
+        print(f"3. bpcheck grade end to end (file budget {formula_cost.MAX_FILE_OPS / 1e6:,.0f} million operations):")
+        end_to_end(spec, solution)
+    print("4. formula check, every shipped reference formula and two wrong variants:")
+    medians()
+
+
+if __name__ == "__main__":
+    main()
