@@ -411,3 +411,8 @@ def test_the_estimate_grows_with_the_sizes(n, m, text):
     assert cost(small) <= cost(large)
     if text == "sum(erf(eye(n)))":
         assert cost(large) >= formula_cost.WEIGHT["erf"] * large * large
+
+
+def test_a_check_evaluates_at_the_problem_values_and_every_world():
+    from backprop_check.equivalence_worlds import WORLDS
+    assert formula_cost.POINTS == 1 + WORLDS
