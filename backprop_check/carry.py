@@ -26,7 +26,10 @@ credit flows from a degenerate upstream (zeros, an identity, one repeated
 value, numbers vanishingly small), nor to a result that is zero or constant
 within the tolerance: those take no arithmetic to get "right". Only answers
 to questions that were asked and graded incorrect start a carry, so a
-made-up value for an unasked quantity earns nothing.
+made-up value for an unasked quantity earns nothing. Substituted formulas
+grow (a wrong z2 used 40 times in z3, z3 in ŷ …): each evaluation is
+estimated first (`formula_cost`), and one too costly or too deep carries
+nothing.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ compared with the reference formula of the quantity:
    …) is computed from them through the solution-sheet formulas, so that a
    formula may mix names freely and still be checked consistently. A world
    where the reference is undefined is drawn again.
+Before any of that, the formula's cost is estimated from the shapes of its
+parts (`formula_cost`): one too costly to check is `invalid` unevaluated, and
+every evaluation is charged to the answers file's budget.
 A formula equal only at random points, or only at the problem's values, is
 reported as such. A wrong formula is checked against the catalogue's
 mistakes that a formula can make (sign, transpose, factor 2, N or K, a missing
