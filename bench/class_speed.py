@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from timing import BPCHECK, FLOORS, alternate, line, machine, stats, verdict
+from timing import BPCHECK, ENV, FLOORS, alternate, line, machine, stats, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = [ROOT / "problems" / "assignment1-ex2.yaml", ROOT / "problems" / "dsga1008-2022-p1.yaml"]
@@ -42,7 +42,7 @@ def references(problem: Path, folder: Path) -> tuple[dict, dict]:
     """The key's answers and the reference formulas of a problem."""
     key = folder / "key.yaml"
     done = subprocess.run(BPCHECK + ["solve", str(problem), "--format", "yaml", "--key", str(key)],
-                          check=True, capture_output=True, text=True)
+                          check=True, capture_output=True, text=True, env=ENV)
     formulas = {name: q.get("formula") for name, q in yaml.safe_load(done.stdout)["quantities"].items()}
     return yaml.safe_load(key.read_text())["answers"], formulas
 
@@ -112,7 +112,8 @@ def make_class(problem: Path, folder: Path, n: int, seed: int = 0) -> Path:
 
 
 def floor_in_process(spec: Path, folder: Path) -> str:
-    done = subprocess.run(FLOORS + ["class", str(spec), str(folder)], capture_output=True, text=True, check=True)
+    done = subprocess.run(FLOORS + ["class", str(spec), str(folder)], capture_output=True, text=True,
+                          check=True, env=ENV)
     return done.stderr.strip()
 
 

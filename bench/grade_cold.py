@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from timing import BPCHECK, FLOORS, alternate, line, machine, ratios, stats, verdict
+from timing import BPCHECK, ENV, FLOORS, alternate, line, machine, ratios, stats, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.5
@@ -31,11 +31,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         key = str(Path(tmp) / "key.answers.yaml")
-        subprocess.run(BPCHECK + ["solve", args.problem, "--key", key], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(BPCHECK + ["solve", args.problem, "--key", key], check=True, stdout=subprocess.DEVNULL, env=ENV)
         commands = {"bpcheck grade": BPCHECK + ["grade", key, "--problem", args.problem, "--format", "json"],
                     "floor grade": FLOORS + ["grade", key, args.problem]}
         for name, cmd in commands.items():  # both must grade the key full marks, or the race is void
-            result = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)["results"][0]
+            result = json.loads(subprocess.run(cmd, capture_output=True, text=True, env=ENV).stdout)["results"][0]
             assert result["score"] == result["max_score"], (name, result)
         times = {name: stats(samples) for name, samples in alternate(commands, args.runs).items()}
     print(f"cold grade of one numeric answers file ({Path(args.problem).name}), {args.runs} runs each, alternating")

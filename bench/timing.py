@@ -5,7 +5,8 @@ rusage, so only that child's) and wall time are recorded. Commands alternate run
 by run, in swapped order every other run, so that a change in machine load hits
 them alike, after one untimed warm-up run each. Goals are judged on the median CPU time,
 which load inflates least. bpcheck runs as `python -m backprop_check`, so that
-`PYTHONPATH=/path/to/an/old/checkout python bench/grade_cold.py` measures another version.
+`PYTHONPATH=/path/to/an/old/checkout python bench/grade_cold.py` measures another version
+(with PYTHONSAFEPATH set, so that the working directory's checkout does not win; Python 3.11+).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ BPCHECK = [sys.executable, "-m", "backprop_check"]
 # Python's bytecode cache on, as after `pip install` (a shell with PYTHONDONTWRITEBYTECODE=1 would
 # make every bpcheck run compile its modules from source again)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# `python -m` puts the working directory first on sys.path, ahead of PYTHONPATH: run from the
+# repository's root, it would import the checkout there, whatever PYTHONPATH names (Python 3.11+)
+ENV["PYTHONSAFEPATH"] = "1"
 FLOORS = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floors.py")]
 
 
