@@ -141,7 +141,7 @@ def _exact_values(case: Case, problem: Problem, single: bool) -> dict:
 
 def _compare(problem: Problem, exact: dict, fast: dict, report: Report) -> None:
     try:
-        compare_engines(exact, fast, report)
+        compare_engines(exact, fast, report, numeric.Rounding(case_of(problem)))
     except EngineDisagreement as exc:
         if any(l.activation.kind.kinks_unknown for l in problem.layers) or problem.loss.kind.kinks_unknown:
             raise InputError(f"{exc}: a value probably lies exactly on a kink of a custom activation "
@@ -181,7 +181,8 @@ def _add_sample(solution: Solution, case: Case, n: int, check: bool, exact: bool
         values = symbolic.run(sub, jacobians=True)
         if check:
             compare_engines({f"sample{n}.{k}": _floats(v) for k, v in values.items()},
-                            {f"sample{n}.{k}": v for k, v in fast.items()}, solution.report)
+                            {f"sample{n}.{k}": v for k, v in fast.items()}, solution.report,
+                            numeric.Rounding(sub, f"sample{n}."))
     for base in base_names(problem.structure, per_sample=True):
         name = f"sample{n}.{base}"
         solution.entries[name] = _entry(name, values[base], problem, True)

@@ -4,6 +4,8 @@ It runs the same computation graph as the sympy engine (`network`,
 `autodiff`) with its own arithmetic (`floats`): every function's value and
 derivative come from the hand-written numpy forms of `ops`, never from
 sympy, so the two engines check each other. Columns are samples.
+`Rounding` tells how far float64 rounding can move each of its values
+(`jitter`), for the engines' agreement test.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from .. import network
 from . import Case
 from .floats import Floats
+from .jitter import spread
 
 
 def array(rows) -> np.ndarray:
@@ -30,6 +33,25 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None,
     """Every quantity of one pass (see `network.run`; `params` as float arrays)."""
     with np.errstate(all="ignore"):
         return network.run(case, Floats(), jacobians, params, slope_mistake)
+
+
+class Rounding:
+    """name -> how far float64 rounding can move `run(case)`'s value of it (`jitter.spread`, entry
+    by entry), or None for a name it does not cover (a training step's). `prefix`: the names'
+    prefix (sample2.). Nothing is computed until the first call: the agreement test asks only
+    when the plain relative test fails."""
+
+    def __init__(self, case: Case, prefix: str = ""):
+        self.case, self.prefix, self._spread = case, prefix, None
+
+    def __call__(self, name: str) -> np.ndarray | None:
+        if not name.startswith(self.prefix):
+            return None
+        if self._spread is None:
+            jacobians = self.case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
+            self._spread = spread(lambda arithmetic: network.run(self.case, arithmetic, jacobians),
+                                  run(self.case, jacobians))
+        return self._spread.get(name[len(self.prefix):])
 
 
 def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None,
