@@ -198,15 +198,33 @@ def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, point
     graph = getattr(ctx.problem, "graph", None) is not None  # checked against the graph engine's worlds
     if ctx.solution.entries[q.quantity].formula is None and not graph:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
-    from . import equivalence  # formulas only: a file of numbers never imports it
-
-    verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q),
-                                     Conventions.of(ctx.problem, q, written))
-    finding.status, finding.message, finding.tags = verdict.status, verdict.message, verdict.tags
+    verdict = _verdict(ctx, q, text, Conventions.of(ctx.problem, q, written))
+    finding.status, finding.message, finding.tags = verdict.status, verdict.message, list(verdict.tags)
     finding.score = points if verdict.status == "correct" else 0.0
     finding.tolerance = "formula: equal at the problem's values and at random points"
     _authored(ctx.problem, q, finding)
     return finding
+
+
+MAX_CACHED_VERDICTS = 4096  # per solved problem: a class writes the same few formulas again and again
+
+
+def _verdict(ctx: Context, q: Question, text: str, conventions: Conventions):
+    """equivalence.grade_text's verdict, once per formula text, question and conventions.
+
+    The verdict depends on nothing else: the key's values, the random worlds and the
+    question's shape rules are the solution's. Only correct and incorrect verdicts are
+    kept; an invalid one may come from the file's own formula budget running out."""
+    from . import equivalence  # formulas only: a file of numbers never imports it
+
+    cache = ctx.solution.variants.setdefault(("verdicts", None), {})
+    key = (q.quantity, text, conventions)
+    verdict = cache.get(key)
+    if verdict is None:
+        verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q), conventions)
+        if verdict.status in ("correct", "incorrect") and len(cache) < MAX_CACHED_VERDICTS:
+            cache[key] = verdict
+    return verdict
 
 
 def _fitter(problem: Problem, q: Question):
