@@ -7,10 +7,11 @@ once, inferring every subexpression's shape the way `formulas.evaluate` and
 `formula_products` will compute it, and adds up operations:
 
 - an elementwise operation or function on n entries costs n × its weight
-  (WEIGHT: an add 3, tanh 6, sigmoid 50, erf 400; numpy's time per entry,
+  (WEIGHT: an add 6, tanh 10, sigmoid 50, erf 400; numpy's time per entry,
   special values included, with a margin; erf and gelu call math.erf once
   per entry);
-- a matrix product of (a×b)(b×c) costs a·b·c, eye(n) 2n², a sum 2n;
+- a matrix product of (a×b)(b×c) costs a·b·c (and 10 per entry of its
+  result), eye(n) 6n², a sum 6n;
 - every node also costs NODE (the interpreter's time to visit it);
 - a subtree used twice (carry substitutes a student's formula into later
   ones) costs twice, as evaluation computes it twice; the walk itself
@@ -44,15 +45,16 @@ from . import formulas as F
 from .formula_syntax import FormulaSyntaxError
 
 NODE = 20_000  # one node evaluated: the interpreter's dispatch and a numpy call on small arrays (2-13 µs)
-WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry on 1M entries, with a margin
-    "+": 4, "-": 4, "*": 4, "/": 8, "neg": 4, "**": 160,  # a float power: 80 ns for z**3
-    "@": 8,  # per entry of a matrix product's result (a column times a row: 6 ns), besides MATMUL
-    "relu": 4, "abs": 4, "max": 4, "exp": 5, "sqrt": 5, "tanh": 8, "log": 25, "softmax": 20,
+WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry on 1M entries, a fresh
+    # array's page faults included (2.5 ns), with a margin for a loaded machine's cache misses
+    "+": 6, "-": 6, "*": 6, "/": 10, "neg": 6, "**": 160,  # a float power: 80 ns for z**3
+    "@": 10,  # per entry of a matrix product's result (a column times a row: 6 ns), besides MATMUL
+    "relu": 6, "abs": 6, "max": 6, "exp": 8, "sqrt": 8, "tanh": 10, "log": 25, "softmax": 20,
     "step": 30, "leaky_relu": 30, "elu": 25, "sigmoid": 50, "softplus": 70,
     "erf": 400, "gelu": 450,  # np.vectorize(math.erf): one Python call per entry
 }
 UNKNOWN_WEIGHT = 450  # a function not listed: as costly as the costliest
-COPY = 4  # an entry allocated (a fresh large array faults its pages in: 2.5 ns) or read once
+COPY = 6  # an entry allocated (a fresh large array faults its pages in: 2.5 ns) or read once
 MATMUL = 1  # a multiply-add of a matrix product (one BLAS thread: 0.05 ns in A B, 0.5 in A v)
 WALK = 5_000  # one node of an estimate's own walk (about 3 µs)
 PARSE_PER_CHAR = 10_000  # reading formula text, per character (5-12 µs measured; LaTeX is translated first)
