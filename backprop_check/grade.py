@@ -14,7 +14,7 @@ format renders; nothing here prints.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -213,18 +213,40 @@ def _verdict(ctx: Context, q: Question, text: str, conventions: Conventions):
     """equivalence.grade_text's verdict, once per formula text, question and conventions.
 
     The verdict depends on nothing else: the key's values, the random worlds and the
-    question's shape rules are the solution's. Only correct and incorrect verdicts are
-    kept; an invalid one may come from the file's own formula budget running out."""
+    question's shape rules are the solution's, and of the student's own orientations
+    only those of the names the formula uses (`conventions.readings`). Only correct and
+    incorrect verdicts are kept; an invalid one may come from the file's own formula
+    budget running out."""
     from . import equivalence  # formulas only: a file of numbers never imports it
 
+    used = _names_used(ctx, text)
+    if used is None:  # it cannot be read: grade_text says why
+        return equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q), conventions)
     cache = ctx.solution.variants.setdefault(("verdicts", None), {})
-    key = (q.quantity, text, conventions)
+    key = (q.quantity, text, replace(conventions, rows=conventions.rows & used, columns=conventions.columns & used))
     verdict = cache.get(key)
     if verdict is None:
         verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q), conventions)
         if verdict.status in ("correct", "incorrect") and len(cache) < MAX_CACHED_VERDICTS:
             cache[key] = verdict
     return verdict
+
+
+def _names_used(ctx: Context, text: str) -> frozenset | None:
+    """The canonical names a formula text uses (None if it cannot be read), once per text."""
+    from .equivalence import parse_answer
+    from .formula_syntax import FormulaSyntaxError
+
+    cache = ctx.solution.variants.setdefault(("names used", None), {})
+    if text not in cache:
+        try:
+            used = frozenset(F.names_in(parse_answer(ctx.solution, text)))
+        except FormulaSyntaxError:  # formula_cost.TooCostly included
+            used = None
+        if len(cache) >= MAX_CACHED_VERDICTS:
+            return used
+        cache[text] = used
+    return cache[text]
 
 
 def _fitter(problem: Problem, q: Question):

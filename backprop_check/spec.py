@@ -10,7 +10,7 @@ output goes back in the user's shapes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from .budget import MAX_WORK, work_per_pass  # noqa: F401 (the spec's limits, re
 from .formula_syntax import FormulaSyntaxError
 from .formula_syntax import FUNCTIONS as _FUNCTION_NAMES
 from .formulas import FormulaError
-from .quantities import Structure, base_names, canonical, normalise_name
+from .quantities import Structure, UnknownQuantity, base_names, canonical, normalise_name
 from .specread import (FORMS, MAX_DIM, MAX_ENTRIES, MAX_MAGNITUDE, MAX_SAMPLES,  # noqa: F401 (read from here too)
                        MAX_STEPS, MIN_MAGNITUDE, QUESTION_KEYS, TOLERANCE_KEYS, Matrix, Question,
                        file_digest, stamp_digest)
@@ -41,6 +41,9 @@ class Layer:
     weight: str
     bias: str | None
     activation: activations.Activation
+
+
+MAX_CANONICAL_CACHED = 4096  # spellings per problem
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,20 @@ class Problem:
         return all(l.activation.exact for l in self.layers) and self.loss.kind.exact
 
     def canonical(self, name: str) -> str:
-        return canonical(name, self.structure, self.names)
+        """The canonical name (UnknownQuantity if none), looked up once per spelling: grading a
+        class asks for the same few spellings thousands of times."""
+        known = self.__dict__.setdefault("_canonical", {})  # a cache, not a field: frozen allows it
+        if name not in known:
+            if len(known) >= MAX_CANONICAL_CACHED:
+                return canonical(name, self.structure, self.names)
+            try:
+                known[name] = canonical(name, self.structure, self.names)
+            except UnknownQuantity as exc:
+                known[name] = (exc.name, exc.suggestion)  # raised anew each time, with its own traceback
+        found = known[name]
+        if isinstance(found, tuple):
+            raise UnknownQuantity(*found)
+        return found
 
 
 def load_problem(path: str | Path):
@@ -148,7 +164,7 @@ def _build(doc: Document, text: str):
         sha256=specread.sha256(r, text), digest=file_digest(text), optimizer=optimizer,
         random=variant_spec.for_network(r, text, params, len(layers)))
     questions = specread.questions(r, problem.canonical, _formula_free)
-    return Problem(**{**problem.__dict__, "questions": questions})
+    return replace(problem, questions=questions)
 
 
 def _activation(r: _Reader, path: tuple, g0: Fraction) -> activations.Activation:
