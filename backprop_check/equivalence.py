@@ -64,7 +64,29 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
 
     `spellings` is filled with each name as written -> its canonical name. A formula
     too costly to check is refused here (`formula_cost.TooCostly`), before any evaluation.
+    A text is read once per solved problem (trees are immutable): a class writes the same
+    formulas again and again, and grading, carrying errors forward and reading the
+    student's orientations each ask for them.
     """
+    parsed = solution.variants.setdefault(("parsed", None), {})
+    if text in parsed:
+        node, spelled = parsed[text]
+        if spellings is not None:
+            spellings.update(spelled)
+        return node
+    spelled = {}
+    node = _parse_answer(solution, text, spelled)
+    if len(parsed) < MAX_PARSED:
+        parsed[text] = (node, spelled)
+    if spellings is not None:
+        spellings.update(spelled)
+    return node
+
+
+MAX_PARSED = 4096  # texts per solved problem
+
+
+def _parse_answer(solution: Solution, text: str, spellings: dict) -> F.Node:
     formula_cost.read(text)
     graph = _is_graph(solution)
 

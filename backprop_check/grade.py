@@ -233,20 +233,14 @@ def _verdict(ctx: Context, q: Question, text: str, conventions: Conventions):
 
 
 def _names_used(ctx: Context, text: str) -> frozenset | None:
-    """The canonical names a formula text uses (None if it cannot be read), once per text."""
-    from .equivalence import parse_answer
+    """The canonical names a formula text uses (None if it cannot be read)."""
+    from .equivalence import parse_answer  # (read once per text and solved problem)
     from .formula_syntax import FormulaSyntaxError
 
-    cache = ctx.solution.variants.setdefault(("names used", None), {})
-    if text not in cache:
-        try:
-            used = frozenset(F.names_in(parse_answer(ctx.solution, text)))
-        except FormulaSyntaxError:  # formula_cost.TooCostly included
-            used = None
-        if len(cache) >= MAX_CACHED_VERDICTS:
-            return used
-        cache[text] = used
-    return cache[text]
+    try:
+        return frozenset(F.names_in(parse_answer(ctx.solution, text)))
+    except FormulaSyntaxError:  # formula_cost.TooCostly included
+        return None
 
 
 def _fitter(problem: Problem, q: Question):
