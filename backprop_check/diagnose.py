@@ -225,6 +225,9 @@ def _step_up(ctx, name, answer) -> Iterator:
         yield ctx.variant(name, ("lr", "up"), lr=-ctx.problem.lr), "the parameters moved up the gradient"
 
 
+MAX_CACHED_RATES = 32  # mistaken learning rates re-solved, per solution
+
+
 def _learning_rate(ctx, name, answer) -> Iterator:
     kind, k, param = parts(name)
     if (kind, k) != ("step", 1) or param not in ctx.problem.params:
@@ -232,8 +235,13 @@ def _learning_rate(ctx, name, answer) -> Iterator:
     nice = _student_rate(ctx, param, f"dl/d{param}", answer)
     if nice is None:
         return
-    # not cached: every student may guess another rate, and a worker grades many students
-    value = _quantities(ctx.problem, case_of(ctx.problem), None, nice).get(name)
+    # rates are rounded to 3 figures, so students share them; a worker keeps the last few
+    rates = ctx.solution.variants.setdefault(("learning rates", None), {})
+    if nice not in rates:
+        if len(rates) >= MAX_CACHED_RATES:
+            rates.pop(next(iter(rates)))
+        rates[nice] = _quantities(ctx.problem, case_of(ctx.problem), None, nice)
+    value = rates[nice].get(name)
     if value is not None:
         yield present(name, value, ctx.problem), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
 
