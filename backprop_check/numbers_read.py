@@ -21,6 +21,7 @@ that are plain decimals keep theirs.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -88,10 +89,12 @@ def _worked(source: str, propagate: bool):
     (50.5 * 9.5 - 478.6). An answer keeps the units of a typed matrix, or of its transpose."""
     from .numbers_worked import NotWorked, worked  # typeset matrices only: a file of numbers never needs it
 
+    node = _parsed(source, True)
+    if node is None:
+        return None
     try:
-        node = parse(source, (), indexing=True)
         values, units = worked(node, source)
-    except (FormulaSyntaxError, NotWorked, RecursionError):
+    except (NotWorked, RecursionError):
         return None
     if values.size > MAX_ENTRIES or not np.all(np.isfinite(values)):
         return None
@@ -105,10 +108,20 @@ def arithmetic(source: str | None) -> Fraction | None:
     if source is None:
         return None
     try:
-        node = parse(source, ())
-        return _exact(node)
+        node = _parsed(source, False)
+        return None if node is None else _exact(node)
     except (FormulaSyntaxError, F.FormulaError, RecursionError, ValueError, ZeroDivisionError,
             OverflowError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _parsed(source: str, indexing: bool) -> F.Node | None:
+    """`source` parsed over no names, or None when it is no arithmetic. Once per text: every
+    formula answer is first tried as written numbers, and a class writes the same formulas."""
+    try:
+        return parse(source, (), indexing=indexing)
+    except (FormulaSyntaxError, RecursionError):
         return None
 
 
