@@ -72,7 +72,8 @@ def ratios(s: dict[str, float], floor: dict[str, float], label: str = "ratio to 
 def machine() -> str:
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"OPENBLAS_NUM_THREADS={threads}, {os.cpu_count()} cores, load average {load}"
+    return (f"OPENBLAS_NUM_THREADS={threads}, {os.cpu_count()} cores, load average {load}; "
+            "bytecode caches on, one untimed warm-up run per command")
 
 
 def verdict(name: str, met: bool, figure: str) -> str:
