@@ -48,10 +48,18 @@ class Rounding:
         if not name.startswith(self.prefix):
             return None
         if self._spread is None:
-            jacobians = self.case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
-            self._spread = spread(lambda arithmetic: network.run(self.case, arithmetic, jacobians),
-                                  run(self.case, jacobians))
+            case = _read_once(self.case)
+            jacobians = case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
+            self._spread = spread(lambda arithmetic: network.run(case, arithmetic, jacobians), run(case, jacobians))
         return self._spread.get(name[len(self.prefix):])
+
+
+def _read_once(case: Case) -> Case:
+    """The case with its numbers as float64 (the values every pass reads): converting a wide net's
+    fractions costs more than a float pass over it, and the spread makes four passes."""
+    floats = lambda rows: tuple(tuple(float(v) for v in row) for row in rows)  # noqa: E731
+    return Case(case.layers, {k: floats(v) for k, v in case.params.items()}, floats(case.x), floats(case.y),
+                case.loss)
 
 
 def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None,
