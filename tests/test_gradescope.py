@@ -227,7 +227,7 @@ def test_pick_prefers_answers_then_yaml_then_write_ups(tmp_path):
 
 def test_per_student_variant_from_metadata(tmp_path):
     grade = main.commands["grade"]
-    if "student" not in {p.name for p in grade.params} or "variant" not in main.commands:
+    if "student" not in {p.name for p in grade.params} or "variant" not in main.list_commands(None):
         pytest.skip("this bpcheck has no per-student variants (grade --student)")
     template = ROOT / "problems" / "variant-relu-template.yaml"
     root = bundle(tmp_path, template)
