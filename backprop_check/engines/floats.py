@@ -101,7 +101,6 @@ _MAGNITUDE = {
     "sub": lambda m, p: m[0] + m[1],
     "neg": lambda m, p: m[0],
     "mul": lambda m, p: m[0] * m[1],
-    "matmul": lambda m, p: np.matmul(m[0], m[1]),
     "transpose": lambda m, p: np.asarray(m[0]).T,
     "sum": lambda m, p: np.sum(m[0]) if not p else np.sum(m[0], axis=int(p[0]), keepdims=True),
     "index": lambda m, p: np.asarray(m[0])[tuple(int(i) for i in p)],
@@ -116,7 +115,11 @@ def _magnitude(tape: Tape, i: int, values: list, memo: dict, value=None):
         rule = _MAGNITUDE.get(step.op)
         own = np.abs(values[i] if value is None else value)
         f = FUNCTIONS.get(step.op)
-        if rule is not None:
+        if step.op == "matmul":
+            a, b = step.args
+            memo[i] = _matmul_magnitude(np.abs(values[a]), np.abs(values[b]), _magnitude(tape, a, values, memo),
+                                        _magnitude(tape, b, values, memo))
+        elif rule is not None:
             memo[i] = rule([_magnitude(tape, a, values, memo) for a in step.args], step.params)
         elif f is not None and f.arity == 1 and step.args:
             # an error in the argument passes through as f′ times it: relu(z) carries z's
@@ -128,6 +131,16 @@ def _magnitude(tape: Tape, i: int, values: list, memo: dict, value=None):
         else:
             memo[i] = own
     return memo[i]
+
+
+def _matmul_magnitude(a, b, size_a, size_b):
+    """|A|·|B|, the size of the terms summed, plus what the operands carry beyond their own size
+    (an earlier rounding, passed on through functions) added in quadrature, as rounding errors of
+    random sign add up. Added plainly, layer after layer, it grew as the product of the layers'
+    |W| (some ten times a layer): by the 16th layer of a deep net a pre-activation of 0.02 was
+    within 1e-12 of the "size of its terms" and was put on ReLU's kink."""
+    carried_a, carried_b = np.maximum(size_a - a, 0.0), np.maximum(size_b - b, 0.0)
+    return np.matmul(a, b) + np.sqrt(np.matmul(carried_a ** 2, b ** 2) + np.matmul(a ** 2, carried_b ** 2))
 
 
 _AFFINE = {"add", "sub", "neg", "mul", "div"}

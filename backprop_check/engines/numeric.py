@@ -50,10 +50,9 @@ class Rounding:
         if self._spread is None:
             case = _read_once(self.case)
             jacobians = case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
-            # the plain pass by the same path as the jittered ones: a spread is how far roundings move
-            # that path's values, never how far the value compared (`run`'s) differs from them
-            self._spread = spread(lambda arithmetic: network.run(case, arithmetic, jacobians),
-                                  network.run(case, Floats(), jacobians))
+            # the plain pass takes the jittered passes' own path (`spread` makes it): a spread is how far
+            # roundings move that path's values, never how far the value compared (`run`'s) is from them
+            self._spread = spread(lambda arithmetic: network.run(case, arithmetic, jacobians))
         return self._spread.get(name[len(self.prefix):])
 
 
