@@ -32,15 +32,11 @@ def number_format(values) -> Callable[[float], str]:
     """One format for all of `values`: fixed with common decimals, or scientific for all."""
     a = np.asarray(values, dtype=float).ravel()
     finite = a[np.isfinite(a)]
-    decimals, scientific, digits = 0, False, 0
-    for v in finite[finite != 0]:
-        short = f"{float(v):.{SIGNIFICANT}g}"
-        mantissa, _, exponent = short.partition("e")
-        digits = max(digits, len(mantissa.lstrip("-").replace(".", "").lstrip("0")) - 1)
-        if exponent:
-            scientific = True
-        else:
-            decimals = max(decimals, len(mantissa.partition(".")[2]))
+    shown = [f"{v:.{SIGNIFICANT}g}" for v in finite[finite != 0].tolist()]
+    mantissas = [t.partition("e")[0] for t in shown]
+    digits = max((len(m.lstrip("-").replace(".", "").lstrip("0")) - 1 for m in mantissas), default=0)
+    scientific = any("e" in t for t in shown)
+    decimals = max((len(t.partition(".")[2]) for t in shown if "e" not in t), default=0)
     if scientific or decimals > MAX_DECIMALS:
         return lambda v: _special(v) or ("0" if v == 0 else f"{v:.{max(digits, 0)}e}")
     # an exact zero is "0", padded so that where its decimal point would be lines up

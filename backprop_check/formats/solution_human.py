@@ -41,8 +41,8 @@ def render_human(solution: Solution, console: Console) -> None:
         console.print()
         console.print(Text(GROUP_TITLES[group], style="bold"), soft_wrap=True)
         rows = [_row(solution, e) for e in entries]
-        for line in _table(rows, console.width) or _stacked(rows, console.width):
-            console.print(line, soft_wrap=True)
+        lines = _table(rows, console.width) or _stacked(rows, console.width)
+        console.print(Text("\n").join(lines), soft_wrap=True)  # one call: rich's cost is per call
     r = solution.report
     console.print()
     say(console, Text.assemble(("✓", "green"), f" engines agree on {r.compared} entries; finite differences agree on "
