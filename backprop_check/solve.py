@@ -141,7 +141,8 @@ def _exact_values(case: Case, problem: Problem, single: bool) -> dict:
 
 def _compare(problem: Problem, exact: dict, fast: dict, report: Report) -> None:
     try:
-        compare_engines(exact, fast, report, numeric.Rounding(case_of(problem)))
+        compare_engines(exact, fast, report, numeric.Rounding(case_of(problem), lr=problem.lr, steps=problem.steps,
+                                                              optimizer=problem.optimizer))
     except EngineDisagreement as exc:
         if any(l.activation.kind.kinks_unknown for l in problem.layers) or problem.loss.kind.kinks_unknown:
             raise InputError(f"{exc}: a value probably lies exactly on a kink of a custom activation "

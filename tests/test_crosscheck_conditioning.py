@@ -78,6 +78,22 @@ def test_the_deep_net_solves_and_passes_its_checks(tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
 
 
+def test_the_deep_nets_training_steps_and_sample_quantities_pass():
+    """Training steps from the ill-conditioned gradient (plain test: step1.W1 is off by 1.5e-9) and a
+    single sample's pass, Jacobians included, are covered by the spread too."""
+    text = DEEP + "train: {lr: 0.01, steps: 3, optimizer: {momentum: {mu: 0.9}}}\n"
+    problem = parse_problem(text, "p.yaml")
+    case = case_of(problem)
+    first = symbolic.run(case)
+    exact = {k: _floats(v) for k, v in symbolic.train(case, problem.lr, 3, first=first,
+                                                       optimizer=problem.optimizer).items()}
+    fast = numeric.train(case, problem.lr, 3, optimizer=problem.optimizer)
+    with pytest.raises(EngineDisagreement, match="step"):
+        compare_engines(exact, fast, Report())
+    solution = solve(problem, samples={1})
+    assert "step3.W1" in solution.entries and "sample1.dz2/dz1" in solution.entries
+
+
 def test_the_float_error_stays_within_the_rounding_spread():
     """Where float64 is off by more than the plain test allows, the spread covers it with room."""
     case, exact, fast = engines(DEEP)

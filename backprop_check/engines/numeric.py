@@ -37,23 +37,33 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None,
 
 class Rounding:
     """name -> how far float64 rounding can move `run(case)`'s value of it (`jitter.spread`, entry
-    by entry), or None for a name it does not cover (a training step's). `prefix`: the names'
-    prefix (sample2.). Nothing is computed until the first call: the agreement test asks only
-    when the plain relative test fails."""
+    by entry), or None for a name it does not cover. `prefix`: the names' prefix (sample2.);
+    `lr`, `steps`, `optimizer`: the problem's training, whose steps are covered too. Nothing is
+    computed until the first call: the agreement test asks only when the plain relative test fails."""
 
-    def __init__(self, case: Case, prefix: str = ""):
-        self.case, self.prefix, self._spread = case, prefix, None
+    def __init__(self, case: Case, prefix: str = "", lr=None, steps: int = 0, optimizer=None):
+        self.case, self.prefix, self.training, self._spread = case, prefix, (lr, steps, optimizer), None
 
     def __call__(self, name: str) -> np.ndarray | None:
         if not name.startswith(self.prefix):
             return None
         if self._spread is None:
-            case = _read_once(self.case)
-            jacobians = case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
             # the plain pass takes the jittered passes' own path (`spread` makes it): a spread is how far
             # roundings move that path's values, never how far the value compared (`run`'s) is from them
-            self._spread = spread(lambda arithmetic: network.run(case, arithmetic, jacobians))
+            self._spread = spread(self._passes(_read_once(self.case)))
         return self._spread.get(name[len(self.prefix):])
+
+    def _passes(self, case: Case):
+        """arithmetic -> every quantity solve compares, computed with that arithmetic."""
+        lr, steps, optimizer = self.training
+        jacobians = case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
+
+        def passes(arithmetic) -> dict:
+            out = network.run(case, arithmetic, jacobians)
+            if lr is not None:
+                out.update(train(case, lr, steps, first=out, optimizer=optimizer, arithmetic=arithmetic))
+            return out
+        return passes
 
 
 def _read_once(case: Case) -> Case:
@@ -65,16 +75,23 @@ def _read_once(case: Case) -> Case:
 
 
 def train(case: Case, lr: Fraction | float, steps: int, slope_mistake: tuple | None = None,
-          first: dict | None = None, optimizer=None) -> dict:
+          first: dict | None = None, optimizer=None, arithmetic=None) -> dict:
     """Parameters, optimizer state and loss after each training step (`optimizers`; default
-    SGD; see `run` for slope_mistake; `first` is `run(case)` when the caller has it already)."""
+    SGD; see `run` for slope_mistake; `first` is `run(case)` when the caller has it already;
+    `arithmetic`: the passes', Floats by default, `jitter.Jittered` for the rounding spread)."""
     from .. import optimizers
 
+    arithmetic = arithmetic or Floats()
+
+    def one(params: dict) -> dict:
+        with np.errstate(all="ignore"):
+            return network.run(case, arithmetic, False, params, slope_mistake)
+
     params = params_of(case)
-    first = first if first is not None else run(case, params=params, slope_mistake=slope_mistake)
+    first = first if first is not None else one(params)
 
     def evaluate(new: dict):
-        out = run(case, params=new, slope_mistake=slope_mistake)
+        out = one(new)
         return {p: out[f"dl/d{p}"] for p in new}, {"loss": out["loss"]}
 
     return optimizers.train(optimizer or optimizers.SGD, lr, steps, params,
