@@ -21,6 +21,7 @@ from . import optimizers
 from .crosscheck import Report, check_formulas, compare_engines, sample_differences
 from .engines.autodiff import backward, forward, jacobian
 from .engines.floats import Floats
+from .engines.jitter import Spread
 from .errors import InputError
 from .graph import Graph, record
 
@@ -207,7 +208,8 @@ def check(run: Run, exact: dict, fast: dict, report: Report, compared: bool = Tr
     and every sample's gradients agree with finite differences (`run`: the float engine's, whose
     passes are reused)."""
     if compared:
-        compare_engines(exact, fast, report)
+        compare_engines(exact, fast, report,  # float64's rounding spread: the engine again, jittered
+                        Spread(lambda arithmetic: compute(run.problem, arithmetic, list(exact))[0]))
     problem, output = run.problem, run.problem.graph.output
     if np.ndim(run.value(output, run.samples[0])) != 0:
         return  # a vector output: its Jacobians are held to the exact engine only

@@ -55,6 +55,28 @@ DEEP = deep_spec(16, 32, 2, 1, 8.0)  # saturated in most units, not all: dl/dW c
 SHALLOW = deep_spec(2, 4, 3, 1, 1.0)
 
 
+def graph_spec(layers: int, width: int, seed: int, gain: float) -> str:
+    """The same kind of net as a computation graph (FORMAT.md section 5): tanh layers, then
+    L = sum(o * o) for o = W x + b − y."""
+    rng = random.Random(seed)
+    num = lambda s: f"{rng.gauss(0, s):.3f}"  # noqa: E731
+    vector = lambda s: "[" + ", ".join(num(s) for _ in range(width)) + "]"  # noqa: E731
+    lines = ["bpcheck: 1", "id: deep-graph", "graph:", "  inputs:"]
+    for l in range(1, layers + 1):
+        rows = ", ".join(vector(gain / width ** 0.5) for _ in range(width))
+        lines += [f"    W{l}: [{rows}]", f"    b{l}: {vector(0.1)}"]
+    lines += [f"    x: {vector(1)}", f"    y: {vector(1)}", "  nodes:"]
+    previous = "x"
+    for l in range(1, layers):
+        lines.append(f"    a{l}: tanh(W{l} @ {previous} + b{l})")
+        previous = f"a{l}"
+    lines += [f"    o: W{layers} @ {previous} + b{layers} - y", "    L: sum(o * o)", "  output: L"]
+    return "\n".join(lines) + "\n"
+
+
+DEEP_GRAPH = graph_spec(16, 32, 1, 8.0)
+
+
 def engines(text: str) -> tuple:
     problem = parse_problem(text, "p.yaml")
     case = case_of(problem)
@@ -161,3 +183,18 @@ def test_deep_pre_activations_are_not_put_on_the_kink(text):
         if name.startswith("z"):
             assert close(exact[name], fast[name]).all(), name
     solve(parse_problem(text, "p.yaml"))
+
+
+def test_a_deep_graph_solves_and_its_wrong_derivative_does_not(monkeypatch):
+    from backprop_check import graph_solve
+
+    problem = parse_problem(DEEP_GRAPH, "g.yaml")
+    names = list(graph_solve.Q.quantities(problem))
+    exact, fast, _ = graph_solve.solve_both(problem, names, checked=False)
+    with pytest.raises(EngineDisagreement):  # float64's own error, to the plain relative test
+        compare_engines({k: _floats(v) for k, v in exact.items()}, {k: _floats(v) for k, v in fast.items()},
+                        Report())
+    assert solve(problem).report.compared > 0
+    wrong_tanh(monkeypatch, 1 + 1e-6)
+    with pytest.raises(EngineDisagreement, match="the sympy engine gives"):
+        solve(parse_problem(DEEP_GRAPH, "g.yaml"))

@@ -53,6 +53,27 @@ def gamma(n: int) -> float:
     return math.sqrt(n) * U
 
 
+class Spread:
+    """name -> the rounding spread of the engine's value of it (`spread`, entry by entry), or None
+    for a name the passes do not give. `passes(arithmetic)`: every quantity the engine computes,
+    with that arithmetic (a subclass may build it in `passes_of`, when first needed); `prefix`:
+    the names' prefix (sample2.). Nothing is computed until the first call: the agreement test
+    asks only when the plain relative test fails."""
+
+    def __init__(self, passes=None, prefix: str = ""):
+        self._passes, self.prefix, self._spread = passes, prefix, None
+
+    def passes_of(self):
+        return self._passes
+
+    def __call__(self, name: str) -> np.ndarray | None:
+        if not name.startswith(self.prefix):
+            return None
+        if self._spread is None:
+            self._spread = spread(self.passes_of())
+        return self._spread.get(name[len(self.prefix):])
+
+
 def spread(run, runs: int = RUNS) -> dict:
     """name -> the largest |jittered − plain| of each entry over `runs` jittered passes.
 

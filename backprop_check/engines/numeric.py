@@ -17,7 +17,7 @@ import numpy as np
 from .. import network
 from . import Case
 from .floats import Floats
-from .jitter import spread
+from .jitter import Spread
 
 
 def array(rows) -> np.ndarray:
@@ -35,27 +35,18 @@ def run(case: Case, jacobians: bool = False, params: dict | None = None,
         return network.run(case, Floats(), jacobians, params, slope_mistake)
 
 
-class Rounding:
-    """name -> how far float64 rounding can move `run(case)`'s value of it (`jitter.spread`, entry
-    by entry), or None for a name it does not cover. `prefix`: the names' prefix (sample2.);
-    `lr`, `steps`, `optimizer`: the problem's training, whose steps are covered too. Nothing is
-    computed until the first call: the agreement test asks only when the plain relative test fails."""
+class Rounding(Spread):
+    """The rounding spread of every quantity `run(case)` gives (`jitter.Spread`); `lr`, `steps`,
+    `optimizer`: the problem's training, whose steps are covered too. The plain pass takes the
+    jittered passes' own path (`spread` makes it): a spread is how far roundings move that path's
+    values, never how far the value compared (`run`'s) is from them."""
 
     def __init__(self, case: Case, prefix: str = "", lr=None, steps: int = 0, optimizer=None):
-        self.case, self.prefix, self.training, self._spread = case, prefix, (lr, steps, optimizer), None
+        super().__init__(prefix=prefix)
+        self.case, self.training = case, (lr, steps, optimizer)
 
-    def __call__(self, name: str) -> np.ndarray | None:
-        if not name.startswith(self.prefix):
-            return None
-        if self._spread is None:
-            # the plain pass takes the jittered passes' own path (`spread` makes it): a spread is how far
-            # roundings move that path's values, never how far the value compared (`run`'s) is from them
-            self._spread = spread(self._passes(_read_once(self.case)))
-        return self._spread.get(name[len(self.prefix):])
-
-    def _passes(self, case: Case):
-        """arithmetic -> every quantity solve compares, computed with that arithmetic."""
-        lr, steps, optimizer = self.training
+    def passes_of(self):
+        case, (lr, steps, optimizer) = _read_once(self.case), self.training
         jacobians = case.n_samples == 1  # as solve runs it: a single sample's Jacobians too
 
         def passes(arithmetic) -> dict:
