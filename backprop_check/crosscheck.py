@@ -112,14 +112,17 @@ def _engines_agree_on(name: str, a: np.ndarray, b: np.ndarray, report: Report, r
     if a.shape != b.shape:
         raise EngineDisagreement(f"{name}: sympy gives shape {a.shape}, numpy {b.shape}")
     ok = close(a, b)
+    spread = None
     if not ok.all() and rounding is not None:
         spread = rounding(name)
         if spread is not None:  # what float64 cannot compute more closely than this is not a bug
-            ok |= np.abs(a - b) <= ROUNDING * np.asarray(spread, float).reshape(a.shape)
+            spread = np.asarray(spread, float).reshape(a.shape)
+            ok |= np.abs(a - b) <= ROUNDING * spread
     if not ok.all():
         i = tuple(int(k) for k in np.argwhere(~ok)[0])
+        rounding_note = "" if spread is None else f" (float64's rounding moves it by {float(spread[i]):.3g})"
         raise EngineDisagreement(
-            f"{name}{list(i)}: the sympy engine gives {a[i]!r}, the numpy engine {b[i]!r}")
+            f"{name}{list(i)}: the sympy engine gives {a[i]!r}, the numpy engine {b[i]!r}{rounding_note}")
     report.compared += a.size
 
 

@@ -1,7 +1,8 @@
 """Issue 14's 16-layer × 128-unit tanh net: does it solve and pass its cross-checks, at what cost?
 
-For three weight scales (gain g: weights N(0, g²/128), 3 decimals, one sample;
-the spec generator is tests/test_crosscheck_conditioning.deep_spec) it prints:
+For tanh nets at three weight scales and an ELU and a ReLU net (gain g: weights
+N(0, g²/128), 3 decimals, one sample; the spec generator is
+tests/test_crosscheck_conditioning.deep_spec) it prints:
 - `bpcheck solve SPEC --format json` run as a subprocess: exit code (0 passes,
   3 "the checks disagree") and CPU time (user + system of the child);
 - in process: the largest relative float64 error of any entry against the
@@ -9,13 +10,15 @@ the spec generator is tests/test_crosscheck_conditioning.deep_spec) it prints:
   CPU time of the rounding spread (`engines.numeric.Rounding`, computed only
   when the plain test fails) and its median size relative to the values;
 - with `--wrong` (about a minute more): whether a tanh′ 1e-6 too large in the
-  numpy engine is still reported as a disagreement (it must be).
+  numpy engine is still reported as a disagreement (it must be; tanh nets).
+The ELU and ReLU nets exited 3 before the kink snapping measured a deep
+pre-activation's rounding in quadrature (engines/floats.py).
 
 Run from the repository root (a few minutes; OPENBLAS_NUM_THREADS=1 is set
 for the children and this process, as bpcheck's matrices are small):
 
     python bench/deep_net.py
-    python bench/deep_net.py --gains 5 --wrong
+    python bench/deep_net.py --nets tanh:5 --wrong
 """
 
 from __future__ import annotations
@@ -96,25 +99,26 @@ def wrong_derivative_caught(text: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--gains", default="1.5,5,10")
+    parser.add_argument("--nets", default="tanh:1.5,tanh:5,tanh:10,elu:1,relu:3", help="activation:gain,…")
     parser.add_argument("--wrong", action="store_true", help="also inject a tanh' 1e-6 too large")
     args = parser.parse_args()
     command = [sys.executable, "-c", "from backprop_check.cli import main; main()"]
-    print(f"{LAYERS} layers x {WIDTH} tanh units, batch {BATCH}, seed {SEED}, "
+    print(f"{LAYERS} layers x {WIDTH} units, batch {BATCH}, seed {SEED}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     with tempfile.TemporaryDirectory() as tmp:
-        for gain in (float(g) for g in args.gains.split(",")):
-            text = deep_spec(LAYERS, WIDTH, BATCH, SEED, gain)
-            path = Path(tmp) / f"deep{gain:g}.yaml"
+        for net in args.nets.split(","):
+            act, gain = net.split(":")[0], float(net.split(":")[1])
+            text = deep_spec(LAYERS, WIDTH, BATCH, SEED, gain, act)
+            path = Path(tmp) / f"deep-{act}{gain:g}.yaml"
             path.write_text(text)
             code, cpu = child_cpu(command + ["solve", str(path), "--format", "json"])
             verdict = {0: "passes", 3: "exit 3 (the checks disagree)"}.get(code, f"exit {code}")
             facts = in_process(text)
-            print(f"gain {gain:>4g}: solve {verdict}, {cpu:.1f} s CPU; float64's worst relative error "
+            print(f"{act} gain {gain:>4g}: solve {verdict}, {cpu:.1f} s CPU; float64's worst relative error "
                   f"{facts['worst']:.1e}; plain 1e-9 test rejects {facts['rejected']} entries "
                   f"{facts['first']}; rounding spread {facts['cost']:.2f} s CPU, median "
                   f"{facts['median']:.1e} of the values")
-            if args.wrong:
+            if args.wrong and act == "tanh":
                 print(f"           tanh' x (1 + 1e-6) in the numpy engine: "
                       f"{'caught' if wrong_derivative_caught(text) else 'NOT CAUGHT'}")
 
