@@ -2,7 +2,9 @@
 
 `0.6` is 3/5, `"1/3"` is 1/3, `1e-3` is 1/1000. Nothing is left to float
 rounding or to YAML's type guessing, and nothing is evaluated: a number is
-matched by a regular expression, then built from its digits.
+matched by a regular expression, then built from its digits. A plain decimal
+(`-0.25`, `3`, `.5`), nearly every number of a wide spec, is recognised by
+string methods first and built as its digits over a power of ten.
 """
 
 from __future__ import annotations
@@ -21,8 +23,27 @@ class NumberError(ValueError):
     """The text is not a number bpcheck accepts; the message says why."""
 
 
+POWERS_OF_TEN = [10 ** k for k in range(MAX_NUMBER_CHARS + 1)]
+
+
+def plain_decimal(text: object) -> tuple[int, int] | None:
+    """(n, k) for a decimal written plainly, of value n / 10**k: an optional sign, digits with at
+    most one point, no exponent, no spaces (`-0.25` is (-25, 2)); None for anything else."""
+    if type(text) is not str or len(text) > MAX_NUMBER_CHARS or not text.isascii():
+        return None
+    negative = text.startswith("-")
+    whole, _, places = (text[1:] if negative or text.startswith("+") else text).partition(".")
+    if not (whole or places) or (whole and not whole.isdigit()) or (places and not places.isdigit()):
+        return None  # (for ASCII text, isdigit is 0-9)
+    n = int(whole + places)
+    return (-n if negative else n), len(places)
+
+
 def parse_number(text: object) -> Fraction:
     """Parse a decimal, scientific or fraction string into a Fraction."""
+    plain = plain_decimal(text)
+    if plain is not None:
+        return Fraction(plain[0], POWERS_OF_TEN[plain[1]])
     if not isinstance(text, str):
         raise NumberError(f"expected a number, got {_describe(text)}")
     s = text.strip() if len(text) <= MAX_NUMBER_CHARS else None

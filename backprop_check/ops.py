@@ -34,6 +34,7 @@ import numpy as np
 
 from .lazy import sp
 from . import formulas as F
+from .exact_matmul import matmul
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,7 +213,7 @@ def _matmul_vjp(g, out, args, params):
     a2 = a.reshape(1, -1) if a.ndim == 1 else a  # numpy's 1-D rules: a row on the left,
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b  # a column on the right
     g2 = np.asarray(g).reshape(a2.shape[0], b2.shape[1])
-    return (g2 @ b2.T).reshape(a.shape), (a2.T @ g2).reshape(b.shape)
+    return matmul(g2, b2.T).reshape(a.shape), matmul(a2.T, g2).reshape(b.shape)
 
 
 def _sum(xp, a, axis=None):
@@ -262,7 +263,7 @@ def _index_vjp(g, out, args, params):
 
 
 STRUCTURAL: dict[str, Structural] = {s.name: s for s in [
-    Structural("matmul", lambda xp, a, b: np.matmul(a, b), _matmul_vjp, arity=2),
+    Structural("matmul", lambda xp, a, b: matmul(a, b), _matmul_vjp, arity=2),
     Structural("transpose", lambda xp, a: np.asarray(a).T, lambda g, out, args, p: (np.asarray(g).T,)),
     Structural("sum", _sum, lambda g, out, args, p: (g * np.ones_like(args[0]),)),
     Structural("mean", lambda xp, a, axis=None: _sum(xp, a, axis) / _count(a, axis),

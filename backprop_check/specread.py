@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from . import credit as _credit
 from .errors import InputError
-from .exact import NumberError, parse_number
+from .exact import POWERS_OF_TEN, NumberError, parse_number, plain_decimal
 from .quantities import UnknownQuantity
 from .yamlsource import Document
 
@@ -69,11 +69,15 @@ class Question:
     step_penalty: Fraction | None = None  # a write-up's wrong step costs this share (default 0)
 
 
+MAX_KEPT_NUMBERS = 4096  # distinct number texts a Reader keeps (a spec repeats 0, 0.5, -1 …)
+
+
 class Reader:
     """Typed access to a Document, raising InputError at the right place."""
 
     def __init__(self, doc: Document):
         self.doc = doc
+        self.kept: dict[str, Fraction] = {}  # plain decimal text -> its value, within the limits
 
     def fail(self, path: tuple, message: str) -> InputError:
         return self.doc.error(path, message)
@@ -95,6 +99,9 @@ class Reader:
         return value
 
     def number(self, path: tuple) -> Fraction:
+        quick = self._plain(self.get(path))
+        if quick is not None:
+            return quick
         try:
             value = parse_number(self.get(path))
         except NumberError as exc:
@@ -107,6 +114,24 @@ class Reader:
             raise self.fail(path, f"{label(path)}: {str(self.get(path))[:40]} is too small (a nonzero "
                                   "number must be at least 1e-300 in size, so that float64 holds it; "
                                   "write 0 for zero)")
+        return value
+
+    def _plain(self, text) -> Fraction | None:
+        """A plain decimal within the magnitude limits, cheaply (else None: `number` says why not)."""
+        value = self.kept.get(text) if type(text) is str else None
+        if value is not None:
+            return value
+        plain = plain_decimal(text)
+        if plain is None:
+            return None
+        n, places = plain
+        scale = POWERS_OF_TEN[places]
+        low, size = MIN_MAGNITUDE, abs(n)
+        if n and not (size * low.denominator >= scale * low.numerator and size <= MAX_MAGNITUDE * scale):
+            return None
+        value = Fraction(n, scale)
+        if len(self.kept) < MAX_KEPT_NUMBERS:
+            self.kept[text] = value
         return value
 
     def integer(self, path: tuple, low: int, high: int) -> int:
@@ -135,7 +160,11 @@ class Reader:
             raise self.fail(path, f"{label(path)} must be a non-empty flat list of numbers")
         if len(value) > limit:
             raise self.fail(path, f"{label(path)} has {len(value)} entries; the limit is {limit}")
-        return tuple(self.number(path + (i,)) for i in range(len(value)))
+        out = []
+        for i, text in enumerate(value):  # the common case without finding the entry again from the root
+            number = self._plain(text)
+            out.append(number if number is not None else self.number(path + (i,)))
+        return tuple(out)
 
     def matrix(self, path: tuple, max_rows: int = MAX_DIM, max_cols: int = MAX_DIM) -> Matrix:
         value = self.get(path)

@@ -5,6 +5,17 @@ sidestep the guessing entirely: every scalar stays the text the user wrote
 (null becomes None) and the validators parse it. Each node's line and column
 are kept in `Document.positions`, keyed by its path, so that every message can
 point at the exact place in the file.
+
+A wide spec is mostly flow sequences of plain numbers (`W1: [[0.5, -1], [2,
+3e-2]]`): half a million numbers would be half a million parser events, each
+a Python object with its marks. Such a sequence is read from the text by
+`yamlflow` instead (a tokenizer that accepts only brackets, commas, spaces,
+newlines and number-like plain scalars), and libyaml parses the text with the
+sequence's inside blanked out, so that it sees an empty sequence at the same
+place and every later mark is unchanged. Its items' positions are found
+again from the text when a message needs one. Should libyaml not find a
+sequence where one was read (the brackets were inside a quoted string or a
+comment), the whole text is parsed again the ordinary way.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from . import yamlflow
 from .errors import InputError
 
 MAX_FILE_BYTES = 2_000_000
@@ -35,11 +47,16 @@ class Document:
     data: Any
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    flows: dict[tuple, int] = field(default_factory=dict)  # path -> offset of a sequence read from the text
+    text: str = ""
 
     def where(self, path: tuple) -> tuple[int | None, int | None]:
         """The (line, column) of `path`, or of its nearest recorded parent."""
         path = tuple(path)
         while path not in self.positions and path:
+            for cut in range(len(path) - 1, 0, -1):  # inside a sequence read from the text?
+                if path[:cut] in self.flows:
+                    return yamlflow.line_column(self.text, yamlflow.offset(self.text, self.flows[path[:cut]], path[cut:]))
             path = path[:-1]
         return self.positions.get(path, (None, None))
 
@@ -91,9 +108,21 @@ def parse(text: str, file: str = "<string>") -> Document:
     counted on exactly the events libyaml produces, whatever comments, quotes or
     styles the text uses, so no input can exhaust the C or the Python stack.
     """
-    builder = _Builder(file)
+    found = yamlflow.find(text)
+    while True:
+        try:
+            return _parse(text, file, found)
+        except yamlflow.Mismatch as exc:
+            # brackets inside a comment or a quoted string: again with the sequences libyaml did see
+            # (and, should that fail too, with none)
+            kept = {at: flow for at, flow in found.items() if at in exc.seen}
+            found = kept if len(kept) < len(found) else {}
+
+
+def _parse(text: str, file: str, found: dict) -> Document:
+    builder = _Builder(file, text, found)
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
+        for event in yaml.parse(yamlflow.blanked(text, found) if found else text, Loader=_LOADER):
             builder.feed(event)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -101,6 +130,8 @@ def parse(text: str, file: str = "<string>") -> Document:
         raise InputError(f"broken YAML: {exc.problem or exc.context}", file, line, col) from None
     except yaml.YAMLError as exc:
         raise InputError(f"broken YAML: {exc}", file) from None
+    if len(builder.seen) != len(found):
+        raise yamlflow.Mismatch(builder.seen)
     return builder.document()
 
 
@@ -111,12 +142,15 @@ _NULL = re.compile(r"(?:~|null|Null|NULL|)\Z")
 class _Builder:
     """Turns parser events into plain data, positions and key positions."""
 
-    def __init__(self, file: str):
-        self.doc = Document(file, None)
+    def __init__(self, file: str, text: str, found: dict):
+        self.doc = Document(file, None, text=text)
         self.stack: list[list] = []  # [container, path, pending key, anchor, nodes at start]
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, expanded node count)
         self.nodes = 0
         self.documents = 0
+        self.found = found  # offset of '[' -> flows.Flow read from the text
+        self.seen: set = set()  # the offsets of those libyaml saw as sequences
+        self.closing: int | None = None  # where the blanked sequence just opened must close
 
     def feed(self, event) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
@@ -125,10 +159,13 @@ class _Builder:
                 raise self._error(event, "broken YAML: a file holds one YAML document, and a second one starts here")
         elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             self._open(event)
+        elif self.closing is not None:  # the blanked sequence holds nothing else
+            if not isinstance(event, yaml.SequenceEndEvent) or event.start_mark.index != self.closing:
+                raise yamlflow.Mismatch(())
+            self.closing = None
+            self._close()
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            frame = self.stack.pop()
-            if frame[3]:
-                self.anchors[frame[3]] = (frame[0], self.nodes - frame[4] + 1)
+            self._close()
         elif isinstance(event, yaml.ScalarEvent):
             value = None if _is_null(event) else event.value
             self._count(event, 1)
@@ -152,9 +189,23 @@ class _Builder:
         if len(self.stack) >= MAX_DEPTH:
             raise self._error(event, f"nested more than {MAX_DEPTH} levels deep")
         self._count(event, 1)
-        container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+        read = self.found.get(event.end_mark.index - 1) if getattr(event, "flow_style", False) else None
+        container: Any = {} if isinstance(event, yaml.MappingStartEvent) else read.value if read else []
         path = self._place(event, container)
         self.stack.append([container, path, _NO_KEY, event.anchor, self.nodes])
+        if read:
+            if len(self.stack) + read.depth > MAX_DEPTH or self.nodes + read.nodes > MAX_NODES:
+                raise yamlflow.Mismatch(())  # the ordinary parse gives the message, at its place
+            self.nodes += read.nodes
+            self.seen.add(event.end_mark.index - 1)
+            self.closing = read.end
+            if path is not None:
+                self.doc.flows[path] = event.end_mark.index - 1
+
+    def _close(self) -> None:
+        frame = self.stack.pop()
+        if frame[3]:
+            self.anchors[frame[3]] = (frame[0], self.nodes - frame[4] + 1)
 
     def _count(self, event, size: int) -> None:
         self.nodes += size

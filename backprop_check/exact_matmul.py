@@ -1,0 +1,128 @@
+"""Exact products of rational matrices, done with integers by BLAS.
+
+The sympy engine holds its values as numpy object arrays of exact rationals
+(gmpy2's mpq). numpy multiplies such arrays one Python call per product and
+per sum, each reducing a fraction (a gcd): about 0.4 µs a product, which made
+the engine's matrix products most of a wide solve. Here A @ B is done as
+integers instead: each row of A is written over one common denominator and
+each column of B over its own, so that
+
+    (A @ B)[i, j] = (a @ b)[i, j] / (dA[i] · dB[j])    with a, b integer matrices.
+
+The integers are split into 16-bit limbs (with their sign), and the limbs of a
+times the limbs of b are multiplied by one float64 BLAS call: every product
+and every sum of products stays below 2^53, so float64 holds them exactly
+whatever order BLAS adds them in. The limb products are put back together as
+Python integers and each entry becomes one fraction again. The result is the
+same numbers np.matmul gives (tests/test_width.py holds it to that); only the
+small products, where the conversions would cost more than they save, are
+left to np.matmul.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LIMB_BITS = 16  # limb products below 2^32; a sum of up to 2^20 of them stays below 2^53
+MIN_WORK = 4096  # n·k·m below which np.matmul is as fast
+MIN_INNER = 4  # a contraction this short (an outer product) gains nothing
+
+
+def matmul(a, b):
+    """a @ b with numpy's rules; exact object arrays of rationals by integer BLAS when worth it."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != object and b.dtype != object:
+        return np.matmul(a, b)
+    if a.ndim not in (1, 2) or b.ndim not in (1, 2):
+        return np.matmul(a, b)
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a  # numpy's 1-D rules: a row on the left,
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b  # a column on the right
+    n, k = a2.shape
+    m = b2.shape[1]
+    if k != b2.shape[0] or k < MIN_INNER or n * k * m < MIN_WORK or k >= 1 << 20:
+        return np.matmul(a, b)
+    product = _rational_product(a2, b2)
+    if product is None:  # not all rationals (a float, an mpf): numpy's own product
+        return np.matmul(a, b)
+    if a.ndim == 1 and b.ndim == 1:
+        return product[0, 0]
+    if a.ndim == 1 or b.ndim == 1:
+        return product.reshape(-1)
+    return product
+
+
+def _rational_product(a: np.ndarray, b: np.ndarray):
+    """Exact a @ b for 2-D object arrays of rationals, or None if an entry is not a rational."""
+    rows = _over_common(a.tolist())
+    cols = _over_common(b.T.tolist())
+    if rows is None or cols is None:
+        return None
+    (a_int, a_den), (b_int, b_den) = rows, cols
+    integers = _integer_product(a_int, b_int)  # n × m Python ints
+    make = _fraction_type(a, b)
+    n, m = integers.shape
+    out = np.empty((n, m), dtype=object)
+    for i in range(n):
+        di, row = a_den[i], integers[i]
+        out[i] = [make(int(row[j]), di * b_den[j]) for j in range(m)]
+    return out
+
+
+def _fraction_type(a: np.ndarray, b: np.ndarray):
+    """The rational type of the operands (gmpy2's mpq, as sympy's QQ, unless they hold others)."""
+    for x in (a.flat[0], b.flat[0]):
+        if not isinstance(x, int):
+            return type(x)
+    from fractions import Fraction
+
+    return Fraction
+
+
+def _over_common(rows: list):
+    """Each row as integers over its least common denominator: ([[int]], [denominator]), or None."""
+    numerators, denominators = [], []
+    try:
+        for row in rows:
+            dens = [int(v.denominator) for v in row]
+            common = math.lcm(*dens)
+            numerators.append([int(v.numerator) * (common // d) for v, d in zip(row, dens)])
+            denominators.append(common)
+    except (AttributeError, TypeError):
+        return None
+    return numerators, denominators
+
+
+def _integer_product(a: list, b_t: list) -> np.ndarray:
+    """a @ b_t.T for lists of Python int rows, exactly, as an object array of ints."""
+    k = len(a[0])
+    bits = max(_bits(a), 1) + max(_bits(b_t), 1) + k.bit_length()
+    if bits <= 53:  # one float64 product holds every sum exactly
+        product = np.array(a, dtype=float) @ np.array(b_t, dtype=float).T
+        return product.astype(np.int64).astype(object)
+    la, lb = _limbs(a), _limbs(b_t)  # (limbs, n, k) and (limbs, m, k), float64
+    na, n = la.shape[0], la.shape[1]
+    nb, m = lb.shape[0], lb.shape[1]
+    stacked = la.reshape(na * n, k) @ lb.reshape(nb * m, k).T  # every limb by every limb, one call
+    parts = stacked.reshape(na, n, nb, m).astype(np.int64)
+    total = None
+    for s in range(na + nb - 2, -1, -1):  # Horner over limb positions, highest first
+        column = sum(parts[i, :, s - i, :] for i in range(max(0, s - nb + 1), min(na - 1, s) + 1))
+        column = column.astype(object)
+        total = column if total is None else (total << LIMB_BITS) + column
+    return total
+
+
+def _bits(rows: list) -> int:
+    return max(max(abs(v) for v in row).bit_length() for row in rows)
+
+
+def _limbs(rows: list) -> np.ndarray:
+    """Signed 16-bit limbs of each integer, least significant first: (limbs, rows, columns)."""
+    flat = [v for row in rows for v in row]
+    size = max((max(abs(v) for v in flat).bit_length() + 15) // 16 * 2, 2)
+    magnitudes = np.frombuffer(b"".join(abs(v).to_bytes(size, "little") for v in flat), dtype="<u2")
+    limbs = magnitudes.reshape(len(flat), size // 2).astype(float)
+    limbs *= np.array([(v > 0) - (v < 0) for v in flat], dtype=float)[:, None]
+    return np.ascontiguousarray(limbs.T).reshape(size // 2, len(rows), len(rows[0]))
