@@ -105,9 +105,12 @@ def _show_warning(message, category, filename, lineno, file=None, source=None) -
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the output to this file instead of standard output.")
 @click.option("--color/--no-color", default=None, help=COLOR_HELP)
+@click.option("--jacobians", type=click.Choice(["auto", "dense"]), default="auto", show_default=True,
+              help="dense: every local Jacobian in full; auto: one of more than 65,536 entries that is "
+                   "diagonal as its diagonal in json, yaml and human output.")
 @_guarded
 def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: Path | None,
-          color: bool | None) -> None:
+          color: bool | None, jacobians: str) -> None:
     """Derive every quantity of PROBLEM with two engines that must agree."""
     from .formats import solution as render
     from .formats import solution_human
@@ -119,6 +122,10 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
     if fmt in ("dot", "svg"):
         samples |= render.drawn_samples(p)  # a graph with data: draw the first sample's node values
     solution = run_solve(p, samples)
+    if jacobians == "dense" or fmt not in ("json", "yaml", "human"):  # the sheets and drawings show them in full
+        from .jacobians import dense_entries
+
+        dense_entries(solution)
     if key is not None:
         _write(key, _checked_key(render.answer_key(solution, key), key))
     if fmt == "human":

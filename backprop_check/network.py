@@ -17,8 +17,9 @@ import numpy as np
 
 from . import formulas as F
 from .engines import Case
-from .engines.autodiff import backward, forward, gradient, jacobian
+from .engines.autodiff import backward, diagonal, forward, gradient, jacobian
 from .graph import Graph, Tape, record
+from .jacobians import DENSE_LIMIT, Diagonal
 
 N = F.Name
 
@@ -104,12 +105,17 @@ def _gradients(tape: Tape, values: list, arithmetic, overrides) -> dict:
 
 
 def local_jacobians(case: Case, tape: Tape, values: list, arithmetic) -> dict:
-    """dz{i+1}/dz{i} and dy_hat/dz{2L-1}, numerator layout (single sample)."""
+    """dz{i+1}/dz{i} and dy_hat/dz{2L-1}, numerator layout (single sample); an elementwise
+    activation's wider than `jacobians.DENSE_LIMIT` entries as its diagonal (`jacobians.Diagonal`)."""
     out = {}
     n_layers = len(case.layers)
     for i in range(1, 2 * n_layers):
         top = "y_hat" if i + 1 == 2 * n_layers else f"z{i + 1}"
-        out[f"d{top}/dz{i}"] = jacobian(tape, values, arithmetic, top, f"z{i}")
+        width = int(np.size(values[tape.at[f"z{i}"]]))
+        if i % 2 and case.layers[i // 2].activation.kind.elementwise and width * width > DENSE_LIMIT:
+            out[f"d{top}/dz{i}"] = Diagonal(diagonal(tape, values, arithmetic, top, f"z{i}"))
+        else:
+            out[f"d{top}/dz{i}"] = jacobian(tape, values, arithmetic, top, f"z{i}")
     return out
 
 

@@ -20,6 +20,7 @@ from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric
 from .errors import EngineDisagreement, InputError
+from .jacobians import Diagonal
 from .quantities import all_names, base_names, group_of, parts, state_of
 from .spec import Problem
 
@@ -225,6 +226,8 @@ def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool 
     With `for_env` the result stays a 2-D array that broadcasts the way a
     formula expects (a bias is a column, or a row in the rows layout).
     """
+    if isinstance(m, Diagonal):  # a wide diagonal Jacobian: kept as its diagonal but where a formula reads it
+        return np.asarray(m) if for_env else Diagonal(np.asarray(m.diagonal).reshape(-1).tolist())
     kind = _kind(name, {l.bias for l in problem.layers if l.bias})
     arr = np.asarray(m) if isinstance(m, np.ndarray) or np.ndim(m) else m
     if kind == "scalar":
@@ -240,6 +243,8 @@ def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool 
 
 
 def _floats(value) -> np.ndarray | float:
+    if isinstance(value, Diagonal):
+        return Diagonal(_floats(value.diagonal).reshape(-1))
     if hasattr(value, "to_list"):
         return np.array([[float(v) for v in row] for row in value.to_list()], dtype=float).reshape(value.shape)
     if isinstance(value, np.ndarray):
@@ -268,6 +273,8 @@ def _exact_string(q: Fraction) -> str:
 
 
 def _precise(value, exact: bool):
+    if isinstance(value, Diagonal):
+        return Diagonal(_precise(value.diagonal, exact))
     if hasattr(value, "to_list"):
         rows = [[_precise_scalar(v, exact) for v in row] for row in value.to_list()]
         return np.array(rows, dtype=object).reshape(value.shape)

@@ -191,15 +191,20 @@ def jacobian(tape: Tape, values: list, arithmetic, of: str, wrt: str):
     if linear is not None:
         return np.asarray(values[linear]).reshape(size_top, size_bottom)
     if _elementwise_in(tape, tape.at[of], tape.at[wrt]) and np.shape(top) == np.shape(bottom):
-        seed = arithmetic.one(top)
-        diagonal = backward(tape, values, arithmetic, tape.at[of], seed, wanted=(tape.at[wrt],))[tape.at[wrt]]
-        return arithmetic.diag(np.asarray(diagonal).reshape(-1))
+        return arithmetic.diag(diagonal(tape, values, arithmetic, of, wrt))
     rows = []
     for k in range(size_top):
         seed = arithmetic.one_hot(top, k)
         grad = backward(tape, values, arithmetic, tape.at[of], seed, wanted=(tape.at[wrt],))[tape.at[wrt]]
         rows.append(arithmetic.zeros(size_bottom) if grad is None else np.asarray(grad).reshape(-1))
     return np.stack(rows)
+
+
+def diagonal(tape: Tape, values: list, arithmetic, of: str, wrt: str):
+    """The diagonal of d(of)/d(wrt) for `of` elementwise in `wrt` (one backward pass of ones), flat."""
+    seed = arithmetic.one(values[tape.at[of]])
+    slope = backward(tape, values, arithmetic, tape.at[of], seed, wanted=(tape.at[wrt],))[tape.at[wrt]]
+    return np.asarray(slope).reshape(-1)
 
 
 def _linear_factor(tape: Tape, of: str, wrt: str) -> int | None:

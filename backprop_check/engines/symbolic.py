@@ -21,6 +21,7 @@ import sympy as sp
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
+from ..jacobians import Diagonal
 from . import Case
 
 DPS = 45  # working digits for transcendental functions (>= 30 are promised)
@@ -181,7 +182,10 @@ def matrix(rows) -> DomainMatrix:
 
 
 def domain(value):
-    """An exact object array as a DomainMatrix (a scalar stays a QQ element)."""
+    """An exact object array as a DomainMatrix (a scalar stays a QQ element; a wide diagonal
+    Jacobian stays its diagonal, a DomainMatrix row)."""
+    if isinstance(value, Diagonal):
+        return Diagonal(domain(np.asarray(value.diagonal).reshape(1, -1)))
     if np.ndim(value) == 0:
         return QQ.convert(value.item() if isinstance(value, np.ndarray) else value)
     rows = np.asarray(value, dtype=object)

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .. import formulas as F
+from ..jacobians import Diagonal
 from ..solve import Entry, Solution
 from .drawing import drawn_samples, render_dot  # noqa: F401 (the drawings' formats: solve --format dot|svg)
 from .drawing_svg import render_svg  # noqa: F401
@@ -70,8 +71,13 @@ def _summary(solution: Solution) -> str:
 
 # ------------------------------------------------------------------ machine formats
 
+def _written(value):
+    """A value as JSON and YAML write it: a wide diagonal Jacobian as {"diagonal": [...]} (`jacobians`)."""
+    return {"diagonal": value.entries()} if isinstance(value, Diagonal) else value
+
+
 def render_json(solution: Solution) -> str:
-    quantities = {name: e.value for name, e in solution.entries.items()}
+    quantities = {name: _written(e.value) for name, e in solution.entries.items()}
     return _indented({"problem": solution.problem.id, "quantities": quantities}, "\n")
 
 
@@ -105,7 +111,8 @@ def _float(v: float) -> str:
 
 
 def _entry_record(e: Entry) -> dict:
-    record = {"value": e.value, "precise": _plain(e.precise), "shape": list(e.shape), "group": e.group}
+    record = {"value": _written(e.value), "precise": _written(_plain(e.precise)), "shape": list(e.shape),
+              "group": e.group}
     if e.formula is not None:
         record["formula"] = F.to_code(e.formula)
     if e.expanded is not None and e.expanded != e.formula:
@@ -114,7 +121,7 @@ def _entry_record(e: Entry) -> dict:
 
 
 def _plain(value):
-    return value.tolist() if hasattr(value, "tolist") else value
+    return value.tolist() if hasattr(value, "tolist") and not isinstance(value, Diagonal) else value
 
 
 def render_yaml(solution: Solution) -> str:
@@ -144,6 +151,8 @@ def render_latex(solution: Solution) -> str:
 
 def _key_value(e: Entry, exact: bool):
     """Exact decimals or fractions while they stay short; float64 otherwise."""
+    if isinstance(e.value, Diagonal):  # an answers file holds lists: the Jacobian in full
+        return e.precise.rows("0") if exact else e.value.rows()
     if not exact:
         return e.value
     def pick(precise, value):

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .. import formulas as F
+from ..jacobians import Diagonal
 from ..solve import Entry, Solution
 from . import matrix_text as M
 from .solution import GROUP_TITLES, _display, _grouped, _shape_text, _summary
@@ -53,6 +54,8 @@ def render_human(solution: Solution, console: Console) -> None:
 
 def _row(solution: Solution, e: Entry) -> tuple[str, str, str, object]:
     formula = F.to_code(e.formula) if e.formula is not None else ""
+    if isinstance(e.value, Diagonal):  # a wide diagonal Jacobian: its diagonal, as a column
+        return _display(solution, e.name), _shape_text(e.shape) + ", its diagonal", formula, e.value.entries()
     return _display(solution, e.name), _shape_text(e.shape), formula, e.value
 
 
