@@ -50,11 +50,9 @@ class Conventions:
             if value is None:
                 value = (getattr(problem, "options", None) or {}).get(key, True)
             return bool(value)
-        written = written or {}
+        rows, columns = student_rows(written)
         name = getattr(question, "quantity", "") or ""
-        return cls(*(on(k) for k in KEYS),
-                   rows=frozenset(n for n, o in written.items() if o == "row"),
-                   columns=frozenset(n for n, o in written.items() if o == "column"),
+        return cls(*(on(k) for k in KEYS), rows=rows, columns=columns,
                    name=name, elementwise=bool(name) and elementwise_jacobian(problem, name),
                    row_layout=bool(getattr(problem, "rows", False)))
 
@@ -62,6 +60,14 @@ class Conventions:
     def diagonal(self) -> bool:
         """An elementwise Jacobian's diagonal answers this question."""
         return self.diagonal_jacobian and self.elementwise
+
+
+def student_rows(written: dict | None) -> tuple[frozenset, frozenset]:
+    """(rows, columns) of `Conventions`: the quantities `student_vectors` found written each way."""
+    if not written:
+        return frozenset(), frozenset()
+    return (frozenset(n for n, o in written.items() if o == "row"),
+            frozenset(n for n, o in written.items() if o == "column"))
 
 
 def elementwise_jacobian(problem, name: str) -> bool:

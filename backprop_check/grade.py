@@ -24,7 +24,7 @@ from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
 from .diagnose import Context, diagnose, is_graph
-from .conventions import Conventions, student_vectors
+from .conventions import Conventions, student_rows, student_vectors
 from .shapes import fit_shape, fit_units  # noqa: F401 (fit_shape: tests and benches read it from here)
 from .shapes import shape_owner as _shape_owner
 from .solve import Solution
@@ -82,11 +82,16 @@ def questions_of(problem: Problem, solution: Solution) -> tuple:
     """
     if problem.questions:
         return problem.questions
-    if is_graph(problem):
-        return tuple(Question(name) for name in solution.entries if not _given(name, problem))
-    alias = problem.structure.out_name  # z{2L} is y_hat: ask for it once
-    return tuple(Question(name) for name in solution.entries
-                 if not name.startswith("sample") and name != alias)
+    key = ("questions", None)  # the same questions for every file: their plans are kept (`_plan`)
+    if key not in solution.variants:
+        if is_graph(problem):
+            asked = tuple(Question(name) for name in solution.entries if not _given(name, problem))
+        else:
+            alias = problem.structure.out_name  # z{2L} is y_hat: ask for it once
+            asked = tuple(Question(name) for name in solution.entries
+                          if not name.startswith("sample") and name != alias)
+        solution.variants[key] = asked
+    return solution.variants[key]
 
 
 @formula_cost.per_file  # one budget of formula work per answers file
@@ -105,10 +110,9 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
     if answers.steps:  # a write-up: the derivation's steps, feedback (and points with step_penalty)
         from . import steps
 
-        steps.apply(solution, questions, result.findings, answers.steps, lambda q: _fitter(problem, q),
-                    lambda q: Tolerance.from_spec(problem.tolerance, q.tolerance),
-                    lambda q, key, default: _option(problem, q, key, default),
-                    lambda q: Conventions.of(problem, q, written))
+        steps.apply(solution, questions, result.findings, answers.steps, lambda q: _plan(ctx, q).fitter(),
+                    lambda q: _plan(ctx, q).tol, lambda q, key, default: _option(problem, q, key, default),
+                    lambda q: _plan(ctx, q).seeing(written))
     for finding in result.findings:
         finding.score = round(finding.score, 6)
         result.score += finding.score
@@ -124,14 +128,64 @@ def _option(problem: Problem, q: Question, key: str, default):
     return value if value is not None else problem.options.get(key, default)
 
 
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """What grading one question takes that no answer changes: built once per question and
+    solution (`_plan`), since a class answers the same questions again and again."""
+
+    question: Question
+    tol: Tolerance
+    described: str  # tol.describe()
+    expected: np.ndarray
+    bound: np.ndarray  # tol.bound(expected): how far each entry may be off
+    owner: str  # whose shape the quantity has (`shapes.shape_owner`)
+    samples: int | None
+    conventions: Conventions  # the question's, before the student's own orientations are known
+    shares: dict  # the instructor's credit and feedback by tag (`_authored`)
+    messages: dict
+
+    @classmethod
+    def of(cls, problem: Problem, solution: Solution, q: Question) -> "_Plan":
+        tol = Tolerance.from_spec(problem.tolerance, q.tolerance)
+        expected = solution.array(q.quantity)
+        return cls(q, tol, tol.describe(), expected, tol.bound(expected), _shape_owner(q.quantity, problem),
+                   _samples(problem), Conventions.of(problem, q),
+                   credit.merged(problem.options.get("credit"), getattr(q, "credit", None)),
+                   credit.merged(problem.options.get("feedback"), getattr(q, "feedback", None)))
+
+    def seeing(self, written: dict | None) -> Conventions:
+        """The question's conventions with the student's orientations: `Conventions.of(problem, q, written)`."""
+        rows, columns = student_rows(written)
+        return replace(self.conventions, rows=rows, columns=columns) if rows or columns else self.conventions
+
+    def fitter(self):
+        """The shape fitter of the question: `fit(expected, submitted)`."""
+        owner, samples, conventions = self.owner, self.samples, self.conventions
+        return lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions)
+
+
+MAX_PLANS = 4096  # per solution: a problem's questions (any more are planned afresh each time)
+
+
+def _plan(ctx: Context, q: Question) -> _Plan:
+    """The question's plan, kept on the solution by the question's identity (a plan holds its
+    question, so that identity cannot pass to another question while it is kept)."""
+    plans = ctx.solution.variants.setdefault(("question plans", None), {})
+    plan = plans.get(id(q))
+    if plan is None or plan.question is not q:
+        plan = _Plan.of(ctx.problem, ctx.solution, q)
+        if len(plans) < MAX_PLANS:
+            plans[id(q)] = plan
+    return plan
+
+
 def grade_question(ctx: Context, q: Question, given: dict, written: dict | None = None) -> Finding:
     """One question's finding; `written`: the student's vector orientations (`student_vectors`)."""
-    problem, solution = ctx.problem, ctx.solution
+    plan = _plan(ctx, q)
     points = float(q.points)
-    tol = Tolerance.from_spec(problem.tolerance, q.tolerance)
-    expected = solution.array(q.quantity)
+    expected = plan.expected
     finding = Finding(q.quantity, "missing", 0.0, points, "no answer", expected=expected.tolist(),
-                      tolerance=tol.describe())
+                      tolerance=plan.described)
     answer: Answer | None = given.get(q.quantity)
     if answer is None:
         return finding
@@ -143,27 +197,27 @@ def grade_question(ctx: Context, q: Question, given: dict, written: dict | None 
         if q.form == "value":
             return _invalid(finding, f"{_short(answer.formula)!r} is not a number "
                                      "(this question asks for a value)")
-        return _grade_formula(ctx, q, answer.formula, finding, points, written)
+        return _grade_formula(ctx, plan, answer.formula, finding, points, written)
     reference = ctx.solution.entries[q.quantity].formula
     if q.form == "expression" and (reference is None or F.names_in(reference) - {"N", "K"}):
         finding.got = answer.value.tolist()
         return _invalid(finding, "this question asks for a formula, not a number")
-    finding = _grade_value(ctx, q, answer, expected, tol, finding)
-    _authored(problem, q, finding)
+    finding = _grade_value(ctx, plan, answer, finding)
+    _authored(plan, finding)
     return finding
 
 
-def _grade_value(ctx: Context, q: Question, answer: Answer, expected: np.ndarray, tol: Tolerance,
-                 finding: Finding) -> Finding:
-    problem, points = ctx.problem, float(q.points)
-    submitted, note, tag = fit_shape(expected, answer.value, _shape_owner(q.quantity, problem),
-                                     samples=_samples(problem), conventions=Conventions.of(problem, q))
+def _grade_value(ctx: Context, plan: _Plan, answer: Answer, finding: Finding) -> Finding:
+    problem, q, expected = ctx.problem, plan.question, plan.expected
+    points = float(q.points)
+    submitted, note, tag = fit_shape(expected, answer.value, plan.owner, samples=plan.samples,
+                                     conventions=plan.conventions)
     finding.got = answer.value.tolist()
     if submitted is None:
         finding.tags = [tag] if tag else []
         return _invalid(finding, note)
-    hand = tol.written(fit_units(answer.ulp, submitted, tag))  # one unit of each last written decimal
-    ok = hand.accepts(expected, submitted)
+    hand = plan.tol.written(fit_units(answer.ulp, submitted, tag))  # one unit of each last written decimal
+    ok = hand.accepts(expected, submitted, plan.bound)
     convention = [tag] if tag else []
     if ok.all():
         finding.status, finding.score, finding.tags = "correct", points, convention
@@ -185,31 +239,30 @@ def _grade_value(ctx: Context, q: Question, answer: Answer, expected: np.ndarray
     return finding
 
 
-def _authored(problem: Problem, q: Question, finding: Finding) -> None:
+def _authored(plan: _Plan, finding: Finding) -> None:
     """The instructor's credit and feedback for the finding's tags (spec `credit:`, `feedback:`)."""
-    shares = credit.merged(problem.options.get("credit"), getattr(q, "credit", None))
-    messages = credit.merged(problem.options.get("feedback"), getattr(q, "feedback", None))
-    if shares or messages:
-        credit.apply(finding, shares, messages)
+    if plan.shares or plan.messages:
+        credit.apply(finding, plan.shares, plan.messages)
 
 
-def _grade_formula(ctx: Context, q: Question, text: str, finding: Finding, points: float,
+def _grade_formula(ctx: Context, plan: _Plan, text: str, finding: Finding, points: float,
                    written: dict | None) -> Finding:
+    q = plan.question
     graph = getattr(ctx.problem, "graph", None) is not None  # checked against the graph engine's worlds
     if ctx.solution.entries[q.quantity].formula is None and not graph:
         return _invalid(finding, f"{q.quantity} has no formula form; answer it with a number")
-    verdict = _verdict(ctx, q, text, Conventions.of(ctx.problem, q, written))
+    verdict = _verdict(ctx, plan, text, plan.seeing(written))
     finding.status, finding.message, finding.tags = verdict.status, verdict.message, list(verdict.tags)
     finding.score = points if verdict.status == "correct" else 0.0
     finding.tolerance = "formula: equal at the problem's values and at random points"
-    _authored(ctx.problem, q, finding)
+    _authored(plan, finding)
     return finding
 
 
 MAX_CACHED_VERDICTS = 4096  # per solved problem: a class writes the same few formulas again and again
 
 
-def _verdict(ctx: Context, q: Question, text: str, conventions: Conventions):
+def _verdict(ctx: Context, plan: _Plan, text: str, conventions: Conventions):
     """equivalence.grade_text's verdict, once per formula text, question and conventions.
 
     The verdict depends on nothing else: the key's values, the random worlds and the
@@ -219,14 +272,15 @@ def _verdict(ctx: Context, q: Question, text: str, conventions: Conventions):
     budget running out."""
     from . import equivalence  # formulas only: a file of numbers never imports it
 
+    q = plan.question
     used = _names_used(ctx, text)
     if used is None:  # it cannot be read: grade_text says why
-        return equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q), conventions)
+        return equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
     cache = ctx.solution.variants.setdefault(("verdicts", None), {})
     key = (q.quantity, text, replace(conventions, rows=conventions.rows & used, columns=conventions.columns & used))
     verdict = cache.get(key)
     if verdict is None:
-        verdict = equivalence.grade_text(ctx.solution, q.quantity, text, _fitter(ctx.problem, q), conventions)
+        verdict = equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
         if verdict.status in ("correct", "incorrect") and len(cache) < MAX_CACHED_VERDICTS:
             cache[key] = verdict
     return verdict
@@ -241,13 +295,6 @@ def _names_used(ctx: Context, text: str) -> frozenset | None:
         return frozenset(F.names_in(parse_answer(ctx.solution, text)))
     except FormulaSyntaxError:  # formula_cost.TooCostly included
         return None
-
-
-def _fitter(problem: Problem, q: Question):
-    """The shape fitter of a question: `fit(expected, submitted)` with its owner and conventions."""
-    owner, samples = _shape_owner(q.quantity, problem), _samples(problem)
-    conventions = Conventions.of(problem, q)
-    return lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions)
 
 
 def _invalid(finding: Finding, message: str) -> Finding:

@@ -90,16 +90,17 @@ class Tolerance:
             return np.where(t > 0, 0.5 * unit * (1 + SLACK), atol)
         return atol + self.rtol * t
 
-    def accepts(self, expected: np.ndarray, submitted: np.ndarray, ulp=None) -> np.ndarray:
+    def accepts(self, expected: np.ndarray, submitted: np.ndarray, ulp=None, bound=None) -> np.ndarray:
         """Elementwise: is each submitted entry close enough?
 
         `ulp`: per submitted entry, one unit of its last written decimal (0 where
         the rule does not apply), the shape of `submitted`; see `written_unit`.
+        `bound`: `self.bound(expected)`, when the caller keeps it.
         """
         e = np.asarray(expected, dtype=float)
         s = np.asarray(submitted, dtype=float)
         with np.errstate(invalid="ignore"):
-            ok = np.abs(s - e) <= self.bound(e)
+            ok = np.abs(s - e) <= (self.bound(e) if bound is None else bound)
             if ulp is not None and self.hand_rule:
                 unit = np.asarray(ulp, dtype=float)
                 ok |= np.abs(s - e) <= unit * (1 + SLACK) + SLACK * np.abs(e)
@@ -117,11 +118,11 @@ class Written:
     tol: Tolerance
     ulp: object = None  # array in the submitted (fitted) shape, or None
 
-    def accepts(self, expected: np.ndarray, submitted: np.ndarray) -> np.ndarray:
+    def accepts(self, expected: np.ndarray, submitted: np.ndarray, bound=None) -> np.ndarray:
         ulp = self.ulp
         if ulp is not None and np.shape(ulp) != np.shape(submitted):
             ulp = None  # another shape (a candidate of another quantity): the plain tolerance
-        return self.tol.accepts(expected, submitted, ulp)
+        return self.tol.accepts(expected, submitted, ulp, bound)
 
     def bound(self, expected: np.ndarray) -> np.ndarray:
         return self.tol.bound(expected)
