@@ -57,12 +57,41 @@ def credit(ctx, problem, questions, findings, given: dict, written: dict | None 
     `written`: the student's vector orientations (`conventions.student_vectors`).
     """
     solution = getattr(ctx, "solution", ctx)
-    sheet = solution.variants.get(("formulas", None)) or {}
     asked = {q.quantity: (q, f) for q, f in zip(questions, findings)}
     walk = _Walk(solution, problem, asked, given, written or {})
-    for name in dependency_order(sheet):
-        if name in solution.env:  # (every sheet name has a value; a formula without one carries nothing)
-            walk.step(name, sheet[name])
+    for entry in _sheet(solution):
+        walk.step(entry)
+
+
+class _Entry:
+    """A sheet formula as the walk reads it: its name, tree, the names it uses, the true value,
+    and what evaluating it at the problem's shapes costs (`formula_cost`), or None if unknown."""
+
+    def __init__(self, name: str, ref: F.Node, env: dict):
+        self.name, self.ref = name, ref
+        self.truth = np.asarray(env[name], dtype=float)
+        self.inputs = F.names_in(ref)
+        # Every value the walk binds has the problem's shape (`fit`), so the estimate is the same
+        # for every student: its walk's own charge to the file's budget and the evaluation's,
+        # measured here once on a budget of its own, charged per file as the estimate would be.
+        with formula_cost.opened() as budget:
+            before = budget.ops
+            try:
+                ops = formula_cost.estimate(ref, env)
+            except formula_cost.TooCostly:
+                ops = None
+        self.cost = None if ops is None else (before - budget.ops, ops)
+
+
+def _sheet(solution) -> tuple:
+    """The sheet's formulas in dependency order, once per solution (the same for every file)."""
+    key = ("carried sheet", None)
+    if key not in solution.variants:
+        sheet = solution.variants.get(("formulas", None)) or {}
+        # (every sheet name has a value; a formula without one carries nothing)
+        solution.variants[key] = tuple(_Entry(name, sheet[name], solution.env)
+                                       for name in dependency_order(sheet) if name in solution.env)
+    return solution.variants[key]
 
 
 def dependency_order(sheet: dict) -> list:
@@ -105,19 +134,28 @@ class _Walk:
         self.roots: dict = {}  # a wrong answer -> its value, for the degenerate check
         self.order: dict = {}  # name -> position, to list the answers in the sheet's order
 
-    def step(self, name: str, ref: F.Node) -> None:
+    def step(self, entry: _Entry) -> None:
+        name, ref, truth, inputs = entry.name, entry.ref, entry.truth, entry.inputs
         self.order[name] = len(self.order)
-        truth = np.asarray(self.solution.env[name], dtype=float)
-        inputs = F.names_in(ref)
         origin = self._union(self.origin, inputs)
-        carried = self._evaluate(ref, self.env, truth.shape) if origin else truth
-        if carried is None:  # the student's values leave the formula undefined: nothing carries
-            carried, origin = truth, NONE
         sub = {n: self.trees[n] for n in inputs if n in self.trees}
         tree = F.substitute(ref, sub) if sub else None
         q, finding = self.asked.get(name, (None, None))
         answer = self.given.get(name) if q is not None else None
-        if answer is None or finding.status not in ("correct", "incorrect"):
+        passed_on = answer is None or finding.status not in ("correct", "incorrect")
+        if not (passed_on or (answer.formula is None and finding.status == "incorrect")):
+            # a correct number binds as itself and a formula answer as its own value: the carried
+            # value is not needed, but its evaluation is charged, as the file's budget always was
+            if origin and entry.cost is not None:
+                self._charge(*entry.cost)
+            elif origin:
+                self._evaluate(ref, self.env, truth.shape)
+            carried = truth
+        else:
+            carried = self._evaluate(ref, self.env, truth.shape, entry.cost) if origin else truth
+        if carried is None:  # the student's values leave the formula undefined: nothing carries
+            carried, origin = truth, NONE
+        if passed_on:
             self._bind(name, carried, origin, tree, self._union(self.tree_origin, sub))
         elif answer.formula is not None:
             self._formula(name, q, finding, answer.formula, truth, tree, self._union(self.tree_origin, sub))
@@ -227,15 +265,29 @@ class _Walk:
         return out
 
     @staticmethod
-    def _evaluate(node: F.Node, env: dict, shape: tuple | None, ops: int | None = None):
+    def _charge(walked: int, ops: int) -> None:
+        """What `equivalence.evaluate` charges the file's budget for an evaluation estimated at `ops`
+        whose estimate's walk cost `walked`, without evaluating (TooCostly past the budget: ignored)."""
+        try:
+            formula_cost.spend(walked)
+            formula_cost.charge(None, None, ops)
+        except formula_cost.TooCostly:
+            pass
+
+    @staticmethod
+    def _evaluate(node: F.Node, env: dict, shape: tuple | None, ops=None):
         """The formula's value (in `shape` when given and it fits), or None where it is undefined
         or too costly (`formula_cost`: a wrong formula substituted into later ones grows them).
+        `ops`: its estimate, an int, or (the estimate's own walk's charge, the estimate).
 
         Juxtaposed vectors are read as an outer product: a formula graded with
         that convention off could not be evaluated, so it was invalid and is
         not carried.
         """
         try:
+            if isinstance(ops, tuple):
+                formula_cost.spend(ops[0])  # as the estimate's walk would have
+                ops = ops[1]
             value, _ = equivalence.evaluate(node, env, Rules(outer=True), shape, ops)
         except formula_cost.TooCostly:
             return None
