@@ -241,10 +241,20 @@ def _learning_rate(ctx, name, answer) -> Iterator:
     if nice not in rates:
         if len(rates) >= MAX_CACHED_RATES:
             rates.pop(next(iter(rates)))
-        rates[nice] = _quantities(ctx.problem, case_of(ctx.problem), None, nice)
+        rates[nice] = _trained(ctx, nice)
     value = rates[nice].get(name)
     if value is not None:
         yield present(name, value, ctx.problem), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
+
+
+def _trained(ctx, lr: float) -> dict:
+    """The training steps at another learning rate, from the problem's own first pass (run
+    once per solution: it does not depend on the rate), as `_quantities` trains them."""
+    problem, key = ctx.problem, ("first pass", None)
+    if key not in ctx.solution.variants:
+        ctx.solution.variants[key] = numeric.run(case_of(problem), jacobians=problem.n_samples == 1)
+    return numeric.train(case_of(problem), lr, problem.steps, None, first=dict(ctx.solution.variants[key]),
+                         optimizer=problem.optimizer)
 
 
 def _student_rate(ctx, param: str, gradient: str, answer) -> float | None:
@@ -314,18 +324,33 @@ def _rounding_carried(ctx, name, answer) -> Iterator:
         return  # "1." rounds everything to integers: too coarse to excuse anything
     choices = [(max(decimals), None)] + ([(None, max(s for s in sig if s))] if any(sig) else [])
     for d, sf in choices:
-        env = dict(ctx.solution.env)
-        for u in upstream:
-            env[u] = _round(np.asarray(env[u], dtype=float), d, sf)
-        try:
-            value = np.asarray(F.evaluate(entry.formula, env), dtype=float)
-        except (F.FormulaError, ValueError, KeyError):
-            continue
-        if value.size == ctx.expected(name).size:
+        value = _rounded(ctx, name, entry.formula, upstream, d, sf)
+        if value is not None and value.size == ctx.expected(name).size:
             what = f"{d} decimals" if d is not None else f"{sf} significant figures"
             # The student rounds the carried result too: accept half a unit of their last digit.
             own = Tolerance(decimals=max(decimals)) if d is not None else Tolerance(sigfigs=sf)
             yield value.reshape(ctx.expected(name).shape), f"from intermediate values rounded to {what}", own
+
+
+MAX_CACHED_ROUNDINGS = 16  # per quantity and solution: students round to a few precisions
+
+
+def _rounded(ctx, name: str, formula: F.Node, upstream: set, d: int | None, sf: int | None):
+    """The sheet formula of `name` at the problem's values of `upstream` rounded to `d` decimals
+    or `sf` significant figures (None where it cannot be evaluated); it depends on nothing
+    else, so a worker keeps the last few per quantity."""
+    cache = ctx.solution.variants.setdefault(("rounded", name), {})
+    if (d, sf) not in cache:
+        if len(cache) >= MAX_CACHED_ROUNDINGS:
+            cache.pop(next(iter(cache)))
+        env = dict(ctx.solution.env)
+        for u in upstream:
+            env[u] = _round(np.asarray(env[u], dtype=float), d, sf)
+        try:
+            cache[d, sf] = np.asarray(F.evaluate(formula, env), dtype=float)
+        except (F.FormulaError, ValueError, KeyError):
+            cache[d, sf] = None
+    return cache[d, sf]
 
 
 def _given_names(problem) -> set:
