@@ -20,9 +20,10 @@ import sympy as sp
 from sympy import QQ
 
 from ..graph import Tape
-from .symbolic import DPS, MAX_VALUE_BITS, _short, _to_mpf, compile_expr, to_rational
+from .symbolic import DPS, MAX_VALUE_BITS, _short, _to_mpf, compile_array, compile_expr, to_rational
 
 ZERO, ONE = QQ(0), QQ(1)
+MPQ = type(ONE)  # gmpy2's mpq, sympy's QQ elements
 # The partial derivatives of the four rules of arithmetic, as array arithmetic on exact rationals
 # (what sympy.diff gives for a + b, a − b, a·b, a/b, −a; tests/test_ops.py holds them to it).
 _ARITHMETIC = {"copy": lambda a: [ONE], "add": lambda a, b: [ONE, ONE], "sub": lambda a, b: [ONE, -ONE], "neg": lambda a: [-ONE],
@@ -61,8 +62,20 @@ def _compiled(f, params: tuple):
     return value, partials
 
 
-def _map(fn, args: list):
-    """fn over the entries of broadcast arrays, each result as an exact rational."""
+@lru_cache(maxsize=512)
+def _compiled_arrays(f, params: tuple):
+    """f's value and partial derivatives over whole arrays (`symbolic.compile_array`), None for
+    each that needs entry-by-entry evaluation."""
+    symbols = tuple(sp.Symbol(f"a{i}", real=True) for i in range(f.arity))
+    sym_params = tuple(_sym(p) for p in params)
+    form = f.sympy(*symbols, *sym_params)
+    partials = [f.dsympy[i](*symbols, *sym_params) if f.dsympy else sp.diff(form, s) for i, s in enumerate(symbols)]
+    return compile_array(form, symbols), [compile_array(d, symbols) for d in partials]
+
+
+def _map(fn, args: list, whole=None):
+    """fn over the entries of broadcast arrays, each result as an exact rational; `whole`: the
+    same function over whole arrays (`_compiled_arrays`), tried first."""
     def exact(xs):
         # z**16 over eight layers would grow fractions without end: past MAX_VALUE_BITS, 45 digits
         return _short(to_rational(fn(xs)), MAX_VALUE_BITS)
@@ -70,8 +83,38 @@ def _map(fn, args: list):
     with mpmath.workdps(DPS):
         if all(np.ndim(a) == 0 for a in args):
             return exact(tuple(args))
+        arrays = [np.asarray(a, dtype=object) for a in args]
+        if whole is not None:
+            out = _whole(whole, arrays)
+            if out is not None:
+                return out
         mapped = np.frompyfunc(lambda *xs: exact(xs), len(args), 1)
-        return mapped(*[np.asarray(a, dtype=object) for a in args])
+        return mapped(*arrays)
+
+
+def _whole(whole, arrays: list):
+    """`whole` over the broadcast arrays, or None when an entry fails (a branch not taken divides
+    by zero, say): then entry by entry, as ever."""
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    try:
+        value = whole([np.broadcast_to(a, shape) for a in arrays])
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+    out = np.empty(shape, dtype=object)
+    out[...] = value
+    return _KEPT(out)
+
+
+def _kept(v):
+    """An exact result as the entry-by-entry path keeps it: a QQ element, shortened past MAX_VALUE_BITS."""
+    if type(v) is not MPQ:
+        v = to_rational(v)
+    if v.numerator.bit_length() <= MAX_VALUE_BITS and v.denominator.bit_length() <= MAX_VALUE_BITS:
+        return v
+    return _short(v, MAX_VALUE_BITS)
+
+
+_KEPT = np.frompyfunc(_kept, 1, 1)
 
 
 class Rationals:
@@ -103,13 +146,15 @@ class Rationals:
         if f.name == "pow" and filled[0].denominator == 1 and filled[0] >= 0:
             return _map(lambda xs: xs[0] ** int(filled[0]), args)
         value, _ = _compiled(f, filled)
-        return _map(value, args)
+        return _map(value, args, _compiled_arrays(f, filled)[0])
 
     def partials(self, f, args: list, params: tuple) -> list:
         if f.name in _ARITHMETIC:  # sympy.diff of a + b, a·b, a/b is the textbook rule; no need to map it
             return _ARITHMETIC[f.name](*args)
-        _, partials = _compiled(f, f.fill(params))
-        return [p if not callable(p) else _map(p, args) for p in partials]
+        filled = f.fill(params)
+        _, partials = _compiled(f, filled)
+        wholes = _compiled_arrays(f, filled)[1]
+        return [p if not callable(p) else _map(p, args, whole) for p, whole in zip(partials, wholes)]
 
     def kinked(self, tape: Tape) -> tuple:
         return ()  # exact values need no putting on a kink: `settle` is never called

@@ -162,6 +162,74 @@ def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
     raise TypeError(f"the symbolic engine cannot evaluate {type(expr).__name__}")
 
 
+def compile_array(expr: sp.Expr, symbols: tuple) -> Callable | None:
+    """The same expression over numpy object arrays of exact rationals, every entry at once, when
+    it needs nothing but +, −, ×, integer powers, comparisons and choices (ReLU, leaky ReLU, squared
+    error, their derivatives); None otherwise (a transcendental function is evaluated entry by
+    entry by `compile_expr`). Exact rationals are the same numbers however they are computed; a
+    choice computes every branch for every entry, so an error in one (a division by zero) makes
+    the caller evaluate entry by entry instead."""
+    if expr in symbols:
+        index = symbols.index(expr)
+        return lambda env: env[index]
+    if expr.is_Rational:
+        q = QQ(int(expr.p), int(expr.q))
+        return lambda env: q
+    if expr is sp.true or expr is sp.false:
+        value = bool(expr)
+        return lambda env: value
+    if isinstance(expr, sp.Piecewise):
+        branches = [(compile_array(e, symbols), compile_array(c, symbols)) for e, c in expr.args]
+        if any(f is None for pair in branches for f in pair):
+            return None
+        return lambda env: _choose([(value(env), _truth(cond(env))) for value, cond in branches])
+    if isinstance(expr, sp.Pow) and not (expr.args[1].is_Integer and expr.args[1] >= 0):
+        return None  # a root or a reciprocal: entry by entry (its errors, its rounding)
+    args = [compile_array(a, symbols) for a in expr.args]
+    if any(f is None for f in args):
+        return None
+    array_op = _ARRAY_OPS.get(type(expr)) or next((op for kind, op in _ARRAY_KINDS if isinstance(expr, kind)), None)
+    if array_op is None:
+        return None
+    return lambda env: array_op(*[f(env) for f in args])
+
+
+def _truth(cond) -> np.ndarray:
+    return np.asarray(cond, dtype=bool)
+
+
+def _choose(branches: list):
+    """Piecewise over arrays: each entry takes the first branch whose condition holds."""
+    out, chosen = None, None
+    for value, cond in branches:
+        take = cond if chosen is None else cond & ~chosen
+        out = np.where(take, value, out if out is not None else QQ(0))
+        chosen = take if chosen is None else chosen | take
+    if not np.all(chosen):
+        raise ArithmeticError("no branch of a piecewise function holds")
+    return out
+
+
+def _fold_arrays(op):
+    def apply(*values):
+        total = values[0]
+        for v in values[1:]:
+            total = op(total, v)
+        return total
+    return apply
+
+
+_ARRAY_OPS = {sp.Abs: np.abs, sp.Not: np.logical_not, sp.ITE: lambda c, a, b: np.where(_truth(c), a, b)}
+_ARRAY_KINDS = [
+    (sp.Add, _fold_arrays(lambda a, b: a + b)), (sp.Mul, _fold_arrays(lambda a, b: a * b)),
+    (sp.Pow, lambda base, n: base ** int(n)), (sp.Max, _fold_arrays(np.maximum)), (sp.Min, _fold_arrays(np.minimum)),
+    (sp.And, _fold_arrays(lambda a, b: _truth(a) & _truth(b))), (sp.Or, _fold_arrays(lambda a, b: _truth(a) | _truth(b))),
+    (sp.StrictGreaterThan, lambda a, b: _truth(a > b)), (sp.GreaterThan, lambda a, b: _truth(a >= b)),
+    (sp.StrictLessThan, lambda a, b: _truth(a < b)), (sp.LessThan, lambda a, b: _truth(a <= b)),
+    (sp.Equality, lambda a, b: _truth(a == b)),
+]
+
+
 def _positive(v) -> int:
     return int((_to_mpf(v) if _is_mpf(v) else v) > 0)
 
