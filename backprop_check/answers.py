@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import NumberError
-from .numbers_read import plain, scalar, written
+from .numbers_read import entry, plain, written
 from .quantities import UnknownQuantity
 from .yamlsource import Document, parse, read_text
 
@@ -233,20 +233,12 @@ def _flat(row: list, where: str):
         if isinstance(v, (list, dict)):
             raise ValueError(f"{where}: entry {j + 1} is nested too deeply (at most a matrix)")
         try:
-            number, unit = scalar(v)  # a plain number, or written arithmetic such as 1 - 0.5*0.2
+            number, unit, plain_number = entry(v)  # a plain number, or written arithmetic such as 1 - 0.5*0.2
         except NumberError as exc:
             raise ValueError(f"{where}, entry {j + 1}: {exc}") from None
         except OverflowError:
             raise ValueError(f"{where}, entry {j + 1}: a number too large for float64") from None
         floats.append(number)
         units.append(unit)
-        texts.append(v if unit or _plain(v) else None)
+        texts.append(v if plain_number else None)
     return floats, texts, units
-
-
-def _plain(text) -> bool:
-    try:
-        plain(text)
-        return True
-    except (NumberError, OverflowError):
-        return False

@@ -26,9 +26,9 @@ from functools import lru_cache
 import numpy as np
 
 from . import formulas as F
-from .exact import NumberError, parse_number
+from .exact import NumberError, parse_number, plain_decimal
 from .formula_syntax import FormulaSyntaxError, parse
-from .tolerance import written_unit
+from .tolerance import unit_of, written_unit
 
 
 MAX_BITS = 4096  # numerator or denominator of an intermediate value: (10^15)^16 fits, towers do not
@@ -42,6 +42,14 @@ def plain(text: object) -> tuple[float, float]:
     A nonzero number that float64 would turn into 0 is refused, not zeroed;
     OverflowError for one too large for float64.
     """
+    decimal = plain_decimal(text)
+    if decimal is not None:
+        # Nearly every entry: float() of the text is the correctly rounded value of n / 10**k,
+        # as float() of that fraction is (but -0.0 is 0, as the fraction is); its at most
+        # MAX_NUMBER_CHARS characters keep it far from float64's underflow and overflow.
+        n, k = decimal
+        value = float(text) if n else 0.0
+        return value, unit_of(k if "." in text else None, value)
     exact = parse_number(text)
     value = float(exact)
     if value == 0.0 and exact != 0:
@@ -51,15 +59,20 @@ def plain(text: object) -> tuple[float, float]:
 
 def scalar(text: object) -> tuple[float, float]:
     """One entry: a plain number, else written arithmetic (unit 0); NumberError if neither."""
+    return entry(text)[:2]
+
+
+def entry(text: object) -> tuple[float, float, bool]:
+    """`scalar`, and whether the text is a plain number (arithmetic is not)."""
     try:
-        return plain(text)
+        return (*plain(text), True)
     except NumberError:
         if not isinstance(text, str):
             raise
     value = arithmetic(_plain_syntax(text))
     if value is None:
         raise NumberError(f"{_short(text)!r} is not a number (write e.g. 0.25, -1e-3, 3/4 or 1 - 0.5*0.2)")
-    return _float(value, text), 0.0
+    return _float(value, text), 0.0, False
 
 
 def written(text: str, propagate: bool = False):

@@ -153,8 +153,12 @@ def written_unit(text: str, value: float) -> float:
     """One unit of the last decimal place of a plainly written decimal (`0.0050` -> 1e-4,
     `1.76e-2` -> 1e-4), or 0 when the last-digit rule does not apply: not a plain decimal,
     fewer than 2 significant figures written (`0.02`), or an integer (`3`)."""
-    digits = fraction_digits(text)
-    figures = significant_digits(value, text)
-    if digits is None or figures is None or figures < MIN_WRITTEN_SIGFIGS:
+    return unit_of(fraction_digits(text), value)
+
+
+def unit_of(digits: int | None, value: float) -> float:
+    """`written_unit` of a number written with `digits` decimals (None: not a decimal)."""
+    if digits is None or value == 0:
         return 0.0
-    return 10.0 ** -digits
+    figures = max(1, digits + int(math.floor(math.log10(abs(value)))) + 1)  # `significant_digits`
+    return 0.0 if figures < MIN_WRITTEN_SIGFIGS else 10.0 ** -digits

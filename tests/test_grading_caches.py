@@ -1,0 +1,94 @@
+"""The shortcuts a class's grading takes give what the long way gives.
+
+`numbers_read.plain` reads a plain decimal with float() instead of building
+its exact fraction; the diagnosis compares an answer with every shared
+candidate at once instead of one by one. Each is checked here against the
+long way, on generated inputs.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backprop_check.exact import parse_number
+from backprop_check.numbers_read import plain
+from backprop_check.tolerance import Tolerance, written_unit
+
+decimals = st.builds(
+    lambda sign, whole, places, point: sign + whole + ("." + places if point or not whole else ""),
+    st.sampled_from(["", "-", "+"]), st.text("0123456789", max_size=25), st.text("0123456789", max_size=25),
+    st.booleans()).filter(lambda t: t.lstrip("+-") not in ("", "."))
+
+
+@given(decimals)
+@settings(max_examples=500)
+def test_plain_decimal_reads_as_its_exact_fraction(text):
+    exact = parse_number(text)
+    value, unit = plain(text)
+    assert value == float(exact) and str(value) == str(float(exact))  # -0.0 is 0.0, as the fraction
+    assert unit == written_unit(text, float(exact))
+
+
+def test_plain_decimal_examples():
+    assert plain("-0.0") == (0.0, 0.0) and str(plain("-0.0")[0]) == "0.0"
+    assert plain("0.0050") == (0.005, 1e-4)
+    assert plain("0.02") == (0.02, 0.0)  # one significant figure: no last-digit rule
+    assert plain("3") == (3.0, 0.0)
+    assert plain("0.1") == (float(Fraction(1, 10)), 0.0)
+    assert plain("12.5") == (12.5, 0.1)
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=6, max_size=6), st.lists(st.floats(-1e3, 1e3), min_size=6, max_size=6),
+       st.lists(st.sampled_from([0.0, 1e-4, 1e-3, 0.1]), min_size=6, max_size=6),
+       st.sampled_from([Tolerance(), Tolerance(rtol=0.01, atol=0.5), Tolerance(sigfigs=3), Tolerance(decimals=2)]))
+def test_accepts_with_a_kept_bound_is_accepts(expected, submitted, ulp, tol):
+    e, s, u = (np.reshape(v, (2, 3)) for v in (expected, submitted, ulp))
+    assert np.array_equal(tol.accepts(e, s, u, tol.bound(e)), tol.accepts(e, s, u))
+
+
+def _naive(ctx, name, tol, submitted) -> dict:
+    """The catalogue's shared mistakes tried one candidate at a time, as the diagnosis used to."""
+    from backprop_check import diagnose as D
+
+    out = {}
+    for index, mistake in enumerate(D.CATALOGUE):
+        if mistake.personal:
+            continue
+        for candidate, detail, *_ in mistake.candidates(ctx, name, None):
+            if D._explains(candidate, ctx.expected(name)) and tol.accepts(candidate, submitted).all():
+                out[index] = D._message(mistake, detail)
+                break
+    return out
+
+
+def test_shared_candidates_match_as_one_by_one():
+    from pathlib import Path
+
+    from backprop_check import diagnose as D
+    from backprop_check.solve import solve
+    from backprop_check.spec import load_problem
+
+    problem = load_problem(Path(__file__).parent.parent / "problems" / "dsga1008-2022-p1.yaml")
+    ctx = D.Context(solve(problem, exact=False))
+    rng = np.random.default_rng(0)
+    tried = matched = 0
+    with np.errstate(all="ignore"):
+        for name in ctx.solution.entries:
+            shared = D._shared(ctx, name)
+            if shared.stack is None:
+                continue
+            for candidate in shared.stack:
+                for noise in (0.0, 1e-4, 3e-3, 1e-2):
+                    submitted = candidate * (1 + noise * rng.standard_normal(candidate.shape))
+                    ulp = rng.choice([0.0, 1e-4, 1e-2], size=candidate.shape)
+                    for tol in (Tolerance(), Tolerance(sigfigs=2)):
+                        hand = tol.written(ulp)
+                        got = shared.matches(hand, submitted)
+                        assert got == _naive(ctx, name, hand, submitted)
+                        tried += 1
+                        matched += bool(got)
+    assert tried > 100 and 0 < matched < tried  # both outcomes were exercised
