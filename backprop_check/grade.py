@@ -202,9 +202,52 @@ def grade_question(ctx: Context, q: Question, given: dict, written: dict | None 
     if q.form == "expression" and (reference is None or F.names_in(reference) - {"N", "K"}):
         finding.got = answer.value.tolist()
         return _invalid(finding, "this question asks for a formula, not a number")
-    finding = _grade_value(ctx, plan, answer, finding)
-    _authored(plan, finding)
+    return _graded_value(ctx, plan, answer, finding)
+
+
+MAX_CACHED_FINDINGS = 8192  # numeric findings per solved problem (the most recent are kept)
+MAX_KEYED_ENTRIES = 4096  # a larger answer is graded afresh: its key would cost as much
+
+
+def _graded_value(ctx: Context, plan: _Plan, answer: Answer, finding: Finding) -> Finding:
+    """`_grade_value` with the instructor's credit and feedback, once per question and answer.
+
+    A number's finding depends on nothing but the question and the answer's values, written
+    texts and units (the diagnosis reads no more of it, and carrying errors forward comes
+    later, per file), and a class writes the same numbers again and again (the key's values
+    rounded alike, the same sign or factor slip): the outcome is kept per solved problem and
+    copied into each file's own finding."""
+    key = _number_key(plan, answer)
+    cache = ctx.solution.variants.setdefault(("numeric findings", None), {})
+    kept = cache.get(key) if key is not None else None
+    if kept is None:
+        finding = _grade_value(ctx, plan, answer, finding)
+        _authored(plan, finding)
+        if key is not None:
+            if len(cache) >= MAX_CACHED_FINDINGS:
+                cache.pop(next(iter(cache)))
+            # (the plan is kept with it: its identity in the key can name no other while it lives)
+            cache[key] = (plan, finding.status, finding.score, finding.message, tuple(finding.tags),
+                          tuple(map(tuple, finding.wrong)))
+        return finding
+    _, finding.status, finding.score, finding.message, tags, wrong = kept
+    finding.tags, finding.wrong = list(tags), [list(w) for w in wrong]
+    finding.got = answer.value.tolist()
     return finding
+
+
+def _number_key(plan: _Plan, answer: Answer) -> tuple | None:
+    """What a number's finding depends on (with the question: `_graded_value`), or None."""
+    value, ulp = answer.value, answer.ulp
+    if value.size > MAX_KEYED_ENTRIES:
+        return None
+    units = None if ulp is None else (np.shape(ulp), np.asarray(ulp, dtype=float).tobytes())
+    return id(plan), value.dtype.str, value.shape, value.tobytes(), units, _frozen(answer.texts)
+
+
+def _frozen(texts):
+    """Written texts (a string, None, nested lists) as a hashable value."""
+    return tuple(_frozen(t) for t in texts) if isinstance(texts, list) else texts
 
 
 def _grade_value(ctx: Context, plan: _Plan, answer: Answer, finding: Finding) -> Finding:
