@@ -73,13 +73,22 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
         node, spelled = parsed[text]
         if spellings is not None:
             spellings.update(spelled)
+        if isinstance(node, FormulaSyntaxError):
+            raise type(node)(*node.args)
         return node
     spelled = {}
-    node = _parse_answer(solution, text, spelled)
+    try:
+        node = _parse_answer(solution, text, spelled)
+    except formula_cost.TooCostly:
+        raise  # it may be the file's budget that ran out: not the text's doing alone
+    except FormulaSyntaxError as exc:  # a text that cannot be read stays unreadable (garbage repeats too)
+        node = exc
     if len(parsed) < MAX_PARSED:
         parsed[text] = (node, spelled)
     if spellings is not None:
         spellings.update(spelled)
+    if isinstance(node, FormulaSyntaxError):
+        raise node
     return node
 
 
