@@ -19,6 +19,7 @@ line is scaled down to fit it (`\\fitmath`). Every spec string is escaped by
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 from .. import formulas  # noqa: F401 - first: formulas loads formula_render at its end
 from .. import handout_writers as W
@@ -38,16 +39,20 @@ FIT = [r"\usepackage{graphicx}", r"\newsavebox{\fitbox}",  # a formula wider tha
 
 def number(v: float) -> str:
     """A value as the sheet prints it: 6 significant figures, powers of ten written out."""
-    text = S.number(v)
+    return _tex(S.number(v))
+
+
+def _tex(text: str) -> str:
+    """`sheet_text.number`'s text of a value in LaTeX."""
     m = re.fullmatch(r"(-?[\d.]+)e([+-])0*(\d+)", text)
     if m:
         return rf"{m.group(1)} \cdot 10^{{{'-' if m.group(2) == '-' else ''}{m.group(3)}}}"
     return {"nan": r"\text{nan}", "inf": r"\infty", "-inf": r"-\infty"}.get(text, text)
 
 
-def _blocks(rows: list[list[float]]) -> list[tuple[str, list[list[float]]]]:
-    """(label, part) pieces of a matrix that each fit the line and a page."""
-    widest = max((len(S.number(v)) for row in rows for v in row), default=1)
+def _blocks(rows: list[list[str]]) -> list[tuple[str, list[list[str]]]]:
+    """(label, part) pieces of a matrix (its numbers' texts) that each fit the line and a page."""
+    widest = max(map(len, chain.from_iterable(rows)), default=1)
     per_block = max(1, int((LINE_PT - LEFT_PT) // (widest * CHAR_PT + COLSEP_PT)))
     n_rows, n_cols = len(rows), len(rows[0]) if rows else 0
     out = []
@@ -63,9 +68,16 @@ def _blocks(rows: list[list[float]]) -> list[tuple[str, list[list[float]]]]:
     return out
 
 
-def _matrix(rows: list[list[float]]) -> str:
-    body = r" \\ ".join(" & ".join(number(v) for v in row) for row in rows)
+def _matrix(rows: list[list[str]]) -> str:
+    body = r" \\ ".join(map(_row, rows))
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
+
+
+def _row(texts: list[str]) -> str:
+    row = " & ".join(texts)
+    if "e" in row or "n" in row:  # a power of ten, nan or inf: in LaTeX
+        row = " & ".join(map(_tex, texts))
+    return row
 
 
 def _value_lines(value) -> list[str]:
@@ -73,7 +85,8 @@ def _value_lines(value) -> list[str]:
     rows = S.rows(value)
     if rows is None:
         return [number(value)]
-    return [_matrix(part) + (rf"_{{\text{{{label}}}}}" if label else "") for label, part in _blocks(rows)]
+    blocks = _blocks(S.number_rows(rows))
+    return [_matrix(part) + (rf"_{{\text{{{label}}}}}" if label else "") for label, part in blocks]
 
 
 def _entry(solution, e, aliases: dict) -> list[str]:

@@ -22,7 +22,7 @@ def aligned(value) -> list[str]:
     rows = S.rows(value)
     if rows is None:
         return [S.number(value)]
-    cells = [[S.number(v) for v in row] for row in rows]
+    cells = S.number_rows(rows)
     widths = [max((len(row[c]) for row in cells), default=0) for c in range(len(cells[0]) if cells else 0)]
     return ["[" + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) + "]" for row in cells]
 
