@@ -28,6 +28,8 @@ import numpy as np
 LIMB_BITS = 16  # limb products below 2^32; a sum of up to 2^20 of them stays below 2^53
 MIN_WORK = 4096  # n·k·m below which np.matmul is as fast
 MIN_INNER = 4  # a contraction this short (an outer product) gains nothing
+MIN_REUSE = 8  # each entry converted is used this often at least (a matrix times a few columns is not)
+CHUNK_ENTRIES = 4_000_000  # limb products held at once (32 MB of float64)
 
 
 def matmul(a, b):
@@ -41,7 +43,7 @@ def matmul(a, b):
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b  # a column on the right
     n, k = a2.shape
     m = b2.shape[1]
-    if k != b2.shape[0] or k < MIN_INNER or n * k * m < MIN_WORK or k >= 1 << 20:
+    if k != b2.shape[0] or k < MIN_INNER or min(n, m) < MIN_REUSE or n * k * m < MIN_WORK or k >= 1 << 20:
         return np.matmul(a, b)
     product = _rational_product(a2, b2)
     if product is None:  # not all rationals (a float, an mpf): numpy's own product
@@ -54,19 +56,24 @@ def matmul(a, b):
 
 
 def _rational_product(a: np.ndarray, b: np.ndarray):
-    """Exact a @ b for 2-D object arrays of rationals, or None if an entry is not a rational."""
+    """Exact a @ b for 2-D object arrays of rationals, or None if an entry is not a rational or
+    numpy's own product is the cheaper (a short inner dimension over long integers)."""
     rows = _over_common(a.tolist())
     cols = _over_common(b.T.tolist())
     if rows is None or cols is None:
         return None
     (a_int, a_den), (b_int, b_den) = rows, cols
+    k = len(a_int[0])
+    limbs = (_bits(a_int) + _bits(b_int)) // LIMB_BITS + 2
+    if k < 2 + limbs // 3:  # numpy: k products an entry; here about limbs/3 steps and one fraction
+        return None
     integers = _integer_product(a_int, b_int)  # n × m Python ints
     make = _fraction_type(a, b)
-    n, m = integers.shape
+    n, m = len(a_int), len(b_int)
     out = np.empty((n, m), dtype=object)
     for i in range(n):
-        di, row = a_den[i], integers[i]
-        out[i] = [make(int(row[j]), di * b_den[j]) for j in range(m)]
+        di, row = a_den[i], integers[i * m:(i + 1) * m]
+        out[i] = [make(row[j], di * b_den[j]) for j in range(m)]
     return out
 
 
@@ -94,24 +101,36 @@ def _over_common(rows: list):
     return numerators, denominators
 
 
-def _integer_product(a: list, b_t: list) -> np.ndarray:
-    """a @ b_t.T for lists of Python int rows, exactly, as an object array of ints."""
+def _integer_product(a: list, b_t: list) -> list:
+    """a @ b_t.T for lists of Python int rows, exactly: the n·m entries as a flat list of ints."""
     k = len(a[0])
-    bits = max(_bits(a), 1) + max(_bits(b_t), 1) + k.bit_length()
-    if bits <= 53:  # one float64 product holds every sum exactly
+    if max(_bits(a), 1) + max(_bits(b_t), 1) + k.bit_length() <= 53:  # one float64 product holds every sum
         product = np.array(a, dtype=float) @ np.array(b_t, dtype=float).T
-        return product.astype(np.int64).astype(object)
-    la, lb = _limbs(a), _limbs(b_t)  # (limbs, n, k) and (limbs, m, k), float64
-    na, n = la.shape[0], la.shape[1]
+        return product.astype(np.int64).reshape(-1).tolist()
+    lb = _limbs(b_t)  # (limbs, m, k) float64
+    chunk = max(1, CHUNK_ENTRIES // (len(b_t) * lb.shape[0] * max(1, _bits(a) // LIMB_BITS + 1)))
+    out: list = []
+    for start in range(0, len(a), chunk):  # rows of a at a time: the limb products stay within memory
+        out += _limb_product(_limbs(a[start:start + chunk]), lb)
+    return out
+
+
+def _limb_product(la: np.ndarray, lb: np.ndarray) -> list:
+    """Σ_s (Σ_{i+j=s} la[i] @ lb[j].T) · 2^(16 s), flat: every limb pair in one BLAS call, the
+    limb positions summed in int64, carried into 16-bit digits, each entry read as one integer."""
+    na, n, k = la.shape
     nb, m = lb.shape[0], lb.shape[1]
-    stacked = la.reshape(na * n, k) @ lb.reshape(nb * m, k).T  # every limb by every limb, one call
-    parts = stacked.reshape(na, n, nb, m).astype(np.int64)
-    total = None
-    for s in range(na + nb - 2, -1, -1):  # Horner over limb positions, highest first
-        column = sum(parts[i, :, s - i, :] for i in range(max(0, s - nb + 1), min(na - 1, s) + 1))
-        column = column.astype(object)
-        total = column if total is None else (total << LIMB_BITS) + column
-    return total
+    parts = (la.reshape(na * n, k) @ lb.reshape(nb * m, k).T).reshape(na, n, nb, m).astype(np.int64)
+    positions = na + nb - 1
+    digits = np.empty((n * m, positions), dtype="<u2")
+    carry = np.zeros(n * m, dtype=np.int64)
+    for s in range(positions):
+        column = carry + sum(parts[i, :, s - i, :] for i in range(max(0, s - nb + 1), min(na - 1, s) + 1)).reshape(-1)
+        digits[:, s] = column & 0xFFFF
+        carry = column >> LIMB_BITS  # (floor: a negative column leaves a digit in 0…65535 and a negative carry)
+    raw, width, top = memoryview(digits.tobytes()), 2 * positions, carry.tolist()
+    shift = LIMB_BITS * positions
+    return [int.from_bytes(raw[e * width:(e + 1) * width], "little") + (top[e] << shift) for e in range(n * m)]
 
 
 def _bits(rows: list) -> int:

@@ -20,10 +20,9 @@ import sympy as sp
 from sympy import QQ
 
 from ..graph import Tape
-from .symbolic import DPS, MAX_VALUE_BITS, _short, _to_mpf, compile_array, compile_expr, to_rational
+from .symbolic import DPS, MAX_VALUE_BITS, MPQ, _short, _to_mpf, compile_array, compile_expr, to_rational
 
 ZERO, ONE = QQ(0), QQ(1)
-MPQ = type(ONE)  # gmpy2's mpq, sympy's QQ elements
 # The partial derivatives of the four rules of arithmetic, as array arithmetic on exact rationals
 # (what sympy.diff gives for a + b, a − b, a·b, a/b, −a; tests/test_ops.py holds them to it).
 _ARITHMETIC = {"copy": lambda a: [ONE], "add": lambda a, b: [ONE, ONE], "sub": lambda a, b: [ONE, -ONE], "neg": lambda a: [-ONE],
@@ -34,14 +33,19 @@ _EXACT = {"copy": lambda a: a, "add": lambda a, b: a + b, "sub": lambda a, b: a 
 
 def rational(v) -> object:
     """A Fraction, int or mpq as sympy's QQ element."""
-    return QQ(int(v.numerator), int(v.denominator)) if hasattr(v, "numerator") else QQ(int(v))
+    if type(v) is MPQ:
+        return v
+    return MPQ(int(v.numerator), int(v.denominator)) if hasattr(v, "numerator") else MPQ(int(v))
+
+
+_RATIONALS = np.frompyfunc(rational, 1, 1)
 
 
 def array(value):
     """Exact values (Fractions, nested) as an object array of QQ, or one QQ."""
     if np.ndim(value) == 0:
         return rational(value.item() if hasattr(value, "item") and not hasattr(value, "numerator") else value)
-    return np.vectorize(rational, otypes=[object])(np.asarray(value, dtype=object))
+    return np.asarray(_RATIONALS(np.asarray(value, dtype=object)), dtype=object)
 
 
 def _sym(v: Fraction):

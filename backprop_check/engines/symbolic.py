@@ -15,9 +15,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable
 
+import gmpy2
 import mpmath
 import numpy as np
 import sympy as sp
+from mpmath.libmp import from_int, mpf_div
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
@@ -25,6 +27,8 @@ from ..jacobians import Diagonal
 from . import Case
 
 DPS = 45  # working digits for transcendental functions (>= 30 are promised)
+MPQ = type(QQ(1))  # the QQ elements: gmpy2's mpq
+_ROUNDING = gmpy2.context(precision=mpmath.libmp.dps_to_prec(DPS))  # mpmath's binary precision at DPS digits
 MAX_MAGNITUDE_BITS = 1100  # 2**1100: past float64's range either way
 MAX_VALUE_BITS = 2048  # an activation's or loss's exact value beyond this is rounded to DPS digits
 
@@ -36,19 +40,26 @@ def _is_mpf(v) -> bool:
 
 
 def _to_mpf(v):
+    """mpf(p) / q at the working precision, as mpmath's own operators do it (p rounded, then one
+    correctly rounded division by the exact q), without their dispatch."""
     if _is_mpf(v):
         return v
     if isinstance(v, mpmath.mpc):
         raise ArithmeticError("a complex value (the log or square root of a negative number)")
-    return mpmath.mpf(int(v.numerator)) / int(v.denominator)
+    prec, rounding = mpmath.mp._prec_rounding
+    q = int(v.denominator)
+    x = from_int(int(v.numerator), prec, rounding)
+    return mpmath.mp.make_mpf(x if q == 1 else mpf_div(x, from_int(q), prec, rounding))
 
 
 def to_rational(v):
     """An mpf (a binary fraction) or rational as an exact QQ element."""
+    if type(v) is MPQ:
+        return v
     if isinstance(v, mpmath.mpc):
         raise ArithmeticError("a complex value (the log or square root of a negative number)")
     if not _is_mpf(v):
-        return QQ(int(v.numerator), int(v.denominator))
+        return MPQ(int(v.numerator), int(v.denominator))
     if not mpmath.isfinite(v):
         raise ArithmeticError("a value overflowed to infinity or NaN")
     if v and mpmath.mag(v) > MAX_MAGNITUDE_BITS:
@@ -314,7 +325,16 @@ def _short(v, bits: int):
     such layers would take hours. Rounded at 45 digits, the values still
     agree with float64 far beyond the 1e-9 the checks ask.
     """
-    if int(v.numerator).bit_length() <= bits and int(v.denominator).bit_length() <= bits:
+    p, q = int(v.numerator), int(v.denominator)
+    if p.bit_length() <= bits and q.bit_length() <= bits:
         return v
-    with mpmath.workdps(DPS):
-        return to_rational(_to_mpf(v))
+    # What mpmath gives at DPS digits, mpf(p) / q (p rounded to the working precision, then one
+    # correctly rounded division by q), by MPFR: the same two roundings to nearest, in C.
+    x = _ROUNDING.div(gmpy2.mpfr(p, _ROUNDING.precision), q)
+    if not gmpy2.is_finite(x):
+        raise ArithmeticError("a value overflowed to infinity or NaN")
+    if x and gmpy2.get_exp(x) > MAX_MAGNITUDE_BITS:  # (as to_rational: MPFR's exponent is mpmath's mag)
+        raise ArithmeticError("a value beyond float64's range")
+    if x and gmpy2.get_exp(x) < -MAX_MAGNITUDE_BITS:
+        return QQ(0)
+    return MPQ(*x.as_integer_ratio())
