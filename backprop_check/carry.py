@@ -41,7 +41,7 @@ import numpy as np
 from . import equivalence, formula_cost
 from . import formulas as F
 from .conventions import Conventions
-from .formula_products import Rules
+from .carry_sheet import Entry, dependency_order, fit, reading, sheet, value  # noqa: F401 (carry.fit, carry.dependency_order: tests)
 from .formula_syntax import FormulaSyntaxError
 from .tolerance import Tolerance
 
@@ -59,60 +59,8 @@ def credit(ctx, problem, questions, findings, given: dict, written: dict | None 
     solution = getattr(ctx, "solution", ctx)
     asked = {q.quantity: (q, f) for q, f in zip(questions, findings)}
     walk = _Walk(solution, problem, asked, given, written or {})
-    for entry in _sheet(solution):
+    for entry in sheet(solution):
         walk.step(entry)
-
-
-class _Entry:
-    """A sheet formula as the walk reads it: its name, tree, the names it uses, the true value,
-    and what evaluating it at the problem's shapes costs (`formula_cost`), or None if unknown."""
-
-    def __init__(self, name: str, ref: F.Node, env: dict):
-        self.name, self.ref = name, ref
-        self.truth = np.asarray(env[name], dtype=float)
-        self.inputs = F.names_in(ref)
-        # Every value the walk binds has the problem's shape (`fit`), so the estimate is the same
-        # for every student: its walk's own charge to the file's budget and the evaluation's,
-        # measured here once on a budget of its own, charged per file as the estimate would be.
-        with formula_cost.opened() as budget:
-            before = budget.ops
-            try:
-                ops = formula_cost.estimate(ref, env)
-            except formula_cost.TooCostly:
-                ops = None
-        self.cost = None if ops is None else (before - budget.ops, ops)
-
-
-def _sheet(solution) -> tuple:
-    """The sheet's formulas in dependency order, once per solution (the same for every file)."""
-    key = ("carried sheet", None)
-    if key not in solution.variants:
-        sheet = solution.variants.get(("formulas", None)) or {}
-        # (every sheet name has a value; a formula without one carries nothing)
-        solution.variants[key] = tuple(_Entry(name, sheet[name], solution.env)
-                                       for name in dependency_order(sheet) if name in solution.env)
-    return solution.variants[key]
-
-
-def dependency_order(sheet: dict) -> list:
-    """The sheet's names with every name after the sheet names its formula uses.
-
-    A graph's sheet lists the chain rule (dL/dw1 = dL/ds * ds/dw1) before
-    the edges it multiplies; the walk needs each input settled first.
-    """
-    order, seen = [], set()
-
-    def visit(name: str, path: tuple) -> None:
-        if name in seen or name in path:
-            return
-        for used in sorted(F.names_in(sheet[name]) & sheet.keys()):
-            visit(used, path + (name,))
-        seen.add(name)
-        order.append(name)
-
-    for name in sheet:
-        visit(name, ())
-    return order
 
 
 def option(problem, q, key: str, default):
@@ -134,7 +82,7 @@ class _Walk:
         self.roots: dict = {}  # a wrong answer -> its value, for the degenerate check
         self.order: dict = {}  # name -> position, to list the answers in the sheet's order
 
-    def step(self, entry: _Entry) -> None:
+    def step(self, entry: Entry) -> None:
         name, ref, truth, inputs = entry.name, entry.ref, entry.truth, entry.inputs
         self.order[name] = len(self.order)
         origin = self._union(self.origin, inputs)
@@ -184,17 +132,19 @@ class _Walk:
 
     def _formula(self, name, q, finding, text, truth, tree, tree_origin) -> None:
         try:  # too costly a formula (formula_cost.TooCostly) is no formula here either
-            parsed = equivalence.parse_answer(self.solution, text)
-            mine = equivalence.as_graded(self.solution, name, parsed, Conventions.of(self.problem, q, self.written))
+            mine, used, at_truth = reading(self.solution, name, text, Conventions.of(self.problem, q, self.written))
         except FormulaSyntaxError:
             mine = None
         if mine is None:  # no reading of it has the quantity's shape: it carries nothing
             self._bind(name, truth, NONE)
             return
-        used = F.names_in(mine)
         sub = {n: self.trees[n] for n in used if n in self.trees}
         theirs = F.substitute(mine, sub) if sub else mine  # their own wrong formulas stand for their names
-        value = self._evaluate(mine, self.env, truth.shape)
+        env = self.solution.env
+        if all(self.env.get(n) is env.get(n) for n in used):  # nothing they use carries another value
+            value = at_truth
+        else:
+            value = self._evaluate(mine, self.env, truth.shape)
         origin = self._union(self.origin, used)
         if value is None:
             value, origin = truth, NONE
@@ -207,7 +157,7 @@ class _Walk:
             tol = Tolerance.from_spec(self.problem.tolerance, q.tolerance)
             self._award(q, finding, tree_origin, truth if here is None else here, truth, tol)
         else:
-            self.roots[name] = self._evaluate(theirs, self.solution.env, truth.shape)
+            self.roots[name] = at_truth if theirs is mine else self._evaluate(theirs, env, truth.shape)
         own = frozenset({name})
         self._bind(name, value, origin | (tree_origin if follows else own), theirs,
                    tree_origin if follows else own)
@@ -276,24 +226,12 @@ class _Walk:
 
     @staticmethod
     def _evaluate(node: F.Node, env: dict, shape: tuple | None, ops=None):
-        """The formula's value (in `shape` when given and it fits), or None where it is undefined
-        or too costly (`formula_cost`: a wrong formula substituted into later ones grows them).
-        `ops`: its estimate, an int, or (the estimate's own walk's charge, the estimate).
-
-        Juxtaposed vectors are read as an outer product: a formula graded with
-        that convention off could not be evaluated, so it was invalid and is
-        not carried.
-        """
+        """`value`, or None where too costly (`formula_cost`: a wrong formula substituted into
+        later ones grows them)."""
         try:
-            if isinstance(ops, tuple):
-                formula_cost.spend(ops[0])  # as the estimate's walk would have
-                ops = ops[1]
-            value, _ = equivalence.evaluate(node, env, Rules(outer=True), shape, ops)
+            return value(node, env, shape, ops)
         except formula_cost.TooCostly:
             return None
-        if value is None or not np.all(np.isfinite(value)):
-            return None
-        return value if shape is None else fit(value, shape)
 
 
 def _accepts(tol: Tolerance, carried, mine, answer) -> bool:
@@ -303,21 +241,6 @@ def _accepts(tol: Tolerance, carried, mine, answer) -> bool:
     if ulp is not None and np.size(ulp) == mine.size:
         return bool(np.all(tol.accepts(carried, mine, np.reshape(ulp, mine.shape))))
     return bool(np.all(tol.accepts(carried, mine)))
-
-
-def fit(value, shape: tuple):
-    """A student's array in the reference's shape: as it is, or a vector with as many entries
-    written in the other orientation (or flat); None for anything else (a transposed matrix)."""
-    if value is None:
-        return None
-    v = np.asarray(value, dtype=float)
-    if v.shape == tuple(shape):
-        return v
-    if v.size != int(np.prod(shape, dtype=int)):
-        return None
-    if (len(shape) < 2 or 1 in shape) and (v.ndim < 2 or 1 in v.shape):
-        return v.reshape(shape)
-    return None
 
 
 def close(a, b) -> bool:
