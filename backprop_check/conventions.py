@@ -103,16 +103,37 @@ def student_vectors(solution, answers: dict) -> dict:
         if truth is None or not is_column(truth) or getattr(answer, "error", None):
             continue
         value = getattr(answer, "value", None)
-        if value is None and getattr(answer, "formula", None):
-            from .equivalence import value_of  # late: equivalence builds on this module (and formulas only)
-
-            value = value_of(solution, answer.formula)
-        shape = np.shape(value) if value is not None else None
+        if value is not None:
+            shape = np.shape(value)
+        elif getattr(answer, "formula", None):
+            shape = _formula_shape(solution, answer.formula)
+        else:
+            shape = None
         if shape == np.shape(truth)[::-1]:
             out[name] = "row"
         elif shape == np.shape(truth):
             out[name] = "column"
     return out
+
+
+MAX_CACHED_SHAPES = 4096  # formula texts per solved problem
+
+
+def _formula_shape(solution, text: str) -> tuple | None:
+    """The shape of a formula answer's value at the problem's values, or None. Kept per text and
+    solved problem (it depends on nothing else; a class writes the same formulas), except None,
+    which the file's formula budget running out may give."""
+    shapes = solution.variants.setdefault(("formula shapes", None), {})
+    if text not in shapes:
+        from .equivalence import value_of  # late: equivalence builds on this module (and formulas only)
+
+        value = value_of(solution, text)
+        if value is None:
+            return None
+        if len(shapes) < MAX_CACHED_SHAPES:
+            shapes[text] = np.shape(value)
+        return np.shape(value)
+    return shapes[text]
 
 
 def readings(solution, node: F.Node, conv: Conventions) -> list:
