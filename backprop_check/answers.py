@@ -153,6 +153,65 @@ def load_answers(path: str | Path, tree: str | Path | None = None) -> AnswerFile
 def _answer(doc: Document, key: str, value) -> Answer:
     line, column = doc.key_where(("answers", key))  # the key's line, where a block matrix starts
     answer = Answer(key, line=line, column=column)
+    kept = _kept(value)
+    if kept is not None:
+        _fill(answer, kept)
+        return answer
+    _read(answer, value)
+    return answer
+
+
+MAX_KEPT = 8192  # answers read, the most recent kept (per process: a worker grades a class)
+MAX_KEPT_ENTRIES = 1024  # a larger answer is read afresh: its key would cost as much as reading it
+MAX_KEPT_CHARS = 4096  # ... and one of more characters (what the kept keys may hold is bounded)
+_KEPT: dict = {}
+
+
+def _kept(value) -> tuple | None:
+    """What `_read` makes of `value`, kept by the value's texts (it depends on nothing else, and
+    a class writes the same answers again and again: the key's numbers rounded alike, the same
+    formulas), or None when `value` is not kept (a mapping, or too large)."""
+    key = _key(value, [MAX_KEPT_ENTRIES, MAX_KEPT_CHARS])
+    if key is None:
+        return None
+    kept = _KEPT.get(key)
+    if kept is None:
+        answer = Answer("")
+        _read(answer, value)
+        kept = (answer.value, answer.texts, answer.ulp, answer.formula, answer.error)
+        if len(_KEPT) >= MAX_KEPT:
+            _KEPT.pop(next(iter(_KEPT)))
+        _KEPT[key] = kept
+    return kept
+
+
+def _key(value, budget: list):
+    """`value` (YAML's strings, lists of them) as a hashable value, or None past the budget of
+    entries and characters, or for anything else."""
+    budget[0] -= 1
+    if isinstance(value, str):
+        budget[1] -= len(value)
+        return value if budget[1] >= 0 and budget[0] >= 0 else None
+    if isinstance(value, list) and budget[0] >= 0:
+        out = []
+        for v in value:
+            k = _key(v, budget)
+            if k is None:
+                return None
+            out.append(k)
+        return tuple(out)
+    return None
+
+
+def _fill(answer: Answer, kept: tuple) -> None:
+    """The answer's readings from `kept`, each array and list its own copy."""
+    value, texts, ulp, answer.formula, answer.error = kept
+    answer.value = None if value is None else value.copy()
+    answer.ulp = None if ulp is None else ulp.copy()
+    answer.texts = [list(t) if isinstance(t, list) else t for t in texts] if isinstance(texts, list) else texts
+
+
+def _read(answer: Answer, value) -> None:
     if value is None:
         answer.error = "empty answer"
     elif isinstance(value, str):
@@ -164,7 +223,6 @@ def _answer(doc: Document, key: str, value) -> Answer:
             answer.error = str(exc)
     else:
         answer.error = "expected a number, a list of numbers or a formula, not a mapping"
-    return answer
 
 
 def answer_from_text(answer: Answer, value: str, step: bool = False) -> None:

@@ -92,3 +92,31 @@ def test_shared_candidates_match_as_one_by_one():
                         tried += 1
                         matched += bool(got)
     assert tried > 100 and 0 < matched < tried  # both outcomes were exercised
+
+
+def test_a_kept_answer_reads_as_afresh_and_is_its_own(tmp_path):
+    from backprop_check import answers as A
+
+    text = ("answers:\n  z1: [0.1234, -2, 1 - 0.5*0.2]\n  W1: [[1.5, 2.25], [3, 4]]\n  b1: dl/dz1\n"
+            "  b2: '???'\n  z2: [[1, 2], [3]]\n")
+    files = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.answers.yaml"
+        path.write_text(text)
+        files.append(A.load_answers(path))
+    A._KEPT.clear()
+    fresh = A.load_answers(tmp_path / "a.answers.yaml")
+    for key in fresh.answers:
+        for f in files:
+            a, b = f.answers[key], fresh.answers[key]
+            for field in ("formula", "error", "texts", "line", "column"):
+                assert getattr(a, field) == getattr(b, field)
+            for field in ("value", "ulp"):
+                assert (getattr(a, field) is None) == (getattr(b, field) is None)
+                if getattr(a, field) is not None:
+                    assert np.array_equal(getattr(a, field), getattr(b, field))
+    first, second = files[0].answers["W1"], files[1].answers["W1"]
+    first.value[0, 0] = 99.0
+    first.texts[0][0] = "changed"
+    assert second.value[0, 0] == 1.5 and second.texts[0][0] == "1.5"  # each file's answer is its own
+    assert files[0].answers["z1"].texts == ["0.1234", "-2", None]  # arithmetic keeps no text
