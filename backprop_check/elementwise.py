@@ -15,6 +15,7 @@ Only elementwise operations are allowed: no `@`, `.T`, `diag`, `sum`, ….
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -205,6 +206,7 @@ def cost(node: F.Node) -> int:
     return 2 + sum(cost(c) for c in F.children(node))
 
 
+@lru_cache(maxsize=256)  # a function's cost is its own: a 40-term formula asks it 200 times
 def _function_cost(f, params: tuple) -> int:
     dummies = [sp.Dummy(real=True) for _ in range(f.arity)]
     values = [sp.Rational(p.numerator, p.denominator) for p in f.fill(params)]

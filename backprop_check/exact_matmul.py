@@ -134,7 +134,8 @@ def _limb_product(la: np.ndarray, lb: np.ndarray) -> list:
 
 
 def _bits(rows: list) -> int:
-    return max(max(abs(v) for v in row).bit_length() for row in rows)
+    """The longest magnitude, in bits (max and min of each row are C loops; abs of each is not)."""
+    return max(max(max(row), -min(row)).bit_length() for row in rows)
 
 
 def _limbs(rows: list) -> np.ndarray:

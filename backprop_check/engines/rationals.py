@@ -53,27 +53,29 @@ def _sym(v: Fraction):
 
 
 @lru_cache(maxsize=512)
-def _compiled(f, params: tuple):
-    """f's value and partial derivatives as closures over QQ (None: a constant partial)."""
+def _forms(f, params: tuple) -> tuple:
+    """f's sympy definition and partial derivatives (`sympy.diff`, or `dsympy` at kinks), in symbols a0, a1 …"""
     symbols = tuple(sp.Symbol(f"a{i}", real=True) for i in range(f.arity))
     sym_params = tuple(_sym(p) for p in params)
     form = f.sympy(*symbols, *sym_params)
-    value = compile_expr(form, symbols)
-    partials = []
-    for i, s in enumerate(symbols):
-        d = f.dsympy[i](*symbols, *sym_params) if f.dsympy else sp.diff(form, s)
-        partials.append(rational(Fraction(int(d.p), int(d.q))) if d.is_Rational else compile_expr(d, symbols))
-    return value, partials
+    partials = tuple(f.dsympy[i](*symbols, *sym_params) if f.dsympy else sp.diff(form, s)
+                     for i, s in enumerate(symbols))
+    return symbols, form, partials
+
+
+@lru_cache(maxsize=512)
+def _compiled(f, params: tuple):
+    """f's value and partial derivatives as closures over QQ (a constant partial: its QQ value)."""
+    symbols, form, partials = _forms(f, params)
+    return compile_expr(form, symbols), [rational(Fraction(int(d.p), int(d.q))) if d.is_Rational
+                                         else compile_expr(d, symbols) for d in partials]
 
 
 @lru_cache(maxsize=512)
 def _compiled_arrays(f, params: tuple):
     """f's value and partial derivatives over whole arrays (`symbolic.compile_array`), None for
     each that needs entry-by-entry evaluation."""
-    symbols = tuple(sp.Symbol(f"a{i}", real=True) for i in range(f.arity))
-    sym_params = tuple(_sym(p) for p in params)
-    form = f.sympy(*symbols, *sym_params)
-    partials = [f.dsympy[i](*symbols, *sym_params) if f.dsympy else sp.diff(form, s) for i, s in enumerate(symbols)]
+    symbols, form, partials = _forms(f, params)
     return compile_array(form, symbols), [compile_array(d, symbols) for d in partials]
 
 

@@ -269,7 +269,10 @@ def domain(value):
         return QQ.convert(value.item() if isinstance(value, np.ndarray) else value)
     rows = np.asarray(value, dtype=object)
     rows = rows.reshape(rows.shape[0], -1)
-    return DomainMatrix([[QQ.convert(v) for v in row] for row in rows.tolist()], rows.shape, QQ)
+    listed = rows.tolist()
+    if not all(type(v) is MPQ for row in listed for v in row):  # (the engine's values are QQ elements already)
+        listed = [[QQ.convert(v) for v in row] for row in listed]
+    return DomainMatrix(listed, rows.shape, QQ)
 
 
 def run(case: Case, jacobians: bool = False) -> dict:
