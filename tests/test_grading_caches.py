@@ -120,3 +120,30 @@ def test_a_kept_answer_reads_as_afresh_and_is_its_own(tmp_path):
     first.texts[0][0] = "changed"
     assert second.value[0, 0] == 1.5 and second.texts[0][0] == "1.5"  # each file's answer is its own
     assert files[0].answers["z1"].texts == ["0.1234", "-2", None]  # arithmetic keeps no text
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=5) | st.integers() | st.booleans() | st.floats(), inner, max_size=4),
+    max_leaves=30)
+
+
+@given(json_values)
+@settings(max_examples=300)
+def test_json_text_is_what_json_writes(value):
+    import json
+
+    from backprop_check.formats import json_text
+
+    assert json_text.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_json_text_examples():
+    import json
+
+    from backprop_check.formats import json_text
+
+    value = {"results": [{"file": "a\u2028b\"\\", "score": 1.0, "nan": float("nan"), "inf": -float("inf"),
+                          "tags": [], "x": {}, "warnings": [{"line": None, "ok": True}]}], "n": 3}
+    assert json_text.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
-from . import class_summary, escape, github
+from . import class_summary, escape, github, json_text
 from .redact import view
 
 
@@ -55,7 +54,7 @@ def render_json(results: list[FileResult], summary: Summary | None, feedback: st
 
 def _dumps(data) -> str:
     """JSON as UTF-8 text, with what readers would split lines on escaped."""
-    return escape.json_document(json.dumps(data, indent=2, ensure_ascii=False))
+    return escape.json_document(json_text.dumps(data))  # json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def render_junit(results: list[FileResult], feedback: str = "full") -> str:
