@@ -300,33 +300,34 @@ def check_formulas(formulas: dict, env: dict, values: dict, report: Report, eval
     """Evaluate each formula on the true values; it must give the quantity.
     `evaluated`: name -> the formula's value in `env`, where the caller has evaluated it already."""
     pending: list = []  # one-number formulas, compared together (a large graph has 12,000)
-    for name, node in formulas.items():
+    for name in formulas:  # (a tree is taken from `formulas` only where it is needed: a graph's are made then)
         got = None if evaluated is None else evaluated.get(name)
         try:
-            got = np.asarray(F.evaluate(node, env) if got is None else got, float)
+            got = np.asarray(F.evaluate(formulas[name], env) if got is None else got, float)
         except (F.FormulaError, ValueError) as exc:
-            _formulas_agree(pending, env, report)
-            raise EngineDisagreement(f"{name}: the formula {F.to_code(node)} does not evaluate: {exc}") from None
+            _formulas_agree(pending, formulas, env, report)
+            raise EngineDisagreement(f"{name}: the formula {F.to_code(formulas[name])} does not evaluate: {exc}") \
+                from None
         want = np.asarray(values[name], float)
         if got.size == 1 and want.size == 1:
-            pending.append((name, node, got, want))
+            pending.append((name, got, want))
             continue
-        _formulas_agree(pending, env, report)
-        _formula_agrees(name, node, got, want, env, report)
-    _formulas_agree(pending, env, report)
+        _formulas_agree(pending, formulas, env, report)
+        _formula_agrees(name, formulas[name], got, want, env, report)
+    _formulas_agree(pending, formulas, env, report)
 
 
-def _formulas_agree(pending: list, env: dict, report: Report) -> None:
+def _formulas_agree(pending: list, formulas: dict, env: dict, report: Report) -> None:
     """The pending one-number formulas by `close` at 1e-8 in one numpy operation; one that is not
     plainly close is judged alone (its rounding allowance), in order."""
     if not pending:
         return
-    near = _near([got.item() for _, _, got, _ in pending], [want.item() for _, _, _, want in pending], 1e-8)
-    for (name, node, got, want), ok in zip(pending, near.tolist()):
+    near = _near([got.item() for _, got, _ in pending], [want.item() for _, _, want in pending], 1e-8)
+    for (name, got, want), ok in zip(pending, near.tolist()):
         if ok:
             report.formulas_checked += 1
         else:
-            _formula_agrees(name, node, got, want, env, report)
+            _formula_agrees(name, formulas[name], got, want, env, report)
     pending.clear()
 
 

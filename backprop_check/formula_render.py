@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from .formulas import JUXT, Bin, Call, Index, Name, Neg, Node, Num, Stack, T
 
+SAMPLE = "\x00"  # where a marked name's `sample{n}` goes (no name, number or word of a style holds it)
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, JUXT: 2, "**": 4}
 _ATOM = 9
 
@@ -58,7 +59,11 @@ def decimal(value: Fraction, max_digits: int = 20) -> str | None:
 
 
 class _Style:
-    """How one output syntax spells each piece of a formula."""
+    """How one output syntax spells each piece of a formula; a name in `marked` as sample n's
+    (`sample{n}.h`) with n left open (`SAMPLE`)."""
+
+    def __init__(self, marked: frozenset = frozenset()):
+        self.marked = marked
 
     def name(self, ident: str) -> str:
         return ident
@@ -204,7 +209,8 @@ class _Sheet(_Latex):
 
     _STEP = re.compile(r"step(\d+)\.(.+)")
 
-    def __init__(self, aliases: dict[str, str] | None = None):
+    def __init__(self, aliases: dict[str, str] | None = None, marked: frozenset = frozenset()):
+        super().__init__(marked)
         self.aliases = aliases or {}
 
     def name(self, ident: str) -> str:
@@ -252,7 +258,7 @@ def _render(node: Node, style: _Style) -> str:
         if special is not None:
             return special
     if isinstance(node, Name):
-        return style.name(node.id)
+        return style.name(f"{SAMPLE}.{node.id}" if node.id in style.marked else node.id)
     if isinstance(node, Num):
         return style.number(node.value)
     if isinstance(node, Neg):
@@ -292,24 +298,26 @@ def _starts_with_number(node: Node) -> bool:
     return isinstance(node, Num)
 
 
-def to_code(node: Node) -> str:
-    """The answer syntax: `W2.T @ (dl/dz3 * step(z1))`."""
-    return _render(node, _Style())
+def to_code(node: Node, marked: frozenset = frozenset()) -> str:
+    """The answer syntax: `W2.T @ (dl/dz3 * step(z1))`.
+
+    `marked` (here and below): names written as sample n's with n left open: the text's
+    `.replace(SAMPLE, "sample2")` is the text of the tree with those names renamed (h to
+    sample2.h), since every style spells a dotted name alike whatever its prefix."""
+    return _render(node, _Style(marked))
 
 
-def to_text(node: Node) -> str:
+def to_text(node: Node, marked: frozenset = frozenset()) -> str:
     """Unicode for people: `W2ᵀ (∂ℓ/∂z3 ⊙ H(z1))`."""
-    return _render(node, _Text())
+    return _render(node, _Text(marked))
 
 
-def to_latex(node: Node) -> str:
+def to_latex(node: Node, marked: frozenset = frozenset()) -> str:
     """Textbook LaTeX that latex_syntax reads back (messages, handouts, write-up examples)."""
-    return _render(node, _Latex())
+    return _render(node, _Latex(marked))
 
 
-def to_sheet_latex(node: Node, aliases: dict[str, str] | None = None) -> str:
+def to_sheet_latex(node: Node, aliases: dict[str, str] | None = None, marked: frozenset = frozenset()) -> str:
     """LaTeX for solution sheets: as `to_latex`, with the spec's names (`aliases`: canonical -> shown)
     and training steps as superscripts."""
-    return _render(node, _Sheet(aliases))
-
-
+    return _render(node, _Sheet(aliases, marked))

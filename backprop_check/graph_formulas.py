@@ -26,23 +26,24 @@ from . import graph_quantities as Q
 from . import optimizers
 from .elementwise import derivative
 from .graph import Graph
+from .sample_formulas import Sheet
 
 N = F.Name
 _ZERO = F.num(0)
 
 
-def formulas(problem, asked: tuple = ()) -> dict:
+def formulas(problem, asked: tuple = ()) -> Sheet:
     """name -> tree, in dependency order: node values, then derivatives of the output, then edges
     (and `asked`: the questions' quantities beyond those, such as dF/d(x,y))."""
     return sheet(problem, asked)[0]
 
 
-def sheet(problem, asked: tuple = ()) -> tuple[dict, dict]:
+def sheet(problem, asked: tuple = ()) -> tuple[Sheet, dict]:
     """(`formulas`, and with `data:` one sample's formulas by their unprefixed names, of which
     every sample's are renamings: their values can be had for all samples at once; else {})."""
     if problem.data:
         return _per_sample(problem, asked)
-    return _formulas(problem, asked), {}
+    return Sheet.of(_formulas(problem, asked)), {}
 
 
 def _formulas(problem, asked: tuple) -> dict:
@@ -71,16 +72,13 @@ def _formulas(problem, asked: tuple) -> dict:
     return {name: out[name] for name in names if name in out}
 
 
-def _per_sample(problem, asked: tuple) -> tuple[dict, dict]:
+def _per_sample(problem, asked: tuple) -> tuple[Sheet, dict]:
     """With `data:`: each sample's formulas are the graph's, in that sample's names (sample2.h,
-    sample2.x), and the reduced output and its input derivatives sum (or average) the samples'."""
+    sample2.x; made when asked for), and the reduced output and its input derivatives sum (or
+    average) the samples'."""
     base = _formulas(replace(_one_sample(problem), lr=None), tuple(_unprefixed(n) for n in asked))
-    renamed = _names(base) - set(problem.graph.inputs)
+    renamed = frozenset(_names(base) - set(problem.graph.inputs))
     out = {}
-    for n in range(1, problem.n_samples + 1):
-        rename = {name: N(f"sample{n}.{name}") for name in renamed}
-        for name, tree in base.items():
-            out[f"sample{n}.{name}"] = F.substitute(tree, rename)
     output, count = problem.graph.output, problem.n_samples
     for name in [output] + [f"d{output}/d{x}" for x in problem.graph.inputs]:
         total = N(f"sample1.{name}")
@@ -90,7 +88,7 @@ def _per_sample(problem, asked: tuple) -> tuple[dict, dict]:
     if problem.lr is not None and problem.steps:
         out.update(optimizers.formulas(problem.optimizer, problem.train_params, problem.lr,
                                        lambda p: f"d{output}/d{p}"))
-    return out, base
+    return Sheet(base, renamed, count, out), base
 
 
 def _one_sample(problem):

@@ -16,43 +16,40 @@ import numpy as np
 
 from . import formulas as F
 from . import graph_formulas
-from . import graph_quantities as Q
 from .ops import FUNCTIONS
+from .sample_formulas import Sheet
 
 _ARITHMETIC = {"+", "-", "*", "/", "**"}
 _BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}  # as F.evaluate
 
 
-def formulas(problem, env: dict, names: tuple) -> tuple[dict, dict]:
+def formulas(problem, env: dict, names: tuple) -> tuple[Sheet, dict]:
     """The sheet's formulas that evaluate to the quantity's shape, and their values in `env`."""
     trees, base = graph_formulas.sheet(problem, names)
     together = _all_samples(problem, base, env) if base else {}
-    out, values = {}, {}
+    kept, values = [], {}
     with np.errstate(all="ignore"):
-        for name, tree in trees.items():
-            value = _sample_value(together, name)
+        for name in trees:
+            value = _sample_value(together, trees.sample_of(name))
             if value is None:
                 try:
-                    value = np.asarray(F.evaluate(tree, env), dtype=float)
+                    value = np.asarray(F.evaluate(trees[name], env), dtype=float)
                 except (F.FormulaError, ValueError):
                     continue
             if name in env and value.size == np.size(env[name]):
-                out[name], values[name] = tree, value
-    return out, values
+                kept.append(name)
+                values[name] = value
+    return trees.only(kept), values
 
 
-def _sample_value(together: dict, name: str):
-    """Sample n's value of a formula evaluated for all samples at once (None if it was not)."""
-    if not together:
-        return None
-    kind, k, top, bottoms = Q.parse(name)
-    if kind != "sample":
-        return None
-    found = together.get(Q.spell(None, None, top, bottoms))
+def _sample_value(together: dict, sample: tuple | None):
+    """Sample n's value of a formula evaluated for all samples at once (None if it was not);
+    `sample`: (n, its one-sample name), None for a formula of no sample."""
+    found = together.get(sample[1]) if sample is not None else None
     if found is None:
         return None
     column, many = found
-    return np.asarray(column[..., k - 1] if many else column, dtype=float)
+    return np.asarray(column[..., sample[0] - 1] if many else column, dtype=float)
 
 
 def _all_samples(problem, base: dict, env: dict) -> dict:

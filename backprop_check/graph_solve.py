@@ -270,22 +270,19 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True, exact
     exact, fast, exact_floats, fast_floats, report = _solved(problem, names, checked, exactly)
     rational = exactly and _rational(problem)
     solution = Solution(problem, report=report, exact=rational)
-    for name in names:
-        if name not in exact or name not in fast:
-            continue
-        value = exact_floats[name]
-        solution.entries[name] = Entry(name, _group(problem, name), value.tolist() if value.ndim else float(value),
-                                       value.shape, _exact=exact[name], _problem=problem,
-                                       _make_precise=partial(_precise, exact[name], rational, exactly))
     solution.env = fast_floats
     solution.env.update((name, _floats(Floats().input(v))) for name, v in problem.graph.inputs.items())
     sheet, evaluated = graph_sheet.formulas(problem, solution.env, tuple(names))
     if checked:  # their values, as evaluated once to check their shapes
         check_formulas(sheet, solution.env, solution.env, report, evaluated)
     solution.variants[("formulas", None)] = sheet  # formula grading evaluates the same trees
-    for name, tree in sheet.items():
-        if name in solution.entries:
-            solution.entries[name].formula = tree
+    for name in names:
+        if name not in exact or name not in fast:
+            continue
+        value = exact_floats[name]
+        solution.entries[name] = Entry(name, _group(problem, name), value.tolist() if value.ndim else float(value),
+                                       value.shape, _exact=exact[name], _problem=problem,
+                                       _make_precise=partial(_precise, exact[name], rational, exactly), _sheet=sheet)
     return solution
 
 

@@ -33,12 +33,30 @@ class Entry:
     group: str
     value: object  # float or nested lists of float, in the user's shapes
     shape: tuple
-    formula: F.Node | None = None
+    _formula: F.Node | None = None  # `formula`
     expanded: F.Node | None = None
     _exact: object = None  # the sympy engine's value (QQ), for `precise`
     _problem: object = None
     _precise: object = None
     _make_precise: object = None  # how to write `precise` when the network's way does not apply
+    _sheet: object = None  # a graph's formulas (`sample_formulas.Sheet`): `formula` made from it when asked for
+
+    @property
+    def formula(self) -> F.Node | None:
+        if self._sheet is not None:
+            self._formula, self._sheet = self._sheet.get(self.name), None
+        return self._formula
+
+    @formula.setter
+    def formula(self, tree: F.Node | None) -> None:
+        self._formula, self._sheet = tree, None
+
+    def written(self, render, *args) -> str | None:
+        """`render(formula, *args)` with one of `formula_render`'s functions (None: no formula);
+        a graph's per-sample formula is rendered once for every sample (`sample_formulas.Sheet.written`)."""
+        if self._sheet is not None:
+            return self._sheet.written(self.name, render, *args)
+        return None if self.formula is None else render(self.formula, *args)
 
     @property
     def precise(self):

@@ -92,8 +92,9 @@ def _value_lines(value) -> list[str]:
 def _entry(solution, e, aliases: dict) -> list[str]:
     left = S.latex_name(e.name, aliases)
     out = []
-    if e.formula is not None:
-        out.append(rf"\noindent\fitmath{{{left} = {to_sheet_latex(e.formula, aliases)}}}")
+    formula = e.written(to_sheet_latex, aliases)
+    if formula is not None:
+        out.append(rf"\noindent\fitmath{{{left} = {formula}}}")
     if e.expanded is not None and e.expanded != e.formula:
         out.append(rf"\\ \fitmath{{\phantom{{{left}}} = {to_sheet_latex(e.expanded, aliases)}}}")
     values = _value_lines(e.value)

@@ -35,9 +35,10 @@ def _entry(e, aliases: dict) -> list[str]:
     shape = "scalar" if not e.shape else "×".join(map(str, e.shape))
     head = f"### {_math(S.latex_name(e.name, aliases))}{S.step_words(e.name)}: `{line(e.name)}` ({shape})"
     out = [head, ""]
-    if e.formula is not None:
-        out.append(f"- formula: `{line(F.to_code(e.formula))}`")
-        out.append(f"- as in a textbook: {_math(to_sheet_latex(e.formula, aliases))}")
+    code = e.written(F.to_code)
+    if code is not None:
+        out.append(f"- formula: `{line(code)}`")
+        out.append(f"- as in a textbook: {_math(e.written(to_sheet_latex, aliases))}")
     if e.expanded is not None and e.expanded != e.formula:
         out.append(f"- expanded: {_math(to_sheet_latex(e.expanded, aliases))}")
     fence = "```"

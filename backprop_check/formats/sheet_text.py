@@ -3,6 +3,8 @@ quantities, names, the spec's aliases, activations, and values as the sheets pri
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .. import formulas as F
 from .. import handout
 from ..formula_render import to_sheet_latex
@@ -64,9 +66,15 @@ def aliases(problem) -> dict[str, str]:
 def latex_name(name: str, alias: dict) -> str:
     """A quantity's name on the sheet: S_{1}, W_{1}^{(1)} (after step 1), z_{1} (sample 2)."""
     kind, k, base = parts(name)
+    aliases = tuple(alias.items())
     if kind == "sample":
-        return rf"{to_sheet_latex(F.Name(base), alias)}\ \text{{(sample {k})}}"
-    return to_sheet_latex(F.Name(name), alias)
+        return rf"{_name_tex(base, aliases)}\ \text{{(sample {k})}}"
+    return _name_tex(name, aliases)
+
+
+@lru_cache(maxsize=4096)  # every sample's quantities share their names
+def _name_tex(name: str, aliases: tuple) -> str:
+    return to_sheet_latex(F.Name(name), dict(aliases))
 
 
 def activation_rows(solution) -> list[tuple[str, F.Node, F.Node | None]]:

@@ -113,8 +113,9 @@ def _float(v: float) -> str:
 def _entry_record(e: Entry) -> dict:
     record = {"value": _written(e.value), "precise": _written(_plain(e.precise)), "shape": list(e.shape),
               "group": e.group}
-    if e.formula is not None:
-        record["formula"] = F.to_code(e.formula)
+    code = e.written(F.to_code)
+    if code is not None:
+        record["formula"] = code
     if e.expanded is not None and e.expanded != e.formula:
         record["expanded"] = F.to_code(e.expanded)
     return record
