@@ -24,9 +24,21 @@ from .jacobians import DENSE_LIMIT, Diagonal
 N = F.Name
 
 
+_ARRAYS: dict = {}  # id of rows -> (the rows, their array): kept alive, so the id is theirs
+
+
 def exact_array(rows) -> np.ndarray:
-    """Rows of Fractions as an object array."""
-    return np.array([list(row) for row in rows], dtype=object)
+    """Rows of Fractions as an object array; the same rows give the same array, read-only, so that
+    an engine converts a wide net's numbers once, not at every pass and training step."""
+    kept = _ARRAYS.get(id(rows))
+    if kept is not None and kept[0] is rows:
+        return kept[1]
+    if len(_ARRAYS) >= 256:
+        _ARRAYS.clear()
+    out = np.array([list(row) for row in rows], dtype=object)
+    out.flags.writeable = False
+    _ARRAYS[id(rows)] = (rows, out)
+    return out
 
 
 def graph_of(case: Case) -> Graph:

@@ -123,11 +123,25 @@ def _kept(v):
 _KEPT = np.frompyfunc(_kept, 1, 1)
 
 
+_INPUTS: dict = {}  # id of a read-only input array -> (it, its QQ array)
+
+
 class Rationals:
     exact = True
 
     def input(self, value):
-        return array(value)
+        """`array(value)`; a read-only array that owns its numbers (`network.exact_array`'s, which
+        nothing can change) is converted once and kept. (A read-only view is not: its base may change.)"""
+        if not isinstance(value, np.ndarray) or value.flags.writeable or value.base is not None:
+            return array(value)
+        kept = _INPUTS.get(id(value))
+        if kept is None or kept[0] is not value:
+            if len(_INPUTS) >= 256:
+                _INPUTS.clear()
+            converted = array(value)
+            converted.flags.writeable = False
+            kept = _INPUTS[id(value)] = (value, converted)
+        return kept[1]
 
     def quiet(self):
         return nullcontext()  # exact arithmetic raises on 0/0 and never overflows into a warning
@@ -150,7 +164,8 @@ class Rationals:
         if f.name == "div":
             return _divide(*args)
         if f.name == "pow" and filled[0].denominator == 1 and filled[0] >= 0:
-            return _map(lambda xs: xs[0] ** int(filled[0]), args)
+            n = int(filled[0])
+            return _map(lambda xs: xs[0] ** n, args, lambda arrays: arrays[0] ** n)
         value, _ = _compiled(f, filled)
         return _map(value, args, _compiled_arrays(f, filled)[0])
 
