@@ -94,12 +94,19 @@ def _indented(value, newline: str) -> str:
     if isinstance(value, list):
         if not value:
             return "[]"
-        if all(type(v) is float for v in value):
-            text = repr(value)  # each float as float.__repr__ writes it, in C
-            if "n" not in text:  # (nan and inf are json's NaN and Infinity)
+        text = repr(value)  # each int and float as json writes it, in C, if it holds nothing else
+        if not text.translate(_NUMBERS):  # (bools, None, nan and inf hold other letters)
+            if text.count("[") == 1:  # a vector
                 return "[" + inner + text[1:-1].replace(", ", "," + inner) + newline + "]"
+            if text.count("[") == len(value) + 1 and "[]" not in text and all(type(v) is list for v in value):
+                deeper = inner + "  "  # a matrix: its rows are vectors
+                rows = text[2:-2].replace("], [", inner + "]," + inner + "[" + deeper).replace(", ", "," + deeper)
+                return "[" + inner + "[" + deeper + rows + inner + "]" + newline + "]"
         return "[" + inner + ("," + inner).join(_indented(v, inner) for v in value) + newline + "]"
     return _float(value) if type(value) is float else json.dumps(value)
+
+
+_NUMBERS = str.maketrans("", "", "0123456789.e+-[], ")  # what repr writes for nested lists of numbers
 
 
 _key = json.encoder.encode_basestring_ascii  # a key as json.dumps writes it (ensure_ascii)
