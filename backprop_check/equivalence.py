@@ -70,6 +70,7 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
     """
     parsed = solution.variants.setdefault(("parsed", None), {})
     if text in parsed:
+        formula_cost.read(text)  # charged as a fresh reading would be: a file's grade is its own
         node, spelled = parsed[text]
         if spellings is not None:
             spellings.update(spelled)

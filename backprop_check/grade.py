@@ -311,8 +311,9 @@ def _verdict(ctx: Context, plan: _Plan, text: str, conventions: Conventions):
     The verdict depends on nothing else: the key's values, the random worlds and the
     question's shape rules are the solution's, and of the student's own orientations
     only those of the names the formula uses (`conventions.readings`). Only correct and
-    incorrect verdicts are kept; an invalid one may come from the file's own formula
-    budget running out."""
+    incorrect verdicts are kept (an invalid one may come from the file's own formula
+    budget running out), each with the operations it cost, which a file that reuses it
+    pays too: a file's grade never depends on the files graded before it."""
     from . import equivalence  # formulas only: a file of numbers never imports it
 
     q = plan.question
@@ -321,11 +322,18 @@ def _verdict(ctx: Context, plan: _Plan, text: str, conventions: Conventions):
         return equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
     cache = ctx.solution.variants.setdefault(("verdicts", None), {})
     key = (q.quantity, text, replace(conventions, rows=conventions.rows & used, columns=conventions.columns & used))
-    verdict = cache.get(key)
-    if verdict is None:
-        verdict = equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
-        if verdict.status in ("correct", "incorrect") and len(cache) < MAX_CACHED_VERDICTS:
-            cache[key] = verdict
+    if key in cache:  # its work is charged to this file's budget as if it were done again
+        verdict, cost = cache[key]
+        try:
+            formula_cost.spend(cost)
+        except formula_cost.TooCostly as exc:
+            return equivalence.Verdict("invalid", str(exc))
+        return verdict
+    budget = formula_cost.current()
+    before = budget.ops if budget is not None else 0
+    verdict = equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
+    if verdict.status in ("correct", "incorrect") and len(cache) < MAX_CACHED_VERDICTS:
+        cache[key] = (verdict, before - budget.ops if budget is not None else 0)
     return verdict
 
 
