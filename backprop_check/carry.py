@@ -41,7 +41,7 @@ import numpy as np
 from . import equivalence, formula_cost
 from . import formulas as F
 from .conventions import Conventions
-from .carry_sheet import Entry, dependency_order, fit, reading, sheet, value  # noqa: F401 (carry.fit, carry.dependency_order: tests)
+from .carry_sheet import Entry, dependency_order, fit, kept_value, reading, sheet, value  # noqa: F401 (carry.fit, carry.dependency_order: tests)
 from .formula_syntax import FormulaSyntaxError
 from .tolerance import Tolerance
 
@@ -144,7 +144,7 @@ class _Walk:
         if all(self.env.get(n) is env.get(n) for n in used):  # nothing they use carries another value
             value = at_truth
         else:
-            value = self._evaluate(mine, self.env, truth.shape)
+            value = self._kept(mine, used, truth.shape)
         origin = self._union(self.origin, used)
         if value is None:
             value, origin = truth, NONE
@@ -223,6 +223,13 @@ class _Walk:
             formula_cost.charge(None, None, ops)
         except formula_cost.TooCostly:
             pass
+
+    def _kept(self, node: F.Node, names, shape: tuple, ops=None):
+        """`_evaluate` at the carried values of a tree the solution keeps (`kept_value`)."""
+        try:
+            return kept_value(self.solution, node, names, self.env, shape, ops)
+        except formula_cost.TooCostly:
+            return None
 
     @staticmethod
     def _evaluate(node: F.Node, env: dict, shape: tuple | None, ops=None):

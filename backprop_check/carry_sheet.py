@@ -89,6 +89,42 @@ def value(node: F.Node, env: dict, shape: tuple | None, ops=None):
     return out if shape is None else fit(out, shape)
 
 
+MAX_CACHED_VALUES = 8192  # per solved problem, the most recent
+MAX_KEYED_ENTRIES = 4096  # a value whose inputs hold more entries is computed afresh
+
+
+def kept_value(solution, node: F.Node, names, env: dict, shape: tuple, ops=None):
+    """`value` of a tree the solution keeps (a sheet formula, a formula answer as graded) at the
+    carried values `env` of the `names` it uses, kept per solved problem by the tree and those
+    values: the students who wrote the same formulas carry the same values into the next ones.
+    (TooCostly, the file's budget running out, keeps nothing.)"""
+    try:
+        inputs = frozenset((n, _token(env.get(n))) for n in names)
+    except _TooLarge:
+        return value(node, env, shape, ops)
+    key = (id(node), shape, inputs)  # the tree is kept with its value: its identity names no other
+    cache = solution.variants.setdefault(("carried values", None), {})
+    kept = cache.get(key)
+    if kept is None:
+        kept = (node, value(node, env, shape, ops))
+        if len(cache) >= MAX_CACHED_VALUES:
+            cache.pop(next(iter(cache)))
+        cache[key] = kept
+    return kept[1]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _token(v):
+    """A value as a key: its type, shape and bytes."""
+    a = np.asarray(v)
+    if a.size > MAX_KEYED_ENTRIES:
+        raise _TooLarge
+    return a.dtype.str, a.shape, a.tobytes()
+
+
 MAX_CACHED_READINGS = 4096  # per solved problem: a class writes the same few formulas
 
 
