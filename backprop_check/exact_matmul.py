@@ -139,10 +139,13 @@ def _bits(rows: list) -> int:
 
 
 def _limbs(rows: list) -> np.ndarray:
-    """Signed 16-bit limbs of each integer, least significant first: (limbs, rows, columns)."""
+    """16-bit limbs of each integer, least significant first, from its two's complement bytes: the
+    lower limbs unsigned (0…65535), the top one signed, so Σ limb·2^(16 i) is the integer.
+    (limbs, rows, columns) as float64."""
     flat = [v for row in rows for v in row]
-    size = max((max(abs(v) for v in flat).bit_length() + 15) // 16 * 2, 2)
-    magnitudes = np.frombuffer(b"".join(abs(v).to_bytes(size, "little") for v in flat), dtype="<u2")
-    limbs = magnitudes.reshape(len(flat), size // 2).astype(float)
-    limbs *= np.array([(v > 0) - (v < 0) for v in flat], dtype=float)[:, None]
+    size = (max(max(flat), -min(flat)).bit_length() + 16) // 16 * 2  # bytes, with room for the sign
+    raw = np.frombuffer(b"".join(v.to_bytes(size, "little", signed=True) for v in flat), dtype="<u2")
+    raw = raw.reshape(len(flat), size // 2)
+    limbs = raw.astype(float)
+    limbs[:, -1] = raw[:, -1].view("<i2")
     return np.ascontiguousarray(limbs.T).reshape(size // 2, len(rows), len(rows[0]))

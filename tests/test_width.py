@@ -61,6 +61,8 @@ def test_exact_products_equal_numpys_product_of_the_fractions(shape, long_a, lon
     n, k, m = shape
     rng = random.Random(hash((shape, long_a, long_b)) & 0xFFFF)
     a, b = _rationals(rng, n, k, long_a), _rationals(rng, k, m, long_b)
+    if min(n, m) >= exact_matmul.MIN_REUSE and k >= exact_matmul.MIN_INNER:
+        assert exact_matmul._rational_product(a, b) is not None or long_a or long_b  # the integer path ran
     assert _same(exact_matmul.matmul(a, b), np.matmul(a, b))
     assert _same(exact_matmul.matmul(a[0], b), np.matmul(a[0], b))  # a row on the left
     assert _same(exact_matmul.matmul(a, b[:, 0]), np.matmul(a, b[:, 0]))  # a column on the right
@@ -68,9 +70,10 @@ def test_exact_products_equal_numpys_product_of_the_fractions(shape, long_a, lon
 
 def test_limb_products_in_chunks_equal_one_product(monkeypatch):
     rng = random.Random(7)
-    a, b = _rationals(rng, 30, 40, True), _rationals(rng, 40, 20, True)
+    a, b = _rationals(rng, 30, 80, True), _rationals(rng, 80, 20, True)
+    assert _same(exact_matmul._rational_product(a, b), np.matmul(a, b))  # long integers: limbs
     monkeypatch.setattr(exact_matmul, "CHUNK_ENTRIES", 500)  # a few rows of a at a time
-    assert _same(exact_matmul.matmul(a, b), np.matmul(a, b))
+    assert _same(exact_matmul._rational_product(a, b), np.matmul(a, b))
 
 
 def test_products_with_zeros_negatives_and_huge_integers():
