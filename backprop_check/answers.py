@@ -50,6 +50,7 @@ class Answer:
     error: str | None = None  # why the answer cannot be graded
     line: int | None = None
     column: int | None = None
+    source: object = None  # the texts it was read from, hashable (`_key`): all its reading depends on
 
 
 @dataclass
@@ -153,11 +154,12 @@ def load_answers(path: str | Path, tree: str | Path | None = None) -> AnswerFile
 def _answer(doc: Document, key: str, value) -> Answer:
     line, column = doc.key_where(("answers", key))  # the key's line, where a block matrix starts
     answer = Answer(key, line=line, column=column)
-    kept = _kept(value)
-    if kept is not None:
-        _fill(answer, kept)
-        return answer
-    _read(answer, value)
+    source = _key(value)
+    if source is None:
+        _read(answer, value)
+    else:
+        _fill(answer, _kept(source, value))
+        answer.source = source
     return answer
 
 
@@ -167,13 +169,10 @@ MAX_KEPT_CHARS = 4096  # ... and one of more characters (what the kept keys may 
 _KEPT: dict = {}
 
 
-def _kept(value) -> tuple | None:
-    """What `_read` makes of `value`, kept by the value's texts (it depends on nothing else, and
-    a class writes the same answers again and again: the key's numbers rounded alike, the same
-    formulas), or None when `value` is not kept (a mapping, or too large)."""
-    key = _key(value, [MAX_KEPT_ENTRIES, MAX_KEPT_CHARS])
-    if key is None:
-        return None
+def _kept(key, value) -> tuple:
+    """What `_read` makes of `value` (whose `_key` is `key`), kept by its texts: it depends on
+    nothing else, and a class writes the same answers again and again (the key's numbers
+    rounded alike, the same formulas)."""
     kept = _KEPT.get(key)
     if kept is None:
         answer = Answer("")
@@ -185,22 +184,22 @@ def _kept(value) -> tuple | None:
     return kept
 
 
-def _key(value, budget: list):
-    """`value` (YAML's strings, lists of them) as a hashable value, or None past the budget of
-    entries and characters, or for anything else."""
-    budget[0] -= 1
-    if isinstance(value, str):
-        budget[1] -= len(value)
-        return value if budget[1] >= 0 and budget[0] >= 0 else None
-    if isinstance(value, list) and budget[0] >= 0:
-        out = []
-        for v in value:
-            k = _key(v, budget)
-            if k is None:
-                return None
-            out.append(k)
-        return tuple(out)
-    return None
+def _key(value):
+    """`value` (a string, or a list of strings or of lists of strings, as YAML gives them) as a
+    hashable value, or None: for anything else, or past MAX_KEPT_ENTRIES or MAX_KEPT_CHARS."""
+    if type(value) is str:
+        return value if len(value) <= MAX_KEPT_CHARS else None
+    if type(value) is not list or len(value) > MAX_KEPT_ENTRIES:
+        return None
+    if all(type(v) is str for v in value):
+        out = tuple(value)
+        return out if sum(map(len, out)) <= MAX_KEPT_CHARS else None
+    if not all(type(r) is list and all(type(v) is str for v in r) for r in value):
+        return None
+    out = tuple(map(tuple, value))
+    if sum(map(len, out)) > MAX_KEPT_ENTRIES or sum(len(v) for r in out for v in r) > MAX_KEPT_CHARS:
+        return None
+    return out
 
 
 def _fill(answer: Answer, kept: tuple) -> None:

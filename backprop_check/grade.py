@@ -238,6 +238,8 @@ def _graded_value(ctx: Context, plan: _Plan, answer: Answer, finding: Finding) -
 
 def _number_key(plan: _Plan, answer: Answer) -> tuple | None:
     """What a number's finding depends on (with the question: `_graded_value`), or None."""
+    if answer.source is not None:  # the texts it was read from, which decide the rest
+        return id(plan), answer.source
     value, ulp = answer.value, answer.ulp
     if value.size > MAX_KEYED_ENTRIES:
         return None
