@@ -19,7 +19,7 @@ import gmpy2
 import mpmath
 import numpy as np
 import sympy as sp
-from mpmath.libmp import from_int, mpf_div
+from mpmath.libmp import from_int, mpf_div, mpf_pow_int
 from sympy import QQ
 from sympy.polys.matrices import DomainMatrix
 
@@ -60,15 +60,18 @@ def to_rational(v):
         raise ArithmeticError("a complex value (the log or square root of a negative number)")
     if not _is_mpf(v):
         return MPQ(int(v.numerator), int(v.denominator))
-    if not mpmath.isfinite(v):
-        raise ArithmeticError("a value overflowed to infinity or NaN")
-    if v and mpmath.mag(v) > MAX_MAGNITUDE_BITS:
+    sign, man, exp, bc = v._mpf_  # ±man·2^exp, man odd (mpmath normalizes): already in lowest terms
+    if not man:
+        if exp:
+            raise ArithmeticError("a value overflowed to infinity or NaN")
+        return QQ(0)
+    if exp + bc > MAX_MAGNITUDE_BITS:  # (exp + bc is mpmath.mag)
         # beyond float64: as an exact fraction it would have ~10⁹ bits and stall every product
         raise ArithmeticError("a value beyond float64's range")
-    if v and mpmath.mag(v) < -MAX_MAGNITUDE_BITS:
+    if exp + bc < -MAX_MAGNITUDE_BITS:
         return QQ(0)  # below float64's smallest subnormal: both engines see 0
-    p, q = mpmath.libmp.to_rational(v._mpf_)
-    return QQ(int(p), int(q))
+    man = -int(man) if sign else int(man)
+    return MPQ(man << exp, 1) if exp >= 0 else MPQ(man, 1 << -exp)
 
 
 def _arith(op: Callable) -> Callable:
@@ -108,6 +111,9 @@ def _transcendental(fn, x):
 def _pow(base, exponent):
     if exponent.denominator == 1 and not _is_mpf(base):
         return base ** int(exponent)
+    if exponent.denominator == 1:  # what mpmath.power does for a whole exponent, without its dispatch
+        prec, rounding = mpmath.mp._prec_rounding
+        return mpmath.mp.make_mpf(mpf_pow_int(base._mpf_, int(exponent), prec, rounding))
     return mpmath.power(_to_mpf(base), _to_mpf(exponent))
 
 
