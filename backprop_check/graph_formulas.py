@@ -52,9 +52,9 @@ def _formulas(problem, asked: tuple) -> dict:
     trees = dict(graph.nodes)
     out: dict = {name: tree for name, tree in graph.nodes}
     names = list(dict.fromkeys([*Q.quantities(problem), *asked]))  # (asked: every sample's, unprefixed)
-    edges = {}
+    edges, order = {}, Q._order(problem)
     for a, tree in graph.nodes:
-        for b in Q.written(tree, Q._order(problem)):
+        for b in Q.written(tree, order):
             local = partial(tree, b, shapes)
             if local is not None:
                 edges[(a, b)] = local
@@ -160,8 +160,8 @@ def _derivative(problem, trees, edges, top, bottom, output):
             return None
         return local
     terms = []
-    for child, tree in trees.items():
-        if bottom not in _names_in(trees, child) or not _leads(trees, child, top):
+    for child in _users(trees, bottom):
+        if not _leads(trees, child, top):
             continue
         local = edges.get((child, bottom))
         if local is None:
@@ -196,7 +196,7 @@ def _parents(trees: dict, name: str) -> set:
     return {n for n in _names_in(trees, name) if n in trees} if name in trees else set()
 
 
-_CACHE: dict = {}  # id of a node table -> (the table, its names and ancestors by node)
+_CACHE: dict = {}  # id of a node table -> (the table, its names, ancestors and users by node)
 
 
 def _names_in(trees: dict, name: str) -> set:
@@ -208,18 +208,27 @@ def _ancestors(trees: dict, name: str) -> set:
     return _maps(trees)[1].get(name, set())
 
 
+def _users(trees: dict, name: str) -> list:
+    """The nodes whose expressions use `name`, in order."""
+    return _maps(trees)[2].get(name, [])
+
+
 def _maps(trees: dict) -> tuple:
-    """The names each node uses, and everything it is computed from, found once per table."""
+    """The names each node uses, everything it is computed from, and the nodes that use each
+    name, found once per table."""
     hit = _CACHE.get(id(trees))
     if hit is None or hit[0] is not trees:
         if len(_CACHE) > 16:
             _CACHE.clear()
         uses = {name: F.names_in(tree) for name, tree in trees.items()}
         found: dict = {}
+        users: dict = {}
         for name in trees:  # in order: a node's parents are found before it
             found[name] = set().union(*({n} | found.get(n, set()) for n in uses[name])) if uses[name] else set()
-        hit = _CACHE[id(trees)] = (trees, uses, found)
-    return hit[1], hit[2]
+            for n in uses[name]:
+                users.setdefault(n, []).append(name)
+        hit = _CACHE[id(trees)] = (trees, uses, found, users)
+    return hit[1:]
 
 
 def _leads(trees: dict, start: str, goal: str) -> bool:
