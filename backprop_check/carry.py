@@ -50,15 +50,19 @@ ECF_TINY = 1e-6  # below this share of the reference's scale a value is "no valu
 NONE = frozenset()
 
 
-def credit(ctx, problem, questions, findings, given: dict, written: dict | None = None) -> None:
+def credit(ctx, problem, questions, findings, given: dict, written: dict | None = None,
+           conventions=None) -> None:
     """Upgrade, in place, the findings of incorrect answers that follow from earlier wrong ones.
 
     `ctx`: a diagnose.Context or a Solution; `given`: canonical name -> Answer;
-    `written`: the student's vector orientations (`conventions.student_vectors`).
+    `written`: the student's vector orientations (`conventions.student_vectors`);
+    `conventions(q)`: `Conventions.of(problem, q, written)`, when the caller keeps them.
     """
     solution = getattr(ctx, "solution", ctx)
     asked = {q.quantity: (q, f) for q, f in zip(questions, findings)}
     walk = _Walk(solution, problem, asked, given, written or {})
+    if conventions is not None:
+        walk.conventions = conventions
     for entry in sheet(solution):
         walk.step(entry)
 
@@ -81,6 +85,7 @@ class _Walk:
         self.tree_origin: dict = {}
         self.roots: dict = {}  # a wrong answer -> its value, for the degenerate check
         self.order: dict = {}  # name -> position, to list the answers in the sheet's order
+        self.conventions = lambda q: Conventions.of(problem, q, written)
 
     def step(self, entry: Entry) -> None:
         name, ref, truth, inputs = entry.name, entry.ref, entry.truth, entry.inputs
@@ -132,7 +137,7 @@ class _Walk:
 
     def _formula(self, name, q, finding, text, truth, tree, tree_origin) -> None:
         try:  # too costly a formula (formula_cost.TooCostly) is no formula here either
-            mine, used, at_truth = reading(self.solution, name, text, Conventions.of(self.problem, q, self.written))
+            mine, used, at_truth = reading(self.solution, name, text, self.conventions(q))
         except FormulaSyntaxError:
             mine = None
         if mine is None:  # no reading of it has the quantity's shape: it carries nothing

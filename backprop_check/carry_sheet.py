@@ -9,8 +9,6 @@ on the solution (`Solution.variants`), bounded.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from . import equivalence, formula_cost
@@ -140,7 +138,7 @@ def reading(solution, name: str, text: str, conventions: Conventions) -> tuple:
     """
     parsed = equivalence.parse_answer(solution, text)
     names = F.names_in(parsed)
-    key = (name, text, replace(conventions, rows=conventions.rows & names, columns=conventions.columns & names))
+    key = (name, text, conventions.seen_by(names))
     cache = solution.variants.setdefault(("carried readings", None), {})
     if key in cache:
         return cache[key]

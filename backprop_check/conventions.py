@@ -56,6 +56,13 @@ class Conventions:
                    name=name, elementwise=bool(name) and elementwise_jacobian(problem, name),
                    row_layout=bool(getattr(problem, "rows", False)))
 
+    def seen_by(self, names) -> tuple:
+        """What of these conventions a formula using `names` depends on, as a key: everything but
+        the student's orientations of other names (`readings` reads no others). Equal keys for
+        equal `replace(self, rows=self.rows & names, columns=self.columns & names)`."""
+        return (self.orientation, self.outer_product, self.diagonal_jacobian, self.name, self.elementwise,
+                self.row_layout, self.rows & names, self.columns & names)
+
     @property
     def diagonal(self) -> bool:
         """An elementwise Jacobian's diagonal answers this question."""

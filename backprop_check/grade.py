@@ -106,7 +106,8 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
     if any(f.status == "incorrect" for f in result.findings):  # (imported only then: a cold run is mostly imports)
         from . import carry
 
-        carry.credit(ctx, problem, questions, result.findings, given, written)  # error carried forward (on by default)
+        carry.credit(ctx, problem, questions, result.findings, given, written,  # error carried forward (on by default)
+                     lambda q: _plan(ctx, q).seeing(written))
     if answers.steps:  # a write-up: the derivation's steps, feedback (and points with step_penalty)
         from . import steps
 
@@ -143,6 +144,7 @@ class _Plan:
     conventions: Conventions  # the question's, before the student's own orientations are known
     shares: dict  # the instructor's credit and feedback by tag (`_authored`)
     messages: dict
+    seen: dict = field(default_factory=dict)  # the student's (rows, columns) -> `seeing`'s conventions
 
     @classmethod
     def of(cls, problem: Problem, solution: Solution, q: Question) -> "_Plan":
@@ -156,7 +158,14 @@ class _Plan:
     def seeing(self, written: dict | None) -> Conventions:
         """The question's conventions with the student's orientations: `Conventions.of(problem, q, written)`."""
         rows, columns = student_rows(written)
-        return replace(self.conventions, rows=rows, columns=columns) if rows or columns else self.conventions
+        if not (rows or columns):
+            return self.conventions
+        seen = self.seen.get((rows, columns))
+        if seen is None:
+            seen = replace(self.conventions, rows=rows, columns=columns)
+            if len(self.seen) < MAX_SEEN:  # (a problem has few vectors: few ways to write them)
+                self.seen[rows, columns] = seen
+        return seen
 
     def fitter(self):
         """The shape fitter of the question: `fit(expected, submitted)`."""
@@ -164,6 +173,7 @@ class _Plan:
         return lambda e, s: fit_shape(e, s, owner, samples=samples, conventions=conventions)
 
 
+MAX_SEEN = 256  # orientations kept per plan
 MAX_PLANS = 4096  # per solution: a problem's questions (any more are planned afresh each time)
 
 
@@ -323,7 +333,7 @@ def _verdict(ctx: Context, plan: _Plan, text: str, conventions: Conventions):
     if used is None:  # it cannot be read: grade_text says why
         return equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
     cache = ctx.solution.variants.setdefault(("verdicts", None), {})
-    key = (q.quantity, text, replace(conventions, rows=conventions.rows & used, columns=conventions.columns & used))
+    key = (q.quantity, text, conventions.seen_by(used))
     if key in cache:  # its work is charged to this file's budget as if it were done again
         verdict, cost = cache[key]
         try:

@@ -147,3 +147,24 @@ def test_json_text_examples():
     value = {"results": [{"file": "a\u2028b\"\\", "score": 1.0, "nan": float("nan"), "inf": -float("inf"),
                           "tags": [], "x": {}, "warnings": [{"line": None, "ok": True}]}], "n": 3}
     assert json_text.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_seen_by_keys_what_the_restricted_conventions_hold():
+    import itertools
+    from dataclasses import fields, replace
+
+    from backprop_check.conventions import Conventions
+
+    # a new field must be added to seen_by too (else two different conventions could share a key)
+    assert {f.name for f in fields(Conventions)} == {"orientation", "outer_product", "diagonal_jacobian", "rows",
+                                                    "columns", "name", "elementwise", "row_layout"}
+    names = ["a", "b", "c"]
+    sets = [frozenset(c) for k in range(3) for c in itertools.combinations(names, k)]
+    variants = [Conventions(orientation=o, rows=r, columns=c, name=n)
+                for o in (True, False) for r in sets for c in sets[:3] for n in ("", "z1")]
+    used = frozenset({"a", "b"})
+    for a in variants[::3]:
+        for b in variants[::5]:
+            same = replace(a, rows=a.rows & used, columns=a.columns & used) \
+                == replace(b, rows=b.rows & used, columns=b.columns & used)
+            assert (a.seen_by(used) == b.seen_by(used)) == same
