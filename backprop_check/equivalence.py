@@ -76,6 +76,7 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
             spellings.update(spelled)
         if isinstance(node, FormulaSyntaxError):
             raise type(node)(*node.args)
+        formula_cost.refuse(node, solution.env)  # (its estimate is charged, as on the first reading)
         return node
     spelled = {}
     try:

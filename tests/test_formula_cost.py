@@ -173,7 +173,8 @@ def test_costly_but_allowed_formulas_share_the_file_budget(wide_path, tmp_path, 
     answers.write_text(f"bpcheck: 1\nproblem: {wide_path}\nstudent: s\nanswers:\n{lines}")
     with _budgets(monkeypatch) as opened:
         result = Grader().grade(answers)
-    assert len(opened) == 1 and opened[0].ops == 0  # spent, and never overdrawn
+    # the first budget opened is the file's (carry_sheet opens its own for what it reads once per solution)
+    assert opened[0].ops == 0  # spent, and never overdrawn
     messages = [f.message for f in result.findings if f.status == "invalid"]
     assert any(m.startswith("not checked: this answers file's formulas together would take more than")
                for m in messages), messages

@@ -225,6 +225,28 @@ def kink_pattern(tape: Tape, values: list, carried: list | None = None) -> tuple
     return tuple(out)
 
 
+NEAR_KINK = 1e-9  # relative to 1 + |kink|: an argument this close to a kink may be on its side by rounding
+
+
+def near_kink(tape: Tape, values: list, carried: list | None = None) -> bool:
+    """Whether some kinked function's argument (or the two arguments of a max) lies on a kink or
+    within NEAR_KINK of it: there float64's rounding, or its snapping, may have chosen the side
+    that decides the derivative, and only the exact engine can tell."""
+    for i, step, f in _kinked(tape):
+        args = [values[a] for a in step.args]
+        if carried is not None and carried[i]:
+            args = aligned(args, [carried[a] for a in step.args])
+        if step.op == "max":
+            a, b = (np.asarray(v, dtype=float) for v in args[:2])
+            gaps = [(a - b, np.maximum(np.abs(a), np.abs(b)))]
+        else:
+            a = np.asarray(args[0], dtype=float)
+            gaps = [(a - float(k), abs(float(k))) for k in f.kinks]
+        if any(np.any(np.abs(gap) <= NEAR_KINK * (1 + size)) for gap, size in gaps):
+            return True
+    return False
+
+
 def kink_steps(tape: Tape) -> list:
     """The step of each entry of `kink_pattern`, in its order."""
     return [i for i, step, f in _kinked(tape) for _ in (f.kinks if step.op != "max" else (0,))]
