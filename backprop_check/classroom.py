@@ -191,7 +191,11 @@ def _size(value) -> int:
     """Entries in a nested list (a formula or a number is one)."""
     if not isinstance(value, list):
         return 1
-    return sum(_size(v) for v in value) if value and isinstance(value[0], list) else len(value)
+    if not value or not isinstance(value[0], list):
+        return len(value)
+    if all(type(v) is list and not (v and isinstance(v[0], list)) for v in value):
+        return sum(map(len, value))  # a matrix's rows (every answer and key value is at most 2-D)
+    return sum(_size(v) for v in value)
 
 
 @dataclass
