@@ -71,6 +71,15 @@ LAZY_COMMANDS = {
 
 
 class _LazyGroup(click.Group):
+    """A group whose LAZY_COMMANDS are imported when asked for."""
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:  # suggest among every command, lazy ones too
+            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=self.list_commands(ctx),
+                                                 ctx=ctx) from None
+
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 

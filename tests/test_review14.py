@@ -100,3 +100,8 @@ def test_a_cached_verdict_costs_the_later_file_its_budget_too(tmp_path, monkeypa
         spent.append(formula_cost.MAX_FILE_OPS - files[0].ops)  # the first budget opened is the file's
     assert [f.status for f in result.findings] == ["correct", "correct"]
     assert spent[0] > 0 and spent[0] == spent[1]
+
+
+def test_an_unknown_command_is_matched_against_the_lazily_loaded_ones_too():
+    result = CliRunner().invoke(main, ["varient"])
+    assert result.exit_code == 2 and "Did you mean 'variant'?" in result.output
