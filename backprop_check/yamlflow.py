@@ -31,7 +31,7 @@ MAX_DEPTH = 8  # deeper ones are left to libyaml (and to yamlsource's bound on n
 MAX_NESTING = 64
 MAX_BRACKETS = 200_000
 MAX_FLOWS = 50_000
-_LONE_CR = re.compile(r"\r(?!\n)")
+_LONE_CR = re.compile(r"\r(?!\n)|[\u0085\u2028\u2029]")  # line breaks libyaml counts and line_column does not
 
 
 class Mismatch(Exception):

@@ -105,3 +105,13 @@ def test_a_cached_verdict_costs_the_later_file_its_budget_too(tmp_path, monkeypa
 def test_an_unknown_command_is_matched_against_the_lazily_loaded_ones_too():
     result = CliRunner().invoke(main, ["varient"])
     assert result.exit_code == 2 and "Did you mean 'variant'?" in result.output
+
+
+def test_a_number_after_a_unicode_line_break_is_placed_on_libyaml_s_line(tmp_path):
+    """U+2028 inside a quoted title ends a line for libyaml: an error inside a number list after
+    it names libyaml's line (the number lists' fast reader counted only newlines)."""
+    spec = SNAP.replace("id: snap", 'id: snap\ntitle: "two\u2028lines"').replace("W2: [[2]]", "W2: [[1/0]]")
+    (tmp_path / "p.yaml").write_text(spec, encoding="utf-8")
+    result = CliRunner().invoke(main, ["solve", str(tmp_path / "p.yaml")])
+    assert result.exit_code == 2
+    assert "p.yaml:9:" in result.output, result.output  # params: is line 8 (9 as libyaml counts)
