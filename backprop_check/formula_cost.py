@@ -101,7 +101,11 @@ def walk(node: F.Node, env) -> tuple:
 def _walk(n: F.Node, env, memo: dict, level: int) -> tuple:
     key = id(n)
     if key in memo:
-        return memo[key]
+        found = memo[key]
+        if level + found[2] - 1 > MAX_DEPTH:  # a shared subtree met again deeper down: its depth counts there
+            raise TooCostly(f"this formula, with the formulas it stands on, is nested more than {MAX_DEPTH} "
+                            "deep; simplify it")
+        return found
     if level > MAX_DEPTH:
         raise TooCostly(f"this formula, with the formulas it stands on, is nested more than {MAX_DEPTH} "
                         "deep; simplify it")

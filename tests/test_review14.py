@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
+from backprop_check import formula_cost
+from backprop_check import formulas as F
 from backprop_check.classroom import Grader
 from backprop_check.cli import main
 
@@ -77,8 +81,6 @@ def test_a_cached_verdict_costs_the_later_file_its_budget_too(tmp_path, monkeypa
     on the files graded before it)."""
     from contextlib import contextmanager
 
-    from backprop_check import formula_cost
-
     files, real = [], formula_cost.opened
 
     @contextmanager
@@ -115,3 +117,16 @@ def test_a_number_after_a_unicode_line_break_is_placed_on_libyaml_s_line(tmp_pat
     result = CliRunner().invoke(main, ["solve", str(tmp_path / "p.yaml")])
     assert result.exit_code == 2
     assert "p.yaml:9:" in result.output, result.output  # params: is line 8 (9 as libyaml counts)
+
+
+def test_a_shared_subtree_met_again_deep_down_counts_its_depth_there():
+    deep = F.Name("z")
+    for _ in range(formula_cost.MAX_DEPTH - 10):
+        deep = F.call("tanh", deep)
+    wrapped = deep
+    for _ in range(20):
+        wrapped = F.call("tanh", wrapped)
+    env = {"z": np.zeros((2, 1))}
+    formula_cost.walk(deep, env)  # within the limit alone
+    with pytest.raises(formula_cost.TooCostly):
+        formula_cost.walk(F.add(deep, wrapped), env)  # deep is walked first, then met 20 levels lower
