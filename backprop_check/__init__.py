@@ -14,5 +14,6 @@ __version__ = "0.1.0"
 # times slower with OpenBLAS's default pool (bench/width_speed.py). The pools read these when
 # numpy first loads, so they are set here, before any module of bpcheck imports numpy; a user's
 # own setting wins.
-for _pool in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+POOLS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+for _pool in POOLS:
     os.environ.setdefault(_pool, "1")
