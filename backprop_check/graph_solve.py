@@ -10,14 +10,12 @@ finite differences on every sample, and the formulas to their values.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from fractions import Fraction
 from functools import partial
 
 import numpy as np
 
-from . import graph_sheet
+from . import collector, graph_sheet
 from . import graph_quantities as Q
 from . import optimizers
 from .crosscheck import Report, check_formulas, compare_engines, sample_differences
@@ -263,7 +261,8 @@ def _kink_sensitive(problem, run: Run) -> bool:
 
 
 def _exact_values(problem, names: list) -> dict:
-    from .engines.rationals import Rationals  # sympy: imported only where exact work is done
+    # sympy: imported only where exact work is done, its objects then left out of the collector's walks
+    Rationals = collector.lasting_import("backprop_check.engines.rationals").Rationals
 
     try:
         return compute(problem, Rationals(), names)[0]
@@ -276,22 +275,8 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True, exact
     """The Solution of a graph problem: every quantity of FORMAT.md section 5 and the questions'.
 
     `exactly=False` (grading): the float engine alone, as `solve.solve` explains."""
-    with _uncollected():
+    with collector.paused():  # (its 10^5 lists and trees are no cycles)
         return _solution(problem, checked, exactly)
-
-
-@contextmanager
-def _uncollected():
-    """Python's cycle collector paused: a solve makes 10^5-10^6 small lists, arrays and trees, freed
-    as they go (no cycles), and every fourth collection or so walks every live object (sympy's
-    200,000 among them, 0.1 s a walk: 0.4 s of a 200-node graph's solve). It runs again after."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _solution(problem, checked: bool, exactly: bool):
