@@ -47,9 +47,15 @@ def _to_mpf(v):
     if isinstance(v, mpmath.mpc):
         raise ArithmeticError("a complex value (the log or square root of a negative number)")
     prec, rounding = mpmath.mp._prec_rounding
-    q = int(v.denominator)
-    x = from_int(int(v.numerator), prec, rounding)
-    return mpmath.mp.make_mpf(x if q == 1 else mpf_div(x, from_int(q), prec, rounding))
+    key = (v, prec, rounding)  # a value's tanh and its slope 1 − tanh² both convert it; so do constants
+    kept = _MPF_OF.get(key)
+    if kept is None:
+        if len(_MPF_OF) >= _SEEN_KEPT:
+            _MPF_OF.clear()
+        q = int(v.denominator)
+        x = from_int(int(v.numerator), prec, rounding)
+        kept = _MPF_OF[key] = mpmath.mp.make_mpf(x if q == 1 else mpf_div(x, from_int(q), prec, rounding))
+    return kept
 
 
 def to_rational(v):
@@ -91,6 +97,7 @@ _TRANSCENDENTAL = {
 }
 
 
+_MPF_OF: dict = {}  # (rational, working precision, rounding) -> its mpf
 _SEEN: dict = {}  # (function, argument, working precision) -> its value
 _SEEN_KEPT = 1 << 16
 
