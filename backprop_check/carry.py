@@ -41,7 +41,8 @@ import numpy as np
 from . import equivalence, formula_cost
 from . import formulas as F
 from .conventions import Conventions
-from .carry_sheet import Entry, dependency_order, fit, kept_value, reading, sheet, value  # noqa: F401 (carry.fit, carry.dependency_order: tests)
+# (carry.fit and carry.dependency_order are read by tests)
+from .carry_sheet import Entry, dependency_order, fit, kept_value, reading, sheet, value  # noqa: F401
 from .formula_syntax import FormulaSyntaxError
 from .tolerance import Tolerance
 
@@ -147,7 +148,7 @@ class _Walk:
         theirs = F.substitute(mine, sub) if sub else mine  # their own wrong formulas stand for their names
         env = self.solution.env
         if all(self.env.get(n) is env.get(n) for n in used):  # nothing they use carries another value
-            value = at_truth
+            value = self._at_truth(at_truth)
         else:
             value = self._kept(mine, used, truth.shape)
         origin = self._union(self.origin, used)
@@ -162,7 +163,7 @@ class _Walk:
             tol = Tolerance.from_spec(self.problem.tolerance, q.tolerance)
             self._award(q, finding, tree_origin, truth if here is None else here, truth, tol)
         else:
-            self.roots[name] = at_truth if theirs is mine else self._evaluate(theirs, env, truth.shape)
+            self.roots[name] = self._at_truth(at_truth) if theirs is mine else self._evaluate(theirs, env, truth.shape)
         own = frozenset({name})
         self._bind(name, value, origin | (tree_origin if follows else own), theirs,
                    tree_origin if follows else own)
@@ -228,6 +229,18 @@ class _Walk:
             formula_cost.charge(None, None, ops)
         except formula_cost.TooCostly:
             pass
+
+    @staticmethod
+    def _at_truth(kept: tuple):
+        """A reading's kept value at the problem's values, its evaluation charged as `_evaluate`'s."""
+        value, cost = kept
+        if cost is None:
+            return None
+        try:
+            formula_cost.spend(cost)
+        except formula_cost.TooCostly:
+            return None
+        return value
 
     def _kept(self, node: F.Node, names, shape: tuple, ops=None):
         """`_evaluate` at the carried values of a tree the solution keeps (`kept_value`)."""

@@ -95,7 +95,8 @@ def kept_value(solution, node: F.Node, names, env: dict, shape: tuple, ops=None)
     """`value` of a tree the solution keeps (a sheet formula, a formula answer as graded) at the
     carried values `env` of the `names` it uses, kept per solved problem by the tree and those
     values: the students who wrote the same formulas carry the same values into the next ones.
-    (TooCostly, the file's budget running out, keeps nothing.)"""
+    A kept value charges the file's budget what computing it did (TooCostly past it, as
+    computing it would raise)."""
     try:
         inputs = frozenset((n, _token(env.get(n))) for n in names)
     except _TooLarge:
@@ -103,12 +104,15 @@ def kept_value(solution, node: F.Node, names, env: dict, shape: tuple, ops=None)
     key = (id(node), shape, inputs)  # the tree is kept with its value: its identity names no other
     cache = solution.variants.setdefault(("carried values", None), {})
     kept = cache.get(key)
-    if kept is None:
-        kept = (node, value(node, env, shape, ops))
+    if kept is not None:
+        formula_cost.spend(kept[2])
+        return kept[1]
+    out, cost = formula_cost.charged(lambda: value(node, env, shape, ops))
+    if cost is not None:
         if len(cache) >= MAX_CACHED_VALUES:
             cache.pop(next(iter(cache)))
-        cache[key] = kept
-    return kept[1]
+        cache[key] = (node, out, cost)
+    return out
 
 
 class _TooLarge(Exception):
@@ -127,32 +131,38 @@ MAX_CACHED_READINGS = 4096  # per solved problem: a class writes the same few fo
 
 
 def reading(solution, name: str, text: str, conventions: Conventions) -> tuple:
-    """(the formula answer as graded, the names it uses, its value at the problem's values),
-    with (None, None, None) when no reading has the quantity's shape; FormulaSyntaxError
-    (TooCostly too) as `equivalence.parse_answer` and `as_graded` raise it.
+    """(the formula answer as graded, the names it uses, (its value at the problem's values,
+    what evaluating it there charges the file's budget)), with (None, None, None) when no
+    reading has the quantity's shape; FormulaSyntaxError (TooCostly too) as
+    `equivalence.parse_answer` and `as_graded` raise it.
 
-    Kept per solved problem, by quantity, text and the conventions restricted to the names
-    it uses: as_graded reads no more of the student's orientations (`conventions.readings`),
-    and the value depends on the problem's values alone. (A result the file's budget cut
-    short raised TooCostly, and is not kept.)
+    Kept per solved problem, by quantity, text and the conventions of the names it uses:
+    as_graded reads no more of the student's orientations (`conventions.readings`), and the
+    value depends on the problem's values alone. A kept reading charges the file's budget
+    what as_graded did; the value's charge is the caller's, where it uses the value.
     """
     parsed = equivalence.parse_answer(solution, text)
     names = F.names_in(parsed)
     key = (name, text, conventions.seen_by(names))
     cache = solution.variants.setdefault(("carried readings", None), {})
     if key in cache:
-        return cache[key]
-    mine = equivalence.as_graded(solution, name, parsed, conventions)
-    if mine is None:
-        out = (None, None, None)
-    else:
-        try:
-            out = (mine, F.names_in(mine), value(mine, solution.env, np.shape(solution.env[name])))
-        except formula_cost.TooCostly:  # the file's budget is spent: no value, as evaluating again would find
-            return mine, F.names_in(mine), None
-    if len(cache) < MAX_CACHED_READINGS:
-        cache[key] = out
+        out, cost = cache[key]
+        formula_cost.spend(cost)
+        return out
+    mine, cost = formula_cost.charged(lambda: equivalence.as_graded(solution, name, parsed, conventions))
+    out = (None, None, None) if mine is None else (mine, F.names_in(mine), _at_truth(solution, name, mine))
+    if cost is not None and len(cache) < MAX_CACHED_READINGS:
+        cache[key] = (out, cost)
     return out
+
+
+def _at_truth(solution, name: str, mine: F.Node) -> tuple:
+    """(`value` of `mine` at the problem's values, what it charges), on a budget of its own."""
+    with formula_cost.opened():
+        try:
+            return formula_cost.charged(lambda: value(mine, solution.env, np.shape(solution.env[name])))
+        except formula_cost.TooCostly:  # too costly to evaluate at all: as evaluating it would find
+            return None, None
 
 
 def fit(value, shape: tuple):

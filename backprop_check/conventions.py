@@ -128,19 +128,26 @@ MAX_CACHED_SHAPES = 4096  # formula texts per solved problem
 
 def _formula_shape(solution, text: str) -> tuple | None:
     """The shape of a formula answer's value at the problem's values, or None. Kept per text and
-    solved problem (it depends on nothing else; a class writes the same formulas), except None,
-    which the file's formula budget running out may give."""
-    shapes = solution.variants.setdefault(("formula shapes", None), {})
-    if text not in shapes:
-        from .equivalence import value_of  # late: equivalence builds on this module (and formulas only)
+    solved problem (it depends on nothing else; a class writes the same formulas), charging the
+    file's formula budget what computing it did (`formula_cost.charged`); None is not kept (the
+    budget running out may give it)."""
+    from . import formula_cost
+    from .equivalence import value_of  # late: equivalence builds on this module (and formulas only)
 
-        value = value_of(solution, text)
-        if value is None:
+    shapes = solution.variants.setdefault(("formula shapes", None), {})
+    if text in shapes:
+        shape, cost = shapes[text]
+        try:
+            formula_cost.spend(cost)
+        except formula_cost.TooCostly:  # as value_of would have found
             return None
-        if len(shapes) < MAX_CACHED_SHAPES:
-            shapes[text] = np.shape(value)
-        return np.shape(value)
-    return shapes[text]
+        return shape
+    value, cost = formula_cost.charged(lambda: value_of(solution, text))
+    if value is None:
+        return None
+    if cost is not None and len(shapes) < MAX_CACHED_SHAPES:
+        shapes[text] = (np.shape(value), cost)
+    return np.shape(value)
 
 
 def readings(solution, node: F.Node, conv: Conventions) -> list:

@@ -70,23 +70,29 @@ def parse_answer(solution: Solution, text: str, spellings: dict | None = None) -
     """
     parsed = solution.variants.setdefault(("parsed", None), {})
     if text in parsed:
-        formula_cost.read(text)  # charged as a fresh reading would be: a file's grade is its own
-        node, spelled = parsed[text]
+        node, spelled, cost = parsed[text]
+        if cost is not None:
+            formula_cost.spend(cost)  # charged as a fresh reading would be: a file's grade is its own
+        else:
+            formula_cost.read(text)
         if spellings is not None:
             spellings.update(spelled)
         if isinstance(node, FormulaSyntaxError):
             raise type(node)(*node.args)
-        formula_cost.refuse(node, solution.env)  # (its estimate is charged, as on the first reading)
+        if cost is None:
+            formula_cost.refuse(node, solution.env)  # (its estimate is charged, as on the first reading)
         return node
     spelled = {}
+    budget = formula_cost.current()
+    before = budget.ops if budget is not None else None
     try:
         node = _parse_answer(solution, text, spelled)
     except formula_cost.TooCostly:
         raise  # it may be the file's budget that ran out: not the text's doing alone
     except FormulaSyntaxError as exc:  # a text that cannot be read stays unreadable (garbage repeats too)
-        node = exc
-    if len(parsed) < MAX_PARSED:
-        parsed[text] = (node, spelled)
+        node, before = exc, None
+    if len(parsed) < MAX_PARSED:  # (what reading it charged, its estimate's walk included, when known)
+        parsed[text] = (node, spelled, None if before is None else before - budget.ops)
     if spellings is not None:
         spellings.update(spelled)
     if isinstance(node, FormulaSyntaxError):

@@ -320,6 +320,18 @@ def spend(ops: int) -> None:
         budget.spend(ops)
 
 
+def charged(compute):
+    """(compute(), what it charged the file's budget), or (compute(), None) outside a file's
+    grading. A result kept for other files is charged to each file that reuses it (`spend`),
+    so that a file's grade never depends on the files graded before it."""
+    budget = _FILE.get()
+    if budget is None:
+        return compute(), None
+    before = budget.ops
+    out = compute()
+    return out, before - budget.ops
+
+
 def read(text: str) -> None:
     """Charge the reading of a formula's text, before it is read."""
     spend(PARSE_PER_CHAR * len(text))

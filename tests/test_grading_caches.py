@@ -168,3 +168,50 @@ def test_seen_by_keys_what_the_restricted_conventions_hold():
             same = replace(a, rows=a.rows & used, columns=a.columns & used) \
                 == replace(b, rows=b.rows & used, columns=b.columns & used)
             assert (a.seen_by(used) == b.seen_by(used)) == same
+
+
+def test_a_file_spends_the_same_formula_budget_whatever_was_graded_before(tmp_path, monkeypatch):
+    """Kept readings, carried values and formula shapes are charged as the work they save: the
+    formula budget a file spends is its own, graded first or after others in the same worker."""
+    from contextlib import contextmanager
+    from pathlib import Path
+
+    import yaml
+
+    from backprop_check import formula_cost
+    from backprop_check.classroom import Grader
+
+    spec = yaml.safe_load((Path(__file__).parent.parent / "problems" / "dsga1008-2022-p1.yaml").read_text())
+    spec["questions"] = [dict(q, form="any") for q in spec["questions"]]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(spec))
+    wrong = {"z1": "W1 @ x - b1", "z2": "5 * relu(z1)", "z3": "W2 @ z2 + b2", "y_hat": "z3",
+             "dl/dy_hat": "2 * (y_hat - y)", "dl/dz3": "dl/dy_hat", "dl/dW2": "dl/dz3 @ z2.T", "dl/db2": "dl/dz3"}
+    other = dict(wrong, z1="W1 @ x + b1", y_hat="-z3", **{"dl/dW2": "(dl/dz3 @ z2.T).T"})
+    for name, answers in (("a", wrong), ("b", other)):
+        (tmp_path / f"{name}.answers.yaml").write_text(
+            yaml.safe_dump({"bpcheck": 1, "problem": "p.yaml", "answers": answers}))
+
+    budgets, real = [], formula_cost.opened
+
+    @contextmanager
+    def recording(budget=None):
+        with real(budget) as b:
+            budgets.append(b)
+            yield b
+
+    monkeypatch.setattr(formula_cost, "opened", recording)
+
+    def spent(grader, name):
+        budgets.clear()
+        result = grader.grade(tmp_path / f"{name}.answers.yaml")
+        assert result.error is None
+        return formula_cost.MAX_FILE_OPS - budgets[0].ops, [(f.status, f.tags) for f in result.findings]
+
+    first = spent(Grader(), "a")
+    warm = Grader()
+    spent(warm, "b")
+    after_other = spent(warm, "a")
+    again = spent(warm, "a")
+    assert first[0] > 0 and first == after_other == again
+    kept = next(iter(warm._solutions.values())).variants  # the kept readings and shapes were used
+    assert kept.get(("carried readings", None)) and kept.get(("formula shapes", None))
