@@ -1,12 +1,12 @@
 """Solution-sheet formulas of a computation-graph problem, and random worlds to check formulas in.
 
 Each node's value is its expression. The local derivative on an edge, ∂A/∂B,
-is A's expression differentiated in B (`elementwise.derivative`, extended to
-indexing, stacking and products): a number or a vector for a scalar B, a
-Jacobian for a vector B that A uses entry by entry, elementwise (diag(f′)) or
-linearly (M for M @ B). The chain rule then writes each derivative of the
-output from the ones above it, as a sheet does: dL/dw1 = dL/ds * ds/dw1, and
-dF/dx = dF/dG @ dG/dx for vectors (numerator layout). Where a node's form
+is A's expression differentiated in B (`graph_partials`): a number or a vector
+for a scalar B, a Jacobian for a vector B that A uses entry by entry,
+elementwise (diag(f′)) or linearly (M for M @ B). The chain rule then
+writes each derivative of the output from the ones above it, as a sheet
+does: dL/dw1 = dL/ds * ds/dw1, and dF/dx = dF/dG @ dG/dx for vectors
+(numerator layout). Where a node's form
 defeats these rules (a vector B summed inside a function, say), the quantity
 has no formula; its value is still computed and checked by the engines.
 With `data:`, sample n's formulas are the graph's in that sample's names
@@ -24,8 +24,8 @@ import numpy as np
 from . import formulas as F
 from . import graph_quantities as Q
 from . import optimizers
-from .elementwise import derivative
 from .graph import Graph
+from .graph_partials import partials
 from .sample_formulas import Sheet
 
 N = F.Name
@@ -54,8 +54,7 @@ def _formulas(problem, asked: tuple) -> dict:
     names = list(dict.fromkeys([*Q.quantities(problem), *asked]))  # (asked: every sample's, unprefixed)
     edges, order = {}, Q._order(problem)
     for a, tree in graph.nodes:
-        for b in Q.written(tree, order):
-            local = partial(tree, b, shapes)
+        for b, local in partials(tree, Q.written(tree, order), shapes, shapes.get(a, ())).items():
             if local is not None:
                 edges[(a, b)] = local
     for name in names:
@@ -233,101 +232,6 @@ def _maps(trees: dict) -> tuple:
 
 def _leads(trees: dict, start: str, goal: str) -> bool:
     return start == goal or start in _ancestors(trees, goal)
-
-
-# ------------------------------------------------------------------ local derivatives
-
-def partial(tree: F.Node, b: str, shapes: dict) -> F.Node | None:
-    """∂tree/∂b, with every other name held: FORMAT.md section 5's shapes, or None."""
-    shape = shapes.get(b, ())
-    try:
-        if shape == ():
-            return _simplify(derivative(tree, b))
-        if len(shape) == 1 and not _used_whole(tree, b):  # b only through b[0], b[1], …
-            columns = [_entry(tree, b, j) for j in range(shape[0])]
-            if any(c is None for c in columns):
-                return None
-            if isinstance(columns[0], F.Stack):  # a vector node: rows are its entries
-                return F.Stack(tuple(F.Stack(tuple(c.items[i] for c in columns))
-                                     for i in range(len(columns[0].items))))
-            return F.Stack(tuple(columns))
-        linear = _linear(tree, b)
-        if linear is not None:
-            return linear
-        if _elementwise(tree, b):
-            return F.call("diag", _simplify(derivative(tree, b)))
-    except F.FormulaError:
-        return None
-    return None
-
-
-def _entry(tree: F.Node, b: str, j: int) -> F.Node | None:
-    """∂tree/∂b[j], reading b[j] as a scalar of its own."""
-    d = derivative(_replace_index(tree, b, j), "_entry")
-    return _simplify(_restore(d, b, j))
-
-
-def _replace_index(node: F.Node, b: str, j: int) -> F.Node:
-    if isinstance(node, F.Index) and node.arg == N(b) and node.at == (j,):
-        return N("_entry")
-    if isinstance(node, F.Index):
-        return F.Index(_replace_index(node.arg, b, j), node.at)
-    if isinstance(node, F.Stack):
-        return F.Stack(tuple(_replace_index(i, b, j) for i in node.items))
-    if isinstance(node, F.Bin):
-        return F.Bin(node.op, _replace_index(node.left, b, j), _replace_index(node.right, b, j))
-    if isinstance(node, F.Neg):
-        return F.Neg(_replace_index(node.arg, b, j))
-    if isinstance(node, F.T):
-        return F.T(_replace_index(node.arg, b, j))
-    if isinstance(node, F.Call):
-        return F.Call(node.fn, tuple(_replace_index(a, b, j) for a in node.args))
-    return node
-
-
-def _restore(node: F.Node, b: str, j: int) -> F.Node:
-    return F.substitute(node, {"_entry": F.Index(N(b), (j,))})
-
-
-def _used_whole(tree: F.Node, b: str) -> bool:
-    """Whether b appears other than as b[j]."""
-    if tree == N(b):
-        return True
-    if isinstance(tree, F.Index) and tree.arg == N(b):
-        return False
-    return any(_used_whole(c, b) for c in F.children(tree))
-
-
-def _linear(tree: F.Node, b: str) -> F.Node | None:
-    """M for M @ b or M @ b + c (M, c free of b)."""
-    if isinstance(tree, F.Bin) and tree.op in "+-" and b not in F.names_in(tree.right):
-        tree = tree.left
-    if isinstance(tree, F.Bin) and tree.op == "@" and tree.right == N(b) and b not in F.names_in(tree.left):
-        return tree.left
-    return None
-
-
-def _elementwise(tree: F.Node, b: str) -> bool:
-    """Whether the tree maps b elementwise (no products of matrices, sums, indexing of it)."""
-    if isinstance(tree, (F.Index, F.Stack, F.T)) or (isinstance(tree, F.Bin) and tree.op == "@"):
-        return b not in F.names_in(tree)
-    if isinstance(tree, F.Call) and tree.fn in ("sum", "mean", "softmax", "diag"):
-        return b not in F.names_in(tree)
-    return all(_elementwise(c, b) for c in F.children(tree))
-
-
-def _simplify(node: F.Node) -> F.Node:
-    """Fold constant arithmetic (1 * 2, 0 + x) left by differentiation."""
-    if isinstance(node, F.Bin):
-        a, b = _simplify(node.left), _simplify(node.right)
-        if isinstance(a, F.Num) and isinstance(b, F.Num) and node.op in "+-*":
-            return F.Num({"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}[node.op])
-        if node.op == "*":
-            return F.mul(a, b)
-        return F.Bin(node.op, a, b)
-    if isinstance(node, F.Stack):
-        return F.Stack(tuple(_simplify(i) for i in node.items))
-    return node
 
 
 # ------------------------------------------------------------------ random worlds

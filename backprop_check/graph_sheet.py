@@ -23,9 +23,10 @@ _ARITHMETIC = {"+", "-", "*", "/", "**"}
 _BINARY = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}  # as F.evaluate
 
 
-def formulas(problem, env: dict, names: tuple) -> tuple[Sheet, dict]:
-    """The sheet's formulas that evaluate to the quantity's shape, and their values in `env`."""
-    trees, base = graph_formulas.sheet(problem, names)
+def formulas(problem, env: dict, asked: tuple) -> tuple[Sheet, dict]:
+    """The sheet's formulas that evaluate to the quantity's shape, and their values in `env`
+    (`asked`: quantities beyond the problem's own, as `graph_formulas.sheet` takes them)."""
+    trees, base = graph_formulas.sheet(problem, asked)
     together = _all_samples(problem, base, env) if base else {}
     kept, values = [], {}
     with np.errstate(all="ignore"):

@@ -28,7 +28,6 @@ class Sheet(Mapping):
         self.where: dict = {f"sample{n}.{name}": (n, name) for n in range(1, n_samples + 1) for name in base}
         self.where.update(dict.fromkeys(others))
         self.made: dict = {}  # the trees made so far, shared with the sheets `only` keeps
-        self.renames: dict = {}  # n -> `_names(n)`
         self.templates: dict = {}  # (base name, render, its arguments) -> the marked text
 
     @classmethod
@@ -43,15 +42,10 @@ class Sheet(Mapping):
         tree = self.made.get(name)
         if tree is None:
             n, base = at
-            tree = self.made[name] = F.substitute(self.base[base], self._names(n))
+            tree = self.base[base]
+            names = {x: F.Name(f"sample{n}.{x}") for x in F.names_in(tree) if x in self.renamed}
+            tree = self.made[name] = F.substitute(tree, names)
         return tree
-
-    def _names(self, n: int) -> dict:
-        """name -> sample n's Name, for every renamed name (made once per sample)."""
-        names = self.renames.get(n)
-        if names is None:
-            names = self.renames[n] = {x: F.Name(f"sample{n}.{x}") for x in self.renamed}
-        return names
 
     def __contains__(self, name) -> bool:
         return name in self.where  # without making the tree
@@ -70,7 +64,7 @@ class Sheet(Mapping):
         """The sheet of the given names (of this sheet, in their order)."""
         kept = Sheet(self.base, self.renamed, 0, self.others)
         kept.where = {name: self.where[name] for name in names}
-        kept.made, kept.renames, kept.templates = self.made, self.renames, self.templates
+        kept.made, kept.templates = self.made, self.templates
         return kept
 
     def written(self, name: str, render, *args) -> str | None:
