@@ -191,10 +191,11 @@ def _key(value):
         return value if len(value) <= MAX_KEPT_CHARS else None
     if type(value) is not list or len(value) > MAX_KEPT_ENTRIES:
         return None
-    if all(type(v) is str for v in value):
+    kinds = set(map(type, value))
+    if kinds <= {str}:
         out = tuple(value)
         return out if sum(map(len, out)) <= MAX_KEPT_CHARS else None
-    if not all(type(r) is list and all(type(v) is str for v in r) for r in value):
+    if kinds != {list} or not set(map(type, (v for r in value for v in r))) <= {str}:
         return None
     out = tuple(map(tuple, value))
     if sum(map(len, out)) > MAX_KEPT_ENTRIES or sum(len(v) for r in out for v in r) > MAX_KEPT_CHARS:
@@ -258,10 +259,12 @@ def _entries(values) -> int:
     count, stack = 0, list(values)
     while stack:
         v = stack.pop()
-        if isinstance(v, list):
+        if type(v) is not list:  # (YAML gives lists, mappings, strings and None)
+            count += 1
+        elif list in map(type, v):
             stack.extend(v)
         else:
-            count += 1
+            count += len(v)  # a row of scalars, counted at once
     return count
 
 
