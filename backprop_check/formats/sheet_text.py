@@ -22,10 +22,9 @@ def number(v: float) -> str:
 
 def numbers(values) -> list[str]:
     """`number` of each value, formatted in one pass (a large graph's sheet prints 400,000)."""
-    texts = [f"{v:.{SIGNIFICANT}g}" for v in map(float, values)]
-    if "-0" in texts:  # only -0.0 itself is written "-0"
-        texts = ["0" if t == "-0" else t for t in texts]
-    return texts
+    # 0 and -0.0 as "0" (%.6g writes -0.0 as -0, and no other number so): zeros are half of a
+    # large graph's numbers (its Jacobians by the rows of weight matrices), formatted for nothing
+    return [f"{v:.{SIGNIFICANT}g}" if v else "0" for v in map(float, values)]
 
 
 def rows(value) -> list[list[float]] | None:
