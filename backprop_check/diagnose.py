@@ -226,9 +226,6 @@ def _step_up(ctx, name, answer) -> Iterator:
         yield ctx.variant(name, ("lr", "up"), lr=-ctx.problem.lr), "the parameters moved up the gradient"
 
 
-MAX_CACHED_RATES = 32  # mistaken learning rates re-solved, per solution
-
-
 def _learning_rate(ctx, name, answer) -> Iterator:
     kind, k, param = parts(name)
     if (kind, k) != ("step", 1) or param not in ctx.problem.params:
@@ -236,25 +233,21 @@ def _learning_rate(ctx, name, answer) -> Iterator:
     nice = _student_rate(ctx, param, f"dl/d{param}", answer)
     if nice is None:
         return
-    # rates are rounded to 3 figures, so students share them; a worker keeps the last few
-    rates = ctx.solution.variants.setdefault(("learning rates", None), {})
-    if nice not in rates:
-        if len(rates) >= MAX_CACHED_RATES:
-            rates.pop(next(iter(rates)))
-        rates[nice] = _trained(ctx, nice)
-    value = rates[nice].get(name)
-    if value is not None:
-        yield present(name, value, ctx.problem), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
+    value = _first_step(ctx, param, nice)
+    yield present(name, value, ctx.problem), f"with a learning rate of {nice:g} instead of {ctx.problem.lr}"
 
 
-def _trained(ctx, lr: float) -> dict:
-    """The training steps at another learning rate, from the problem's own first pass (run
-    once per solution: it does not depend on the rate), as `_quantities` trains them."""
+def _first_step(ctx, param: str, lr: float):
+    """step1.P at another learning rate: the first update exactly as `numeric.train` takes it,
+    from the problem's own first pass (run once per solution: it does not depend on the rate)."""
     problem, key = ctx.problem, ("first pass", None)
     if key not in ctx.solution.variants:
-        ctx.solution.variants[key] = numeric.run(case_of(problem), jacobians=problem.n_samples == 1)
-    return numeric.train(case_of(problem), lr, problem.steps, None, first=dict(ctx.solution.variants[key]),
-                         optimizer=problem.optimizer)
+        case = case_of(problem)
+        ctx.solution.variants[key] = (numeric.params_of(case), numeric.run(case, jacobians=problem.n_samples == 1))
+    params, first = ctx.solution.variants[key]
+    new, _ = optimizers.step(problem.optimizer or optimizers.SGD, params[param], first[f"dl/d{param}"], None, 1,
+                             lr, optimizers.FLOATS)
+    return new
 
 
 def _student_rate(ctx, param: str, gradient: str, answer) -> float | None:

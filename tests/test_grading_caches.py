@@ -215,3 +215,42 @@ def test_a_file_spends_the_same_formula_budget_whatever_was_graded_before(tmp_pa
     assert first[0] > 0 and first == after_other == again
     kept = next(iter(warm._solutions.values())).variants  # the kept readings and shapes were used
     assert kept.get(("carried readings", None)) and kept.get(("formula shapes", None))
+
+
+@given(st.floats(1e-3, 10.0))
+@settings(max_examples=30, deadline=None)
+def test_a_mistaken_rate_steps_as_training_at_that_rate_does(lr):
+    """The learning-rate candidate: the first step at the student's rate, bit for bit what training
+    at that rate gives (SGD, momentum, Adam)."""
+    from backprop_check import diagnose as D
+    from backprop_check.engines import numeric
+    from backprop_check.solve import case_of
+
+    for spec in ("dsga1008-2022-p1.yaml", "momentum-two-steps.yaml", "adam-two-steps.yaml"):
+        problem = _problem(spec)
+        ctx = D.Context(_solved(spec))
+        trained = numeric.train(case_of(problem), lr, problem.steps, None, optimizer=problem.optimizer)
+        for param in problem.params:
+            assert np.array_equal(D._first_step(ctx, param, lr), trained[f"step1.{param}"])
+
+
+_PROBLEMS: dict = {}
+
+
+def _problem(spec: str):
+    from pathlib import Path
+
+    from backprop_check.spec import load_problem
+
+    if spec not in _PROBLEMS:
+        _PROBLEMS[spec] = load_problem(Path(__file__).parent.parent / "problems" / spec)
+    return _PROBLEMS[spec]
+
+
+def _solved(spec: str):
+    from backprop_check.solve import solve
+
+    key = ("solved", spec)
+    if key not in _PROBLEMS:
+        _PROBLEMS[key] = solve(_problem(spec), exact=False)
+    return _PROBLEMS[key]
