@@ -104,10 +104,14 @@ def student_vectors(solution, answers: dict) -> dict:
     `answers`: canonical name -> `answers.Answer` (numbers 1×n or n×1, or
     formulas read at the problem's values). A flat list shows no orientation.
     """
+    columns = solution.variants.get(("column shapes", None))
+    if columns is None:  # the problem's column quantities and their shapes, once per solution
+        columns = solution.variants[("column shapes", None)] = {
+            name: np.shape(v) for name, v in solution.env.items() if is_column(v)}
     out = {}
     for name, answer in answers.items():
-        truth = solution.env.get(name)
-        if truth is None or not is_column(truth) or getattr(answer, "error", None):
+        truth = columns.get(name)
+        if truth is None or getattr(answer, "error", None):
             continue
         value = getattr(answer, "value", None)
         if value is not None:
@@ -116,9 +120,9 @@ def student_vectors(solution, answers: dict) -> dict:
             shape = _formula_shape(solution, answer.formula)
         else:
             shape = None
-        if shape == np.shape(truth)[::-1]:
+        if shape == truth[::-1]:
             out[name] = "row"
-        elif shape == np.shape(truth):
+        elif shape == truth:
             out[name] = "column"
     return out
 
