@@ -122,7 +122,6 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
           color: bool | None, jacobians: str) -> None:
     """Derive every quantity of PROBLEM with two engines that must agree."""
     from .formats import solution as render
-    from .formats import solution_human
     from .solve import solve as run_solve
     from .spec import load_problem
 
@@ -138,6 +137,8 @@ def solve(problem: Path, fmt: str, key: Path | None, per_sample: bool, output: P
     if key is not None:
         _write(key, _checked_key(render.answer_key(solution, key), key))
     if fmt == "human":
+        from .formats import solution_human  # (rich: imported for the terminal only)
+
         _human(output, color, lambda console: solution_human.render_human(solution, console))
         return
     _emit(output, {"json": render.render_json, "yaml": render.render_yaml,
