@@ -56,17 +56,12 @@ def matmul(a, b):
 
 
 def _rational_product(a: np.ndarray, b: np.ndarray):
-    """Exact a @ b for 2-D object arrays of rationals, or None if an entry is not a rational or
-    numpy's own product is the cheaper (a short inner dimension over long integers)."""
+    """Exact a @ b for 2-D object arrays of rationals, or None if an entry is not a rational."""
     rows = _over_common(a.tolist())
     cols = _over_common(b.T.tolist())
     if rows is None or cols is None:
         return None
     (a_int, a_den), (b_int, b_den) = rows, cols
-    k = len(a_int[0])
-    limbs = (_bits(a_int) + _bits(b_int)) // LIMB_BITS + 2
-    if k < 2 + limbs // 3:  # numpy: k products an entry; here about limbs/3 steps and one fraction
-        return None
     integers = _integer_product(a_int, b_int)  # n × m Python ints
     make = _fraction_type(a, b)
     n, m = len(a_int), len(b_int)
