@@ -36,7 +36,8 @@ from .engines.floats import Floats
 from .losses import AVERAGES, Loss
 from .quantities import parts
 from .solve import Solution, case_of, present, requested_samples
-from .tolerance import SLACK, Tolerance, fraction_digits, significant_digits
+from .diagnose_shared import explains as _explains, message as _message, shared as _shared
+from .tolerance import Tolerance, fraction_digits, significant_digits
 
 MIN_SIGFIGS = 2  # the least precision that can claim "rounding carried"
 
@@ -391,7 +392,7 @@ def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolera
     # matches nothing, which is the right answer, and is no cause for a warning.
     with np.errstate(all="ignore"):
         graph = ctx.graph
-        shared = _shared(ctx, name).matches(tol, submitted)
+        shared = _shared(ctx, name, CATALOGUE).matches(tol, submitted)
         for index, mistake in enumerate(CATALOGUE):
             candidates = mistake.graphs if graph else mistake.candidates
             if candidates is None:
@@ -407,78 +408,3 @@ def diagnose(ctx: Context, name: str, answer, submitted: np.ndarray, tol: Tolera
                     found.append(Diagnosis(mistake.tag, _message(mistake, detail)))
                     break
     return found
-
-
-def _explains(candidate, expected: np.ndarray) -> bool:
-    """A candidate of the quantity's shape that differs from the truth (else the mistake changes
-    nothing here, and explains nothing)."""
-    return candidate is not None and np.shape(candidate) == expected.shape \
-        and not np.array_equal(candidate, expected)
-
-
-def _message(mistake: Mistake, detail: str) -> str:
-    return mistake.summary + (f": {detail}" if detail else "")
-
-
-def _shared(ctx: Context, name: str) -> "_Shared":
-    """The candidates of `name` that every student shares, built once per solution."""
-    key = ("diagnosis candidates", name)  # one per quantity of the solution: bounded by the problem
-    cache = ctx.solution.variants
-    if key not in cache:
-        cache[key] = _Shared(ctx, name)
-    return cache[key]
-
-
-class _Shared:
-    """The candidates of the mistakes that are not `personal`, stacked, tested all at once.
-
-    They depend only on the solution and the quantity (the catalogue's generators read
-    nothing of the answer but its value, and these ignore it), so a class computes them
-    once per quantity; each answer is then compared with every candidate in one array
-    operation, entry for entry the same arithmetic as `Tolerance.accepts` on each.
-    """
-
-    def __init__(self, ctx: Context, name: str):
-        expected = ctx.expected(name)
-        self.owners, self.messages, rows = [], [], []
-        for index, mistake in enumerate(CATALOGUE):
-            candidates = mistake.graphs if ctx.graph else mistake.candidates
-            if candidates is None or mistake.personal:
-                continue
-            for candidate, detail, *_ in candidates(ctx, name, None):
-                if _explains(candidate, expected):
-                    self.owners.append(index)
-                    self.messages.append(_message(mistake, detail))
-                    rows.append(np.asarray(candidate, dtype=float))
-        self.shape = expected.shape
-        self.stack = np.stack(rows) if rows else None
-        self.bounds: dict = {}  # Tolerance -> each candidate's bound; a question has one tolerance
-
-    def matches(self, tol, submitted: np.ndarray) -> dict:
-        """Mistake index -> the message of its first candidate that `tol` accepts for `submitted`."""
-        if self.stack is None:
-            return {}
-        plain, ulp = getattr(tol, "tol", tol), getattr(tol, "ulp", None)
-        s = np.asarray(submitted, dtype=float)
-        if s.shape != self.shape:  # (fit_shape gives the quantity's shape: never met)
-            ok = np.array([tol.accepts(c, s).all() for c in self.stack])
-        else:
-            ok = self._accepted(plain, ulp, s)
-        out: dict = {}
-        for index, message, hit in zip(self.owners, self.messages, ok.tolist()):
-            if hit and index not in out:
-                out[index] = message
-        return out
-
-    def _accepted(self, tol: Tolerance, ulp, s: np.ndarray) -> np.ndarray:
-        """Per candidate: does `tol.accepts(candidate, s, ulp)` hold for every entry?"""
-        bounds = self.bounds.get(tol)
-        if bounds is None:
-            bounds = self.bounds[tol] = np.stack([tol.bound(c) for c in self.stack])
-        error = np.abs(s - self.stack)
-        ok = error <= bounds
-        if ulp is not None and np.shape(ulp) == s.shape and tol.hand_rule:
-            unit = np.asarray(ulp, dtype=float)
-            ok |= error <= unit * (1 + SLACK) + SLACK * np.abs(self.stack)
-        ok &= np.isfinite(s)
-        return ok.reshape(len(ok), -1).all(axis=1)

@@ -78,7 +78,7 @@ def test_shared_candidates_match_as_one_by_one():
     tried = matched = 0
     with np.errstate(all="ignore"):
         for name in ctx.solution.entries:
-            shared = D._shared(ctx, name)
+            shared = D._shared(ctx, name, D.CATALOGUE)
             if shared.stack is None:
                 continue
             for candidate in shared.stack:
