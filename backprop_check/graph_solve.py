@@ -68,6 +68,7 @@ class Run:
         self.passes: dict = {}  # sample -> its values; "all" -> (the pass over all samples, its sample axes)
         self.grads: dict = {}  # (top, wanted) -> the adjoints of a backward pass over all samples
         self.memo: dict = {}  # the backward passes' notes on the forward pass (`autodiff.backward`)
+        self.scalars: dict = {}  # name -> `scalar(name)`
 
     @property
     def samples(self) -> list:
@@ -107,14 +108,20 @@ class Run:
             jac = np.stack(columns, axis=-1)
             return jac.reshape(-1) if np.ndim(self.value(top, sample)) == 0 else jac
         bottom = bottoms[0]
-        top_value, bottom_value = self.value(top, sample), self.value(bottom, sample)
-        if np.ndim(top_value) == 0:
+        if self.scalar(top):
             grad = self.gradient(top, sample, self.tape.at[bottom])
-            return bottom_value * 0 if grad is None else grad
+            return self.value(bottom, sample) * 0 if grad is None else grad
         jac = jacobian(self.tape, self.values(sample), self.arithmetic, top, bottom)
-        if np.ndim(bottom_value) == 0:
-            return jac.reshape(np.shape(top_value))  # by a scalar: the shape of what is differentiated
+        if self.scalar(bottom):
+            return jac.reshape(np.shape(self.value(top, sample)))  # by a scalar: the shape of what is differentiated
         return jac
+
+    def scalar(self, name: str) -> bool:
+        """Whether `name`'s value on a sample is one number (asked 20,000 times by a large graph)."""
+        found = self.scalars.get(name)
+        if found is None:
+            found = self.scalars[name] = np.ndim(self.value(name, self.samples[0])) == 0
+        return found
 
     def gradient(self, top: str, sample: int | None, bottom: int):
         """d top / d step `bottom` on one sample (None: top does not depend on it), from a backward
