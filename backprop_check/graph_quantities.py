@@ -19,7 +19,6 @@ from __future__ import annotations
 import difflib
 import re
 from fractions import Fraction
-from functools import lru_cache
 
 from . import formulas as F
 from . import optimizers
@@ -42,10 +41,22 @@ class BadQuantity(UnknownQuantity):
         return f"{self.name!r}: {self.reason}"
 
 
-@lru_cache(maxsize=1 << 16)  # a 200-node graph over 16 samples names ~28k quantities, each parsed often
+_PARSED: dict = {}  # name -> its parts, as `parse` found them or `_listed` spelled them
+_PARSED_KEPT = 1 << 17  # a 200-node graph over 16 samples names 14,000 quantities, each parsed often
+
+
 def parse(name: str) -> tuple[str | None, int | None, str, tuple]:
     """(prefix kind, k, top, bottoms): ("sample", 2, "L", ("w1",)) for sample2.dL/dw1,
     (None, None, "F", ("x", "y")) for dF/d(x,y), (None, None, "w1", ()) for w1."""
+    found = _PARSED.get(name)
+    if found is None:
+        if len(_PARSED) >= _PARSED_KEPT:
+            _PARSED.clear()
+        found = _PARSED[name] = _parse(name)
+    return found
+
+
+def _parse(name: str) -> tuple:
     raw = str(name).replace(" ", "")
     m = _PREFIX.fullmatch(raw)
     kind, k, rest = (m.group(1), int(m.group(2)), m.group(3)) if m else (None, None, raw)
@@ -91,8 +102,12 @@ def _listed(problem, n_samples: int) -> list[str]:
         names = inputs + [out] + [f"d{out}/d{x}" for x in inputs]
         data = list(problem.data)
         block = data + nodes + backward + [f"d{out}/d{x}" for x in inputs + data] + local
+        parts = [parse(q)[2:] for q in block]
         for n in range(1, n_samples + 1):
-            names += [f"sample{n}.{q}" for q in block]
+            spelled = [f"sample{n}.{q}" for q in block]
+            if n < 100_000 and len(_PARSED) < _PARSED_KEPT:  # their parts are known: no parsing of each
+                _PARSED.update(zip(spelled, [("sample", n, top, bottoms) for top, bottoms in parts]))
+            names += spelled
     if problem.lr is not None:
         for k in range(1, problem.steps + 1):
             names += optimizers.step_names(_optimizer(problem), problem.train_params, k, out)
