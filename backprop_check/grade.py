@@ -82,16 +82,19 @@ def questions_of(problem: Problem, solution: Solution) -> tuple:
     """
     if problem.questions:
         return problem.questions
+    kept = getattr(solution, "variants", None)  # (a handout's listing of names keeps none)
     key = ("questions", None)  # the same questions for every file: their plans are kept (`_plan`)
-    if key not in solution.variants:
-        if is_graph(problem):
-            asked = tuple(Question(name) for name in solution.entries if not _given(name, problem))
-        else:
-            alias = problem.structure.out_name  # z{2L} is y_hat: ask for it once
-            asked = tuple(Question(name) for name in solution.entries
-                          if not name.startswith("sample") and name != alias)
-        solution.variants[key] = asked
-    return solution.variants[key]
+    if kept is not None and key in kept:
+        return kept[key]
+    if is_graph(problem):
+        asked = tuple(Question(name) for name in solution.entries if not _given(name, problem))
+    else:
+        alias = problem.structure.out_name  # z{2L} is y_hat: ask for it once
+        asked = tuple(Question(name) for name in solution.entries
+                      if not name.startswith("sample") and name != alias)
+    if kept is not None:
+        kept[key] = asked
+    return asked
 
 
 @formula_cost.per_file  # one budget of formula work per answers file
