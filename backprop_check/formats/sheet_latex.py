@@ -44,6 +44,8 @@ def number(v: float) -> str:
 
 def _tex(text: str) -> str:
     """`sheet_text.number`'s text of a value in LaTeX."""
+    if "e" not in text and "n" not in text:  # no power of ten, nan or inf: as it is
+        return text
     m = re.fullmatch(r"(-?[\d.]+)e([+-])0*(\d+)", text)
     if m:
         return rf"{m.group(1)} \cdot 10^{{{'-' if m.group(2) == '-' else ''}{m.group(3)}}}"
