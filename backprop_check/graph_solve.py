@@ -69,6 +69,7 @@ class Run:
         self.grads: dict = {}  # (top, wanted) -> the adjoints of a backward pass over all samples
         self.memo: dict = {}  # the backward passes' notes on the forward pass (`autodiff.backward`)
         self.scalars: dict = {}  # name -> `scalar(name)`
+        self.families: dict = {}  # (top, bottoms) -> `per_sample(top, bottoms)`
 
     @property
     def samples(self) -> list:
@@ -123,10 +124,37 @@ class Run:
             found = self.scalars[name] = np.ndim(self.value(name, self.samples[0])) == 0
         return found
 
+    def per_sample(self, top: str, bottoms: tuple) -> list:
+        """Each sample's top (bottoms empty) or d top / d bottoms, in sample order: a family of
+        quantities (sample1.X, sample2.X, …) read off the same passes at once, and kept."""
+        found = self.families.get((top, bottoms))
+        if found is None:
+            found = self.families[(top, bottoms)] = self._family(top, bottoms)
+        return found
+
+    def _family(self, top: str, bottoms: tuple) -> list:
+        values, carried = self.all_samples()
+        if not bottoms:
+            at = self.tape.at[top]
+            whole, many = values[at], carried is not None and carried[at]
+        elif len(bottoms) == 1 and self.scalar(top):
+            whole, many = self.gradients(top, self.tape.at[bottoms[0]])
+            if whole is None:  # top does not depend on it: zeros
+                return [self.value(bottoms[0], n) * 0 for n in self.samples]
+        else:
+            return [self.derivative(top, bottoms, n) for n in self.samples]
+        return list(whole) if many else [whole] * len(self.samples)
+
     def gradient(self, top: str, sample: int | None, bottom: int):
-        """d top / d step `bottom` on one sample (None: top does not depend on it), from a backward
-        pass over all samples that is kept: the output's pass (every step wanted) gives every dO/dX,
-        a node's pass (the names its expression is written in wanted) every dA/dB of that node."""
+        """d top / d step `bottom` on one sample (None: top does not depend on it)."""
+        grad, many = self.gradients(top, bottom)
+        return grad[sample - 1] if grad is not None and many else grad
+
+    def gradients(self, top: str, bottom: int) -> tuple:
+        """(d top / d step `bottom` on all samples, whether it carries the sample axis), from a
+        backward pass over all samples that is kept: the output's pass (every step wanted) gives
+        every dO/dX, a node's pass (the names its expression is written in wanted) every dA/dB of
+        that node."""
         output = top == self.problem.graph.output
         wanted = () if output else self.local.get(top, ())
         if not output and bottom not in wanted:
@@ -139,8 +167,7 @@ class Run:
             adjoint = backward(self.tape, values, self.arithmetic, at, seed, wanted=wanted, memo=self.memo,
                                carried=carried)
             grads = self.grads[(top, wanted)] = adjoint if output else {b: adjoint[b] for b in wanted}
-        grad = grads[bottom]
-        return grad[sample - 1] if grad is not None and carried is not None and carried[at] else grad
+        return grads[bottom], carried is not None and carried[at]
 
     def reduced(self, quantity):
         """Σ over the samples (or the mean, with `reduce: mean`) of quantity(sample)."""
@@ -159,7 +186,7 @@ class Run:
             raise KeyError(name)  # training steps are computed in order by `train`
         output = self.problem.graph.output
         if kind == "sample":
-            return self.value(top, k) if not bottoms else self.derivative(top, bottoms, k)
+            return self.per_sample(top, bottoms)[k - 1]
         if not bottoms:
             if top in self.given:
                 return self.given[top]
