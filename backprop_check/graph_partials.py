@@ -6,11 +6,12 @@ B, a Jacobian for a vector B that A uses entry by entry (each entry read as a
 scalar of its own), elementwise (diag(f′)) or linearly (M for M @ B).
 
 A node written as a long sum (out = v[0] + v[1]*h2_0 + … + v[49]*h2_48) has
-a partial for each name in it, and differentiating the whole sum for each is
-quadratic in its length. A term that lacks the name and is plain arithmetic
-(no call, list or juxtaposition; a power by a number) differentiates to
-exactly 0, so it is replaced by 0 before `elementwise.derivative` runs, which
-then writes the same formula: d(a + 0) is da, as d(a + b) with db = 0.
+a partial for each name and entry in it, and differentiating the whole sum for
+each is quadratic in its length. A term that lacks the name (or the entry) and
+is plain arithmetic (no call, list or juxtaposition; a power by a number)
+differentiates to exactly 0, so it is left out before `elementwise.derivative`
+runs, which then writes the same formula: d(a + b) with db = 0 is da, and
+d(b − c) with db = 0 is −dc, as d(0 − c).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _by_entries(columns: list, shape: tuple) -> F.Node | None:
 
 class _Terms:
     """A tree as the terms of its sum (a tree that is no sum: one term), each with the names it
-    holds and whether it is plain (`_plain`)."""
+    holds, its indexed entries (("v", (2,)) for v[2]) and whether it is plain (`_plain`)."""
 
     def __init__(self, tree: F.Node):
         terms = []
@@ -71,19 +72,29 @@ class _Terms:
             terms.append((tree.op, tree.right))
             tree = tree.left
         terms.append((None, tree))
-        self.terms = [(op, term, F.names_in(term), _plain(term)) for op, term in reversed(terms)]
+        self.terms = [(op, term, F.names_in(term) | _indexed(term), _plain(term)) for op, term in reversed(terms)]
 
-    def without(self, b: str, var: str, rewrite=None) -> F.Node:
-        """The sum with each plain term that holds neither `b` nor `var` replaced by 0, and
-        `rewrite` applied to the others: d/d`var` of it is d/d`var` of the sum rewritten."""
+    def without(self, b, var: str, rewrite=None) -> F.Node:
+        """The sum without its plain terms that hold neither `b` (a name, or an indexed entry) nor
+        `var`, and `rewrite` applied to the others (0 when none is left; 0 − t when the first left
+        is subtracted): d/d`var` of it is d/d`var` of the sum rewritten, where `rewrite` changes
+        only the terms that hold `b`, since 0 adds nothing to a derivative on either side."""
         out = None
-        for op, term, names, plain in self.terms:
-            if b in names or var in names or not plain:
+        for op, term, held, plain in self.terms:
+            if b in held or var in held or not plain:
                 term = rewrite(term) if rewrite else term
-            else:
-                term = _ZERO
-            out = term if op is None else F.Bin(op, out, term)
-        return out
+                if out is None:
+                    out = F.Bin("-", _ZERO, term) if op == "-" else term
+                else:
+                    out = F.Bin(op, out, term)
+        return _ZERO if out is None else out
+
+
+def _indexed(node: F.Node) -> set:
+    """The entries of names the tree indexes: ("v", (2,)) for v[2]."""
+    if isinstance(node, F.Index) and isinstance(node.arg, F.Name):
+        return {(node.arg.id, node.at)}
+    return set().union(*map(_indexed, F.children(node)))
 
 
 def _plain(node: F.Node) -> bool:
@@ -103,7 +114,7 @@ def _plain(node: F.Node) -> bool:
 
 def _entry(terms: _Terms, b: str, j: int) -> F.Node | None:
     """∂tree/∂b[j], reading b[j] as a scalar of its own."""
-    d = derivative(terms.without(b, _ENTRY, lambda term: _replace_index(term, b, j)), _ENTRY)
+    d = derivative(terms.without((b, (j,)), _ENTRY, lambda term: _replace_index(term, b, j)), _ENTRY)
     return _simplify(_restore(d, b, j))
 
 
