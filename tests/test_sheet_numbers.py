@@ -21,7 +21,7 @@ def _one(v: float) -> str:
 
 @given(st.lists(st.one_of(st.floats(), st.integers(-10**6, 10**6), st.sampled_from([0.0, -0.0, 5e-324]))))
 def test_numbers_together_are_each_number_alone(values):
-    assert sheet_text.numbers(values) == [_one(v) for v in values]
+    assert sheet_text.numbers(values) == [_one(v) for v in values] == [sheet_text.number(v) for v in values]
 
 
 def test_latex_rows_by_hand():

@@ -17,7 +17,8 @@ SIGNIFICANT = 6
 
 def number(v: float) -> str:
     """A value to 6 significant figures (`%.6g`: nan, inf, -inf as str writes them), with no "-0"."""
-    return numbers((v,))[0]
+    v = float(v)
+    return f"{v:.{SIGNIFICANT}g}" if v else "0"  # (as `numbers`, for one)
 
 
 def numbers(values) -> list[str]:
