@@ -135,6 +135,8 @@ def banned_for(path: Path, quantities: dict) -> set:
 def report(path: Path, fmt: str, level: str | None, tmp_path: Path, problem: Path | None = None) -> str:
     """Everything the run writes: stdout, and in GitHub Actions the step summary and the Classroom result."""
     summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    for written in (summary, output):  # GitHub appends to them: each run here is read alone
+        written.unlink(missing_ok=True)
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output)} \
         if fmt == "github" else None
     gradebook = tmp_path / "grades.csv"
