@@ -37,20 +37,20 @@ def formulas(problem, env: dict, asked: tuple) -> tuple[Sheet, dict]:
                     value = np.asarray(F.evaluate(trees[name], env), dtype=float)
                 except (F.FormulaError, ValueError):
                     continue
-            if name in env and value.size == np.size(env[name]):
+            if name in env and value.size == np.asarray(env[name]).size:
                 kept.append(name)
                 values[name] = value
     return trees.only(kept), values
 
 
 def _sample_value(together: dict, sample: tuple | None):
-    """Sample n's value of a formula evaluated for all samples at once (None if it was not);
-    `sample`: (n, its one-sample name), None for a formula of no sample."""
+    """Sample n's value of a formula evaluated for all samples at once, a float64 array (None if
+    it was not); `sample`: (n, its one-sample name), None for a formula of no sample."""
     found = together.get(sample[1]) if sample is not None else None
     if found is None:
         return None
-    column, many = found
-    return np.asarray(column[..., sample[0] - 1] if many else column, dtype=float)
+    column, many = found  # (one with the sample axis is a float64 array)
+    return column[..., sample[0] - 1] if many else np.asarray(column, dtype=float)
 
 
 def _all_samples(problem, base: dict, env: dict) -> dict:
