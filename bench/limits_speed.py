@@ -26,7 +26,7 @@ import test_latex_syntax as TLS  # noqa: E402
 import test_notation as TN  # noqa: E402
 import test_spec as TS  # noqa: E402
 
-from backprop_check import equivalence, sandbox  # noqa: E402
+from backprop_check import equivalence, formula_reading, sandbox  # noqa: E402
 from backprop_check.errors import InputError  # noqa: E402
 from backprop_check.formula_syntax import FormulaSyntaxError, parse  # noqa: E402
 from backprop_check.latex_syntax import LatexSyntaxError, translate  # noqa: E402
@@ -52,7 +52,7 @@ def refused(fn, error):
 
 
 def main() -> None:
-    names = equivalence.names_of(TFS._solved())
+    names = formula_reading.names_of(TFS._solved())
     times = {key: timed(refused(lambda t=text: parse(TFS._arm(t, Path("/nonexistent/pwned")), names),
                                 FormulaSyntaxError))
              for key, text in TFS.HOSTILE.items()}

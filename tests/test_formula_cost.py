@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backprop_check import equivalence, formula_cost
+from backprop_check import equivalence, formula_cost, formula_reading
 from backprop_check import formulas as F
 from backprop_check.classroom import Grader
 from backprop_check.formula_products import Rules, Sized, reading
@@ -134,7 +134,7 @@ def test_the_issue_answers_file_grades_invalid_without_evaluating(wide_path, tmp
 
 def test_the_estimate_states_its_figures(wide):
     """The message's figures are the estimate's: POINTS evaluations, and the stated limit."""
-    node = parse(SUM_ERF, equivalence.names_of(wide))
+    node = parse(SUM_ERF, formula_reading.names_of(wide))
     ops = formula_cost.estimate(node, wide.env) * formula_cost.POINTS
     assert ops > formula_cost.MAX_CHECK_OPS
     with pytest.raises(formula_cost.TooCostly) as info:

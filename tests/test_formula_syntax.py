@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import backprop_check.grade
 from backprop_check.formula_products import Sized
-from backprop_check import equivalence
+from backprop_check import equivalence, formula_reading
 from backprop_check import formula_syntax as S
 from backprop_check import formulas as F
 from backprop_check.formula_syntax import FormulaSyntaxError
@@ -52,7 +52,7 @@ def solution():
 
 @pytest.fixture(scope="module")
 def names(solution):
-    return equivalence.names_of(solution)
+    return formula_reading.names_of(solution)
 
 
 # ----------------------------------------------------------------- the hostile corpus
@@ -374,7 +374,7 @@ def _quantities(solution) -> list:
 
 
 # built once, on first use, over the problem's own names
-FORMULAS = st.deferred(lambda: _formula_texts(sorted(equivalence.names_of(_solved()))))
+FORMULAS = st.deferred(lambda: _formula_texts(sorted(formula_reading.names_of(_solved()))))
 QUANTITIES = st.deferred(lambda: st.sampled_from(_quantities(_solved())))
 
 
