@@ -12,6 +12,12 @@ EXIT_INPUT = 2  # invalid input or usage
 EXIT_INTERNAL = 3  # internal error, e.g. the engines disagree
 
 
+def shortened(text: object, width: int = 30) -> str:
+    """`text` as a message quotes it: at most `width` characters, cut with "..."."""
+    s = str(text)
+    return s if len(s) <= width else s[:width - 3] + "..."
+
+
 class BpcheckError(Exception):
     """Base class; `exit_code` says how the CLI ends."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .errors import shortened
 from .formula_syntax import MAX_EXPONENT
 from .latex_tokens import LatexSyntaxError, Token
 
@@ -81,10 +82,10 @@ def raise_to(base: Piece, power: Piece, tokens: list[Token]) -> Piece:
     written = "".join(t.src for t in tokens)
     value = _exponent(power.text)
     if value is None:
-        raise LatexSyntaxError(f"the superscript `{short(written)}` is not supported here (^T transposes, "
+        raise LatexSyntaxError(f"the superscript `{shortened(written)}` is not supported here (^T transposes, "
                                "^{(l)} is a layer, ^{2} a power by a number, e^{x} the exponential)")
     if abs(value) > MAX_EXPONENT:
-        raise LatexSyntaxError(f"the exponent {short(written)} is too large (at most {MAX_EXPONENT})")
+        raise LatexSyntaxError(f"the exponent {shortened(written)} is too large (at most {MAX_EXPONENT})")
     if base.kind == "num" and base.text == "10" and re.fullmatch(r"-?[0-9]+", power.text):
         if abs(int(power.text)) > MAX_POWER_OF_TEN:
             raise LatexSyntaxError(f"10^{{{power.text}}} is out of range")
@@ -151,7 +152,7 @@ def sum_index(tokens: list[Token]) -> str:
     if (len(tokens) == 3 and tokens[0].kind == "word" and len(tokens[0].value) == 1 and
             tokens[1].value == "=" and tokens[2].kind in ("num", "word")):
         return tokens[0].value
-    raise LatexSyntaxError(f"`\\sum_{{{short(written)}}}` is not supported here: a sum is read over all "
+    raise LatexSyntaxError(f"`\\sum_{{{shortened(written)}}}` is not supported here: a sum is read over all "
                            "the entries (\\sum_i y_i is sum(y))")
 
 
@@ -179,7 +180,7 @@ def stray(tok: Token):
                                "(a vector is \\begin{bmatrix}…\\end{bmatrix})")
     if tok.kind in ("close", "}", "bar"):
         raise LatexSyntaxError(f"unbalanced brackets: `{tok.src}` closes nothing")
-    raise LatexSyntaxError(f"`{short(tok.src)}` is not supported here")
+    raise LatexSyntaxError(f"`{shortened(tok.src)}` is not supported here")
 
 
 def missing(tok: Token) -> str:
@@ -188,13 +189,9 @@ def missing(tok: Token) -> str:
     if tok.kind in ("^", "_", "prime", "transpose"):
         return f"`{tok.src}` needs something before it"
     if tok.kind in ("close", "}", "&", "rowsep", "end", "rel", "op", "bar"):
-        return f"a value is missing before `{short(tok.src)}`"
-    return f"`{short(tok.src)}` is not supported here"
+        return f"a value is missing before `{shortened(tok.src)}`"
+    return f"`{shortened(tok.src)}` is not supported here"
 
 
 def _shown(tok: Token) -> str:
-    return f"`{short(tok.src)}`"
-
-
-def short(s: str) -> str:
-    return s if len(s) <= 30 else s[:27] + "..."
+    return f"`{shortened(tok.src)}`"

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 
+from .errors import shortened
 from .formula_syntax import MAX_DEPTH
 from .latex_pieces import (ATOM, BARE, SIDES, Piece, combine, compare, divide, group, matrix, missing,
-                           piecewise, raise_to, short, stray, strip, sum_index, transpose, used, wrap)
-from .latex_tokens import LOST, LatexSyntaxError, Token, check_text, tokenize
+                           piecewise, raise_to, stray, strip, sum_index, transpose, used, wrap)
+from .latex_tokens import LOST, Cursor, LatexSyntaxError, Token, check_text, tokenize
 
 __all__ = ["LatexSyntaxError", "looks_like_latex", "translate"]
 
@@ -64,47 +65,14 @@ def _unwrap(text: str) -> str:
     return s
 
 
-class _Parser:
+class _Parser(Cursor):
+    """The grammar: each method reads one construct and returns its piece of plain text."""
+
     def __init__(self, tokens: list[Token], depth: int = 0, index: frozenset = frozenset()):
-        self.tokens, self.at, self.depth = tokens, 0, depth
+        super().__init__(tokens)
+        self.depth = depth
         self.index = index  # the letters a \sum runs over: y_i in its summand is y
         self.bars: list[str] = []  # open |…| and ‖…‖: the next such bar closes
-
-    # ------------------------------------------------------------ tokens
-    def peek(self) -> Token | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def take(self) -> Token:
-        tok = self.peek()
-        if tok is None:
-            raise LatexSyntaxError("the formula ends too early: a value is missing")
-        self.at += 1
-        return tok
-
-    def is_(self, kind: str, value: str | None = None) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.kind == kind and (value is None or tok.value == value)
-
-    def expect(self, kind: str, value: str, what: str) -> None:
-        if not self.is_(kind, value):
-            tok = self.peek()
-            raise LatexSyntaxError(f"{what}, found {f'`{short(tok.src)}`'}" if tok else f"{what}: the formula ends first")
-        self.at += 1
-
-    def single(self) -> list[Token]:
-        """One TeX argument: a {group}'s tokens, or a single token (of `23`, only the `2`)."""
-        tok = self.take()
-        if tok.kind == "{":
-            start, level = self.at, 1
-            while level:
-                level += self.is_("{") - self.is_("}")
-                self.take()
-            return self.tokens[start:self.at - 1]
-        if tok.kind in ("num", "word") and len(tok.value) > 1:
-            self.at -= 1
-            self.tokens[self.at] = Token(tok.kind, tok.value[1:], tok.src[1:])
-            return [Token(tok.kind, tok.value[0], tok.src[0])]
-        return [tok]
 
     def sub(self, tokens: list[Token], what: str) -> Piece:
         """Parse an argument's tokens as one expression (a fresh parser, one level deeper)."""
@@ -214,7 +182,7 @@ class _Parser:
         return Piece(tok.value, "name", diff=diff)
 
     def text(self, tok: Token) -> Piece:
-        raise LatexSyntaxError(f"`{short(tok.src)}` is not understood here")
+        raise LatexSyntaxError(f"`{shortened(tok.src)}` is not understood here")
 
     def function(self, tok: Token) -> Piece:
         return Piece(tok.value, "func")
@@ -326,7 +294,7 @@ class _Parser:
                 rows.append(row)
                 row = []
             elif sep.kind != "&" or cases:
-                raise LatexSyntaxError(f"`{short(sep.src)}` is not supported in `\\begin{{{tok.value}}}` "
+                raise LatexSyntaxError(f"`{shortened(sep.src)}` is not supported in `\\begin{{{tok.value}}}` "
                                        "(cells are separated by &, rows by \\\\)")
             if sep.kind == "end":
                 end = sep
@@ -350,14 +318,14 @@ class _Parser:
             left = used(self.expr())
             rel = self.take()
             if rel.kind != "rel" or rel.value not in SIDES:
-                raise LatexSyntaxError(f"a condition compares with >, <, \\geq, \\leq or =; found `{short(rel.src)}`")
+                raise LatexSyntaxError(f"a condition compares with >, <, \\geq, \\leq or =; found `{shortened(rel.src)}`")
             condition = compare(left, SIDES[rel.value], used(self.expr()))
         while self.is_("op", ",") or self.is_("op", "."):
             self.take()
         return value, condition
 
     def misplaced(self, tok: Token) -> Piece:
-        raise LatexSyntaxError(f"`{short(tok.src)}` is read only in a \\begin{{cases}} row")
+        raise LatexSyntaxError(f"`{shortened(tok.src)}` is read only in a \\begin{{cases}} row")
 
     # ------------------------------------------------------------ scripts
     def superscript(self, piece: Piece, primed: bool) -> tuple[Piece, bool]:
@@ -383,9 +351,9 @@ class _Parser:
     def subscript(self, piece: Piece, tokens: list[Token] | None = None, what: str = "the subscript `_") -> Piece:
         tokens = self.single() if tokens is None else tokens
         if piece.kind not in ("name", "func") or (piece.kind == "func" and piece.text == "sigmoid"):
-            raise LatexSyntaxError(f"a subscript on `{short(piece.text)}` is not supported here "
+            raise LatexSyntaxError(f"a subscript on `{shortened(piece.text)}` is not supported here "
                                    "(subscripts belong to names: W_2)")
-        part = self.fragment(tokens, f"{what}{{{short(''.join(t.src for t in tokens))}}}`")
+        part = self.fragment(tokens, f"{what}{{{shortened(''.join(t.src for t in tokens))}}}`")
         for i in self.index:  # in \sum_i: y_i is y, z_{3i} is z_3
             if part == i:
                 return piece

@@ -27,6 +27,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from .errors import shortened
 from .formula_syntax import MAX_CONSTANT_CHARS, MAX_DEPTH, MAX_LENGTH
 
 MAX_TOKENS = 1000
@@ -192,7 +193,7 @@ def _text(name: str, text: str, pos: int) -> tuple[list[Token], int]:
     if words.startswith("undefined"):
         return [Token("undefined", words, src)], end + 1
     if words.startswith("if ") or words.startswith("for "):
-        raise LatexSyntaxError(f"`{_short(src)}`: write the condition in math, e.g. \\text{{if }} z > 0")
+        raise LatexSyntaxError(f"`{shortened(src)}`: write the condition in math, e.g. \\text{{if }} z > 0")
     if words in TEXT_FUNCTIONS or (name == "operatorname" and re.fullmatch(r"[A-Za-z_]{1,20}", words)):
         return [Token("word", words, src)], end + 1
     return [Token("text", words, src)], end + 1
@@ -248,11 +249,7 @@ def _checked(digits: str) -> str:
 
 
 def _peek(text: str, pos: int) -> str:
-    return _short(text[pos:pos + 12].split("}")[0] + "}") if "}" in text[pos:pos + 12] else ""
-
-
-def _short(s: str) -> str:
-    return s if len(s) <= 30 else s[:27] + "..."
+    return shortened(text[pos:pos + 12].split("}")[0] + "}") if "}" in text[pos:pos + 12] else ""
 
 
 def check_text(text) -> str:
@@ -269,3 +266,45 @@ def check_text(text) -> str:
             f" (was the `{escape}` of a command read as a string escape? In YAML use single quotes)"
             if escape else ""))
     return unicodedata.normalize("NFC", text)
+
+
+class Cursor:
+    """A position in a token list, for the recursive-descent parser (`latex_syntax`)."""
+
+    def __init__(self, tokens: list[Token]):
+        self.tokens, self.at = tokens, 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def take(self) -> Token:
+        tok = self.peek()
+        if tok is None:
+            raise LatexSyntaxError("the formula ends too early: a value is missing")
+        self.at += 1
+        return tok
+
+    def is_(self, kind: str, value: str | None = None) -> bool:
+        tok = self.peek()
+        return tok is not None and tok.kind == kind and (value is None or tok.value == value)
+
+    def expect(self, kind: str, value: str, what: str) -> None:
+        if not self.is_(kind, value):
+            tok = self.peek()
+            raise LatexSyntaxError(f"{what}, found {f'`{shortened(tok.src)}`'}" if tok else f"{what}: the formula ends first")
+        self.at += 1
+
+    def single(self) -> list[Token]:
+        """One TeX argument: a {group}'s tokens, or a single token (of `23`, only the `2`)."""
+        tok = self.take()
+        if tok.kind == "{":
+            start, level = self.at, 1
+            while level:
+                level += self.is_("{") - self.is_("}")
+                self.take()
+            return self.tokens[start:self.at - 1]
+        if tok.kind in ("num", "word") and len(tok.value) > 1:
+            self.at -= 1
+            self.tokens[self.at] = Token(tok.kind, tok.value[1:], tok.src[1:])
+            return [Token(tok.kind, tok.value[0], tok.src[0])]
+        return [tok]

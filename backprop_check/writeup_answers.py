@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .answers import Answer, AnswerFile, answer_from_text, confined
 from . import latex_syntax
-from .errors import InputError
+from .errors import InputError, shortened
 from .latex_tokens import LatexSyntaxError
 from .quantities import UnknownQuantity, read_name
 from .writeup import MAX_BYTES, Equation, WriteupError, decode, equations, is_writeup, kind_of  # noqa: F401 (is_writeup: read from here too)
@@ -107,8 +107,4 @@ def _quantity(eq: Equation, problem) -> tuple[str | None, str]:
     except UnknownQuantity as exc:
         if eq.marker is not None:
             return None, f"the marker names no quantity of the problem: {exc}"
-        return None, f"`{_short(eq.left)}` names no quantity of the problem (add a marker to grade it)"
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
+        return None, f"`{shortened(eq.left, 60)}` names no quantity of the problem (add a marker to grade it)"
