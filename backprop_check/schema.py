@@ -32,7 +32,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 NETWORK_KEYS = ("layers",)  # spec._layers
 LAYER_KEYS = ("weight", "bias", "activation")  # spec._layers
 DATA_KEYS = ("layout", "x", "y")  # spec._data
-LOSS_KEYS = ("type", "factor", "average", "term", "margin")  # spec._loss
+LOSS_KEYS = ("type", "factor", "average", "term", "margin")  # spec_functions.loss
 LAYOUTS = ("columns", "rows")  # spec._data
 PARTIAL = ("entries", "none")  # specread.options / questions
 NETWORK_REQUIRED = ("bpcheck", "id", "network", "params", "data", "loss")  # spec._build
@@ -169,7 +169,7 @@ def _network_properties() -> dict:
     kinds = activations.KINDS
     activation = {"anyOf": [
         _choice(kinds, "an activation by name"),
-        # spec._activation reads a string as a formula unless it is a bare name (then it must be a kind)
+        # spec_functions.activation reads a string as a formula unless it is a bare name (then it must be a kind)
         {"type": "string", "not": {"pattern": r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*$"},
          "description": "an elementwise formula in z, e.g. 5*relu(z)"},
         _one_key_mapping(kinds, lambda k: [*k.defaults, "scale"] if k.elementwise else [],  # softmax: none
