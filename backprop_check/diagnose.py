@@ -27,7 +27,6 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import activations, optimizers
-from . import formulas as F
 from . import graph_quantities as GQ
 from .diagnose_graphs import (MAX_SQUARE_WALK, _squares, graph_factor_2, graph_learning_rate,  # noqa: F401
                               graph_mean_vs_sum, graph_step_up)
@@ -36,11 +35,10 @@ from .engines.floats import Floats
 from .losses import AVERAGES, Loss
 from .quantities import parts
 from .solve import Solution, case_of, present, requested_samples
+from .spec import is_graph
+from .diagnose_rounding import rounding_carried as _rounding_carried
 from .diagnose_shared import explains as _explains, message as _message, shared as _shared
-from .tolerance import Tolerance, fraction_digits, significant_digits
-
-MIN_SIGFIGS = 2  # the least precision that can claim "rounding carried"
-
+from .tolerance import Tolerance
 
 @dataclass(frozen=True)
 class Mistake:
@@ -49,11 +47,6 @@ class Mistake:
     candidates: Callable  # (Context, name, answer) -> iterator of (array, detail)
     graphs: Callable | None = None  # the same for graph problems; None: not a mistake of graphs
     personal: bool = False  # its candidates depend on the student's answer (else: once per solution)
-
-
-def is_graph(problem) -> bool:
-    """Whether `problem` is a computation-graph problem (FORMAT.md section 5)."""
-    return getattr(problem, "graph", None) is not None
 
 
 @dataclass
@@ -289,70 +282,6 @@ def _power_of_ten(ctx, name, answer) -> Iterator:
     e = ctx.expected(name)
     for k in (1, 2, 3, -1, -2, -3):
         yield e * 10.0 ** k, f"off by a factor 10^{k}"
-
-
-def _round(values: np.ndarray, decimals: int | None, sigfigs: int | None) -> np.ndarray:
-    if decimals is not None:
-        return np.round(values, decimals)
-    with np.errstate(divide="ignore"):
-        mag = np.floor(np.log10(np.where(values != 0, np.abs(values), 1.0)))
-    factor = 10.0 ** (sigfigs - 1 - mag)
-    return np.round(values * factor) / factor
-
-
-def _rounding_carried(ctx, name, answer) -> Iterator:
-    entry = ctx.solution.entries.get(name)
-    if entry is None or entry.formula is None or answer.texts is None:
-        return
-    texts = np.asarray(answer.texts, dtype=object).reshape(-1)
-    if any(t is None for t in texts):
-        return  # an entry written as arithmetic or LaTeX: no decimals to have rounded to
-    decimals = [fraction_digits(str(t)) for t in texts]
-    if any(d is None for d in decimals):
-        return
-    upstream = F.names_in(entry.formula) - _given_names(ctx.problem)
-    if not upstream:
-        return
-    sig = [significant_digits(float(v), str(t)) for v, t in zip(np.asarray(answer.value).reshape(-1), texts)]
-    if min(decimals) < 1 or any(s is not None and s < MIN_SIGFIGS for s in sig):
-        return  # "1." rounds everything to integers: too coarse to excuse anything
-    choices = [(max(decimals), None)] + ([(None, max(s for s in sig if s))] if any(sig) else [])
-    for d, sf in choices:
-        value = _rounded(ctx, name, entry.formula, upstream, d, sf)
-        if value is not None and value.size == ctx.expected(name).size:
-            what = f"{d} decimals" if d is not None else f"{sf} significant figures"
-            # The student rounds the carried result too: accept half a unit of their last digit.
-            own = Tolerance(decimals=max(decimals)) if d is not None else Tolerance(sigfigs=sf)
-            yield value.reshape(ctx.expected(name).shape), f"from intermediate values rounded to {what}", own
-
-
-MAX_CACHED_ROUNDINGS = 16  # per quantity and solution: students round to a few precisions
-
-
-def _rounded(ctx, name: str, formula: F.Node, upstream: set, d: int | None, sf: int | None):
-    """The sheet formula of `name` at the problem's values of `upstream` rounded to `d` decimals
-    or `sf` significant figures (None where it cannot be evaluated); it depends on nothing
-    else, so a worker keeps the last few per quantity."""
-    cache = ctx.solution.variants.setdefault(("rounded", name), {})
-    if (d, sf) not in cache:
-        if len(cache) >= MAX_CACHED_ROUNDINGS:
-            cache.pop(next(iter(cache)))
-        env = dict(ctx.solution.env)
-        for u in upstream:
-            env[u] = _round(np.asarray(env[u], dtype=float), d, sf)
-        try:
-            cache[d, sf] = np.asarray(F.evaluate(formula, env), dtype=float)
-        except (F.FormulaError, ValueError, KeyError):
-            cache[d, sf] = None
-    return cache[d, sf]
-
-
-def _given_names(problem) -> set:
-    """Names a formula may use whose values the spec gives (nothing a student computes)."""
-    if not is_graph(problem):
-        return {"x", "y", "N", "K"} | set(problem.params)
-    given = {"N", "K", "pi", "e"} | set(problem.graph.inputs) | set(problem.data)
-    return given | {f"sample{n}.{d}" for d in problem.data for n in range(1, problem.n_samples + 1)}
 
 
 CATALOGUE: tuple = (

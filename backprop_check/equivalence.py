@@ -35,11 +35,12 @@ from . import formula_cost
 from . import formulas as F
 from .equivalence_worlds import worlds
 from .formula_products import Rules, ShapeError, Sized
-from .formula_reading import (_MAY_USE, _is_graph, _spelled, _subtrees, allowed_names, names_of,  # noqa: F401
+from .formula_reading import (_MAY_USE, _spelled, _subtrees, allowed_names, names_of,  # noqa: F401
                               parse_answer)  # (names_of: callers read a formula's names here too)
 from .formula_syntax import FormulaSyntaxError
 from .quantities import group_of, parts
 from .solve import Solution
+from .spec import is_graph
 
 RTOL = 1e-7
 MAX_TRANSPOSE_TRIES = 60
@@ -247,7 +248,7 @@ def diagnose(solution: Solution, quantity: str, node: F.Node, values: list | Non
     if any(v is None for v in values):
         return [], []
     p = solution.problem
-    graph = _is_graph(solution)
+    graph = is_graph(solution.problem)
     n, k = (1.0, 1.0) if graph else (float(solution.env["N"]), float(solution.env["K"]))
     transforms = [("sign-flipped", "the sign is flipped", lambda r: -r),
                   ("transposed", "transposed", lambda r: r.T),

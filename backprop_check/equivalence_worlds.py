@@ -16,14 +16,11 @@ from . import derivation
 from . import formulas as F
 from . import graph_formulas
 from .solve import Solution
+from .spec import is_graph
 
 WORLDS = 6
 SCALES = (0.5, 1.0, 2.0)
 MAX_TRIES = 40
-
-
-def _is_graph(solution: Solution) -> bool:
-    return getattr(solution.problem, "graph", None) is not None
 
 
 def formulas_of(solution: Solution, slope_mistake) -> dict:
@@ -33,7 +30,7 @@ def formulas_of(solution: Solution, slope_mistake) -> dict:
     """
     key = ("formulas", slope_mistake)
     cache = solution.variants
-    if _is_graph(solution):  # solve_graph cached the sheet; a graph has no layer to mistake
+    if is_graph(solution.problem):  # solve_graph cached the sheet; a graph has no layer to mistake
         return cache.get(key, {}) if slope_mistake is None else {}
     if key not in cache:
         p = solution.problem
@@ -99,7 +96,7 @@ def worlds(solution: Solution, slope_mistake=None) -> list:
     cache = solution.variants
     if key not in cache:
         rng = np.random.default_rng(20261122)
-        if _is_graph(solution):
+        if is_graph(solution.problem):
             cache[key] = _graph_worlds(solution, rng) if slope_mistake is None else []
             return cache[key]
         out, tries = [], 0

@@ -22,6 +22,7 @@ from .equivalence_worlds import formulas_of as _formulas
 from .formula_syntax import ALIASES, FUNCTIONS, LEARNING_RATE, FormulaSyntaxError, parse
 from .quantities import UnknownQuantity, group_of, parts
 from .solve import Solution
+from .spec import is_graph
 
 def names_of(solution: Solution) -> set:
     """Every name a formula answer may use."""
@@ -74,7 +75,7 @@ MAX_PARSED = 4096  # texts per solved problem
 
 def _parse_answer(solution: Solution, text: str, spellings: dict) -> F.Node:
     formula_cost.read(text)
-    graph = _is_graph(solution)
+    graph = is_graph(solution.problem)
 
     resolved: dict = {}  # a name used 78 times is looked up once
 
@@ -129,10 +130,6 @@ def _constants(solution: Solution) -> dict:
     return {name: F.Num(Fraction(lr)) for name in LEARNING_RATE} if lr is not None else {}
 
 
-def _is_graph(solution: Solution) -> bool:
-    return getattr(solution.problem, "graph", None) is not None
-
-
 def _spelled(spellings: dict) -> str:
     """Both names, the student's and the canonical one: '(your delta_2 is dl/dz3)'."""
     pairs = [f"your {w} is {c}" for w, c in sorted(spellings.items()) if w != c][:4]
@@ -160,7 +157,7 @@ _MAY_USE = {
 
 def allowed_names(solution: Solution, quantity: str) -> list:
     """What a formula for `quantity` may use: the given values and the quantities it does not feed."""
-    if _is_graph(solution):
+    if is_graph(solution.problem):
         return graph_formulas.allowed(solution.problem, quantity)
     given = ["x", "y", *solution.problem.params, "N", "K"]
     local = group_of(parts(quantity)[2]) == "local"

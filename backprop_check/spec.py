@@ -116,6 +116,11 @@ def parse_problem(text: str, file: str = "<string>"):
 
 # ------------------------------------------------------------------ helpers
 
+def is_graph(problem) -> bool:
+    """Whether `problem` is a computation-graph problem (FORMAT.md section 5), not a layered network."""
+    return getattr(problem, "graph", None) is not None
+
+
 def _transpose(m: Matrix) -> Matrix:
     return tuple(zip(*m))
 

@@ -16,6 +16,7 @@ import yaml
 from .. import formulas as F
 from ..jacobians import Diagonal
 from ..solve import Entry, Solution
+from ..spec import is_graph
 from .drawing import drawn_samples, render_dot  # noqa: F401 (the drawings' formats: solve --format dot|svg)
 from .drawing_svg import render_svg  # noqa: F401
 
@@ -53,14 +54,10 @@ def _display(solution: Solution, name: str) -> str:
 
 # ------------------------------------------------------------------ shared by the human formats
 
-def _is_graph(solution: Solution) -> bool:
-    return getattr(solution.problem, "graph", None) is not None
-
-
 def _summary(solution: Solution) -> str:
     """One line: the network's layers and loss, or the graph's nodes and output."""
     p = solution.problem
-    if _is_graph(solution):
+    if is_graph(solution.problem):
         nodes = "; ".join(f"{name} = {F.to_code(tree)}" for name, tree in p.graph.nodes)
         data = f"; data: {', '.join(p.data)} over N = {p.n_samples} samples ({p.reduce})" if p.data else ""
         return f"{p.id}: {nodes}; output {p.graph.output}{data}"
@@ -173,7 +170,7 @@ def _key_value(e: Entry, exact: bool):
 def answer_key(solution: Solution, key_path: str | Path) -> str:
     """An answers file (FORMAT.md section 3) that scores full marks."""
     p = solution.problem
-    duplicate = None if _is_graph(solution) else p.structure.out_name  # z{2L} is y_hat: answer once
+    duplicate = None if is_graph(solution.problem) else p.structure.out_name  # z{2L} is y_hat: answer once
     asked = [q.quantity for q in p.questions] or [n for n in solution.entries if n != duplicate]
     forms = {q.quantity: q.form for q in p.questions}
     answers = {}
