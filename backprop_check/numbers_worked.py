@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import formulas as F
-from .tolerance import MIN_WRITTEN_SIGFIGS
+from .tolerance import unit_of
 
 MAX_POWER = 16
 
@@ -69,17 +69,15 @@ def _column_t(a: np.ndarray) -> np.ndarray:
 
 
 def _unit(value: Fraction) -> float:
-    """One unit of the last decimal of an exact decimal with >= 2 significant figures, else 0."""
-    digits = 0
-    scaled = value
+    """One unit of the last decimal of an exact decimal (`tolerance.unit_of`: 0 below two
+    significant figures, for an integer, or for a value that is no terminating decimal)."""
+    digits, scaled = 0, value
     while scaled.denominator != 1:
         if digits > 15:
             return 0.0  # not a terminating decimal (1/3): exact as written
         scaled *= 10
         digits += 1
-    if digits == 0 or len(str(abs(scaled.numerator))) < MIN_WRITTEN_SIGFIGS:
-        return 0.0  # an integer, or one significant figure: nothing to forgive
-    return 10.0 ** -digits
+    return unit_of(digits or None, float(value))
 
 
 def _add(a, b):
