@@ -11,8 +11,6 @@ STACK tests every deployed variant; the exit code is 1 when one does.
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from pathlib import Path
 
@@ -78,31 +76,15 @@ def check(template, students: list) -> tuple[list, int]:
 
 
 def read_roster(path: Path) -> list:
-    """The `student` column of a CSV roster, in order, each id once (bad ids: an error at their line)."""
-    from .yamlsource import read_text
-
-    try:
-        return _students(csv.reader(io.StringIO(read_text(path).lstrip("\ufeff"))), path)
-    except csv.Error as exc:
-        raise InputError(f"not a readable CSV roster ({exc})", str(path)) from None
-
-
-def _students(rows, path: Path) -> list:
+    """The `student` column of a CSV roster (`handout_roster`), in order, each id once, each a
+    valid id for the hash (bad ids: an error at their line)."""
+    from .handout_roster import read_roster as rows
     from .variants import student_id
 
-    header = [h.strip().lower() for h in next(rows, [])]
-    if "student" not in header:
-        raise InputError("a roster is a CSV file whose header has a 'student' column", str(path), 1)
-    column, out = header.index("student"), []
-    for line, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    out = []
+    for student, line in rows(path, repeats=True):
         try:
-            sid = student_id(row[column] if column < len(row) else "")
+            out.append(student_id(student))
         except InputError as exc:
             raise InputError(exc.message, str(path), line) from None
-        if sid not in out:
-            out.append(sid)
-    if not out:
-        raise InputError("the roster lists no student", str(path))
     return out

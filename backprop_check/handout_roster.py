@@ -24,8 +24,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?", re.IGNORECASE)  # device names on Windows
 
 
-def read_roster(path: str | Path) -> list[tuple[str, int]]:
-    """(student id, line) of each row of a roster, in order: the `student` column (any case), stripped."""
+def read_roster(path: str | Path, repeats: bool = False) -> list[tuple[str, int]]:
+    """(student id, line) of each row of a roster, in order: the `student` column (any case), stripped.
+
+    A student listed twice is an error, or with `repeats` kept once (at the first line): a
+    handout per row would overwrite one, while a variant check need only skip the repeat."""
     text = read_text(path).lstrip("\ufeff")  # spreadsheets write a byte-order mark
     try:
         rows = csv.reader(io.StringIO(text))
@@ -44,6 +47,8 @@ def read_roster(path: str | Path) -> list[tuple[str, int]]:
                 continue  # a blank line
             if not student or len(student) > MAX_ID:
                 raise InputError(f"the student id must be 1 to {MAX_ID} characters", str(path), number)
+            if student in seen and repeats:
+                continue
             if student in seen:
                 raise InputError(f"student {student[:40]!r} is listed twice (lines {seen[student]} and "
                                  f"{number})", str(path), number)

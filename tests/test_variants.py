@@ -315,7 +315,7 @@ def test_check_over_a_roster_reports_failures(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--student", "a|b"], "without '|'"), ([], "give --student"), (["--student", "a", "--check", "2"], "give --student"),
-    (["--roster", "{roster}"], "roster.csv:1: a roster is a CSV file whose header has a 'student' column")])
+    (["--roster", "{roster}"], "roster.csv:1: the roster has no 'student' column (its columns: 'name')")])
 def test_variant_usage_errors(tmp_path, args, message):
     roster = tmp_path / "roster.csv"
     roster.write_text("name\nann\n")
@@ -395,3 +395,11 @@ random:
 """)
     result = run("solve", path)
     assert result.exit_code == 2 and "ce.yaml:8:" in result.output and "one-hot" in result.output
+
+
+def test_roster_ids_are_checked_at_their_line(tmp_path):
+    """The variant command reads rosters with the handouts' reader: a bad id is named at its line."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student\nann\nbo|b\n")
+    result = run("variant", TEMPLATE, "--roster", roster)
+    assert result.exit_code == 2 and "roster.csv:3:" in result.output and "without '|'" in result.output
