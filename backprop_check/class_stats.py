@@ -99,13 +99,13 @@ def problem_stats(results: list) -> ProblemStats:
 
 def question_stats(results: list) -> list[QuestionStats]:
     """Each question of the problem, in the order of its first file's findings."""
-    order: list[str] = []
-    for r in results:
-        order += [f.quantity for f in r.findings if f.quantity not in order]
+    # each file's findings indexed once by quantity (its first finding of each), not searched per question
+    firsts = [{f.quantity: f for f in reversed(r.findings)} for r in results]
+    order = list(dict.fromkeys(f.quantity for r in results for f in r.findings))
     totals = np.array([r.score for r in results], dtype=float)
     out = []
     for q in order:
-        found = [next((f for f in r.findings if f.quantity == q), None) for r in results]
+        found = [first.get(q) for first in firsts]
         scores = np.array([f.score if f else 0.0 for f in found], dtype=float)
         statuses = Counter(f.status if f else "missing" for f in found)
         maximum = max((f.max_score for f in found if f), default=0.0)

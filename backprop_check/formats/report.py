@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 
 from ..classroom import Summary
 from ..grade import FileResult, Finding
@@ -38,12 +39,20 @@ def _question(f: Finding, text=lambda s: s) -> dict:
             "message": text(f.message), "tags": [text(t) for t in f.tags], "line": f.line, "tolerance": f.tolerance}
 
 
+def _finding_key(f: Finding) -> tuple:
+    """What a finding's JSON question depends on; numbers by their repr, which is their JSON text
+    (1 and 1.0, 0.0 and -0.0 are equal but written apart)."""
+    return (f.quantity, f.status, f.message, tuple(f.tags), f.tolerance, repr(f.score), repr(f.max_score), repr(f.line))
+
+
 def render_json(results: list[FileResult], summary: Summary | None, feedback: str = "full") -> str:
     text = _escaper(escape.json_text)  # what escape.records would pass through it, without copying the records
+    written: dict = {}  # a class repeats its findings: each distinct one is written once (json_text.Shared)
     out = {"results": [{"file": text(r.file), "student": text(r.student), "problem": text(r.problem),
                         "score": r.score, "max_score": r.max_score, "passed": r.passed, "error": text(r.error),
                         "warnings": [{"line": ln, "message": text(m)} for ln, m in r.warnings],
-                        "questions": [_question(f, text) for f in r.findings]}
+                        "questions": [json_text.Shared(_finding_key(f), partial(_question, f, text), written)
+                                      for f in r.findings]}
                        for r in view(results, feedback)]}
     if summary is not None:
         out["summary"] = {"files": summary.files, "graded": summary.graded, "passed": summary.passed,
