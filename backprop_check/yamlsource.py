@@ -20,8 +20,8 @@ comment), the whole text is parsed again the ordinary way.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ MAX_DEPTH = 64  # nesting, counted on the parser's events (see `parse`)
 NULL_TAG = "tag:yaml.org,2002:null"
 # libyaml's parser when PyYAML was built with it (the wheels are): ~5x faster on a class.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CParser = getattr(getattr(yaml, "_yaml", None), "CParser", None) if _LOADER is not yaml.SafeLoader else None
 
 
 @dataclass
@@ -122,8 +123,7 @@ def parse(text: str, file: str = "<string>") -> Document:
 def _parse(text: str, file: str, found: dict) -> Document:
     builder = _Builder(file, text, found)
     try:
-        for event in yaml.parse(yamlflow.blanked(text, found) if found else text, Loader=_LOADER):
-            builder.feed(event)
+        builder.build(_events(yamlflow.blanked(text, found) if found else text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -135,8 +135,16 @@ def _parse(text: str, file: str, found: dict) -> Document:
     return builder.document()
 
 
+def _events(text: str):
+    """The parser's next event (None past the end): libyaml's parser itself when PyYAML has it
+    (what yaml.parse with CSafeLoader yields, without a generator step and a check per event)."""
+    if _CParser is not None:
+        return _CParser(text).get_event
+    return partial(next, iter(yaml.parse(text, Loader=_LOADER)), None)
+
+
 # YAML 1.1's null for plain scalars: '', '~', null, Null, NULL.
-_NULL = re.compile(r"(?:~|null|Null|NULL|)\Z")
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 
 
 class _Builder:
@@ -151,6 +159,41 @@ class _Builder:
         self.found = found  # offset of '[' -> flows.Flow read from the text
         self.seen: set = set()  # the offsets of those libyaml saw as sequences
         self.closing: int | None = None  # where the blanked sequence just opened must close
+
+    def build(self, next_event) -> None:
+        """Feed every event. A scalar in a list or mapping (nearly every event of an answers file) is
+        placed here: what `feed` does with it, without its tests for other events and its calls."""
+        positions, key_positions, stack = self.doc.positions, self.doc.key_positions, self.stack
+        event = next_event()
+        while event is not None:
+            if type(event) is not yaml.ScalarEvent or not stack or event.anchor or self.closing is not None:
+                self.feed(event)
+                event = next_event()
+                continue
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                self._count(event, 0)  # its message
+            mark = event.start_mark
+            where = (mark.line + 1, mark.column + 1)
+            frame = stack[-1]
+            container = frame[0]
+            if type(container) is dict and frame[2] is _NO_KEY:
+                key = event.value  # a key is its text: `~:` is the key "~", not None
+                if key in container:
+                    raise self._error(event, f"duplicate key {key[:40]!r}")
+                frame[2] = key
+                key_positions[frame[1] + (key,)] = where
+            else:
+                value = None if _is_null(event) else event.value
+                if type(container) is dict:
+                    path = frame[1] + (frame[2],)
+                    container[frame[2]] = value
+                    frame[2] = _NO_KEY
+                else:
+                    path = frame[1] + (len(container),)
+                    container.append(value)
+                positions.setdefault(path, where)
+            event = next_event()
 
     def feed(self, event) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
@@ -251,4 +294,4 @@ _NO_KEY = object()
 def _is_null(event) -> bool:
     if event.tag == NULL_TAG:
         return True
-    return event.tag is None and event.implicit[0] and not event.style and bool(_NULL.match(event.value))
+    return event.tag is None and event.implicit[0] and not event.style and event.value in _NULLS
