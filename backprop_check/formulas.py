@@ -26,6 +26,7 @@ from typing import Callable, Mapping, Union
 import numpy as np
 
 from . import formula_products as P
+from .subnormals import flushed
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,14 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray], rules=None):
     `rules` (`formula_products.Rules`): how loosely written products may be
     read; the conventions used are noted in it. The result is an array, or a
     `Sized` I or ones when the formula is only that (the caller sizes it).
+    Subnormal values are flushed to zero (`subnormals`): a formula made to
+    produce them would otherwise run many times longer than its estimate.
     """
+    with flushed():
+        return _value(node, env, rules)
+
+
+def _value(node: Node, env: Mapping[str, np.ndarray], rules):
     if isinstance(node, Name):
         if node.id in env:
             return np.asarray(env[node.id], dtype=float)
@@ -187,16 +195,16 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray], rules=None):
     if isinstance(node, Num):
         return float(node.value)
     if isinstance(node, Neg):
-        inner = evaluate(node.arg, env, rules)
+        inner = _value(node.arg, env, rules)
         return inner.times(-1) if isinstance(inner, P.Sized) else -inner
     if isinstance(node, T):
-        inner = evaluate(node.arg, env, rules)
+        inner = _value(node.arg, env, rules)
         return inner.transposed() if isinstance(inner, P.Sized) else np.asarray(inner).T
     if isinstance(node, Call) and not node.args and node.fn in ("eye", "ones"):
         return P.Sized(node.fn)
     if isinstance(node, (Index, Stack, Call)):
         return _evaluate_structure(node, env, rules)
-    a, b = evaluate(node.left, env, rules), evaluate(node.right, env, rules)
+    a, b = _value(node.left, env, rules), _value(node.right, env, rules)
     try:
         with np.errstate(all="ignore"):
             if node.op == JUXT:
@@ -214,7 +222,7 @@ def evaluate(node: Node, env: Mapping[str, np.ndarray], rules=None):
 
 def _evaluate_structure(node: Node, env, rules):
     """Indexing, lists and calls: their arguments must have a size (no bare I or ones)."""
-    args = [evaluate(a, env, rules) for a in (node.items if isinstance(node, Stack) else
+    args = [_value(a, env, rules) for a in (node.items if isinstance(node, Stack) else
                                                (node.arg,) if isinstance(node, Index) else node.args)]
     if any(isinstance(a, P.Sized) for a in args):
         raise FormulaError("the size of I or ones cannot be told inside a function, a list or an index: "
