@@ -15,6 +15,7 @@ arrays, so the parent's memory does not grow with what students submit.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Callable, Iterable
 from .answers import inside, load_answers
 from .writeup import is_writeup
 from .errors import BpcheckError, InputError
-from . import sandbox
+from . import collector, sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
 from .spec import Problem, load_problem
@@ -289,7 +290,19 @@ class Grader:
                 if not _hand_sized(problem):
                     self._solve_within_limits(self.problem)
             self.load(self.problem, problem)  # solved once, before the workers fork; a broken one fails the run
-        return sandbox.run(items, self.grade, self._failed, self.limits, self.jobs, progress)
+        # What lives now (modules, the solved problem) lives the whole run: the collector leaves it out of its
+        # walks, in the workers (forked with it) and here. The records received here are acyclic and kept for
+        # the report: they are received with the collector paused, and left out of its later walks too.
+        gc.freeze()
+        with collector.paused():
+            results = sandbox.run(items, self._grade_in_worker, self._failed, self.limits, self.jobs, progress)
+        gc.freeze()
+        return results
+
+    def _grade_in_worker(self, item) -> FileResult:
+        """`grade`, with the collector on: a worker is forked from the parent, which paused it."""
+        gc.enable()
+        return self.grade(item)
 
     def _solve_within_limits(self, path: Path) -> None:
         """Solve the pinned problem once in a sandboxed worker, under the per-file limits.
