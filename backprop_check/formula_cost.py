@@ -7,9 +7,11 @@ once, inferring every subexpression's shape the way `formulas.evaluate` and
 `formula_products` will compute it, and adds up operations:
 
 - an elementwise operation or function on n entries costs n × its weight
-  (WEIGHT: an add 6, tanh 10, sigmoid 50, erf 400; numpy's time per entry,
-  special values included, with a margin; erf and gelu call math.erf once
-  per entry);
+  (WEIGHT: an add 6, tanh 10, exp 70, sigmoid 100, erf 400; numpy's worst
+  time per entry, special values and underflowing results included, with a
+  margin; erf and gelu call math.erf once per entry). Subnormal floats,
+  which x86 computes with 10-40 times slower, are flushed to zero while a
+  formula is evaluated (`subnormals`), so they cost what normal ones do;
 - a matrix product of (a×b)(b×c) costs a·b·c (and 10 per entry of its
   result), eye(n) 6n², a sum 6n;
 - every node also costs NODE (the interpreter's time to visit it);
@@ -49,8 +51,12 @@ WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry 
     # array's page faults included (2.5 ns), with a margin for a loaded machine's cache misses
     "+": 6, "-": 6, "*": 6, "/": 10, "neg": 6, "**": 160,  # a float power: 80 ns for z**3
     "@": 10,  # per entry of a matrix product's result (a column times a row: 6 ns), besides MATMUL
-    "relu": 6, "abs": 6, "max": 6, "exp": 8, "sqrt": 8, "tanh": 10, "log": 25, "softmax": 20,
-    "step": 30, "leaky_relu": 30, "elu": 25, "sigmoid": 50, "softplus": 70,
+    "relu": 6, "abs": 6, "max": 6, "sqrt": 8, "tanh": 10, "log": 25,
+    # exp is 1-2 ns an entry, but 20 near -740 and 45-55 between -745 and -708, where its results
+    # underflow (numpy's SIMD exp hands those entries to a scalar path, subnormals flushed or not):
+    # a formula may put every entry there (exp(-710 - z1 z1ᵀ)); sigmoid and softmax take exp too
+    "exp": 70, "sigmoid": 100, "softmax": 80,
+    "step": 30, "leaky_relu": 30, "elu": 25, "softplus": 70,
     "erf": 400, "gelu": 450,  # np.vectorize(math.erf): one Python call per entry
 }
 UNKNOWN_WEIGHT = 450  # a function not listed: as costly as the costliest

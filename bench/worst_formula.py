@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import formula_speed  # noqa: E402
 import test_formula_cost as T  # noqa: E402
 import timing  # noqa: E402
-from backprop_check import equivalence, formula_cost  # noqa: E402
+from backprop_check import equivalence, formula_cost, subnormals  # noqa: E402
 from backprop_check import formulas as F  # noqa: E402
 from backprop_check.formula_products import Rules  # noqa: E402
 from backprop_check.formula_syntax import parse  # noqa: E402
@@ -52,6 +52,18 @@ KINDS = ["sum(erf(eye(1024)))", "gelu(z1 z1^T)", "sigmoid(eye(1024))", "softplus
          "softmax(eye(1024))", "sum(eye(1024), 0)", "mean(eye(1024))", "diag(z1)", "eye(1024) @ eye(1024)",
          "z1 z1^T", "W1 W1^T @ z1", "I + W1 W1^T", "eye(1024) ones", "tanh'(eye(1024))", "sigmoid'(z1 W2)",
          "sum(W1 W2 W1 W2 W1 W2 W1 W2 W1 W2)", " + ".join(["x"] * 150), " + ".join(["tanh(W1 x + b1)"] * 40)]
+# Made to compute with subnormal floats (below 2.2e-308), which x86 computes 10-40 times slower
+# unless flushed to zero (backprop_check/subnormals.py): results that underflow (exp near -740, a
+# product of two tiny numbers, a matrix product whose terms underflow, exp's slowest band near
+# -710) and subnormal operands (tanh, sqrt, erf, a matrix product of subnormals).
+SUBNORMAL = ["sum(tanh(exp(-740 - z1 z1^T)) @ exp(-740 - z1))", "exp(-740 - z1 z1^T)", "exp(-710 - z1 z1^T)",
+             "tanh(exp(-740 - z1 z1^T))", "sqrt(exp(-740 - z1 z1^T))", "log(exp(-740 - z1 z1^T))",
+             "exp(-740 - z1 z1^T) * 1e15", "exp(-200 - z1 z1^T) * exp(-520 - z1 z1^T)", "exp(-240 - z1 z1^T)**3",
+             "exp(-360 - z1 @ ones(20).T) @ exp(-360 - ones(20) @ z1.T)", "exp(-740 - z1 @ ones(30).T) @ ones(30)",
+             "exp(-740 - z1 z1^T) @ exp(-740 - z1)",
+             "sigmoid(-710 - z1 z1^T)", "sigmoid'(-710 - z1 z1^T)", "softplus(-710 - z1 z1^T)", "elu'(-710 - z1 z1^T)",
+             "softmax(710 * eye(1024))", "tanh'(exp(-740 - z1 z1^T))", "erf(exp(-740 - z1 @ ones(64).T))",
+             "gelu(exp(-740 - z1 @ ones(64).T))", "exp(-740 - z1 z1^T) / exp(-740 - z1 z1^T)"]
 
 
 def cpu(fn, runs: int = 5) -> float:
@@ -76,10 +88,10 @@ def refusals(solution) -> None:
     print(f"  slowest: {worst}, {times[worst] * 1000:.1f} ms (goal < 50 ms)")
 
 
-def calibration(solution) -> None:
+def calibration(solution, kinds: list) -> None:
     names = equivalence.names_of(solution)
     ratios = []
-    for text in KINDS:
+    for text in kinds:
         node = parse(text, names)
         ops = formula_cost.estimate(node, solution.env)
         seconds = cpu(lambda: F.evaluate(node, solution.env, Rules(outer=True)), runs=3)
@@ -91,9 +103,9 @@ def calibration(solution) -> None:
           " (goal: every ratio >= 1, the estimate an upper bound)")
 
 
-def heaviest(solution) -> str:
-    """The costliest sum of 1024-square terms that one formula's check may take."""
-    names, term, best = equivalence.names_of(solution), "sum(tanh(W1 W1^T))", ""
+def heaviest(solution, term: str) -> str:
+    """The costliest sum of copies of `term` (a 1024 square) that one formula's check may take."""
+    names, best = equivalence.names_of(solution), ""
     for k in range(1, 20):
         text = " + ".join([term] * k)
         if formula_cost.estimate(parse(text, names), solution.env) * formula_cost.POINTS > formula_cost.MAX_CHECK_OPS:
@@ -112,8 +124,15 @@ def worst_writeup(heavy_latex: str) -> str:
     return "# Homework 1\n\n" + "\n".join(equations)
 
 
+SUBNORMAL_TERMS = {  # the review's answer, and the subnormal formulas that measured slowest for their estimate
+    "the review's": "sum(tanh(exp(-740 - z1 z1^T)) @ exp(-740 - z1))",
+    "exp's slow band": "sum(exp(-710 - z1 z1^T))",
+    "underflowing products": "sum(exp(-360 - z1 @ ones(20).T) @ exp(-360 - ones(20) @ z1.T))",
+}
+
+
 def end_to_end(spec: Path, solution) -> None:
-    heavy = heaviest(solution)
+    heavy = heaviest(solution, "sum(tanh(W1 W1^T))")
     answers = {q: F.to_code(solution.entries[q].formula) for q in T.ASKED}
     files = {
         "no answers (baseline)": {},
@@ -121,6 +140,9 @@ def end_to_end(spec: Path, solution) -> None:
         "every formula + the heaviest term": {q: f"{f} + {heavy}" for q, f in answers.items()},
         "the issue's 78 × sum(erf(eye(1024)))": {"loss": " + ".join([T.SUM_ERF] * 78)},
     }
+    for what, term in SUBNORMAL_TERMS.items():
+        subnormal = heaviest(solution, term)
+        files[f"every formula + {what} subnormal term"] = {q: f"{f} + {subnormal}" for q, f in answers.items()}
     print(f"  the heaviest term: {heavy[:60]} ({len(heavy)} characters)")
     commands = {}
     for name, given in files.items():
@@ -132,6 +154,10 @@ def end_to_end(spec: Path, solution) -> None:
     writeup.write_text(worst_writeup(r"\sum \tanh(W_1 W_1^T)"))
     commands["a write-up: 300 equations × 30 costly members"] = [
         *timing.BPCHECK, "grade", str(writeup), "--problem", str(spec), "--format", "json"]
+    subnormal = spec.parent / "subnormal-writeup.md"
+    subnormal.write_text(worst_writeup(r"\sum \tanh(\exp(-740 - z_1 z_1^T)) \exp(-740 - z_1)"))
+    commands["a write-up: 300 equations × 30 subnormal members"] = [
+        *timing.BPCHECK, "grade", str(subnormal), "--problem", str(spec), "--format", "json"]
     results = {name: timing.stats(samples) for name, samples in timing.alternate(commands, runs=3).items()}
     base = results["no answers (baseline)"]["cpu_median"]
     for name, s in results.items():
@@ -160,7 +186,10 @@ def main() -> None:
               "million operations per formula check):")
         refusals(solution)
         print("2. the cost model against numpy (one evaluation):")
-        calibration(solution)
+        calibration(solution, KINDS)
+        print("   and formulas made to compute with subnormal floats (flushed to zero: "
+              f"{'on' if subnormals.available() else 'not available here'}):")
+        calibration(solution, SUBNORMAL)
         print(f"3. bpcheck grade end to end (file budget {formula_cost.MAX_FILE_OPS / 1e6:,.0f} million operations):")
         end_to_end(spec, solution)
     print("4. formula check, every shipped reference formula and two wrong variants:")
