@@ -99,12 +99,15 @@ def confined(path: str | Path, tree: str | Path) -> Path:
     if os.path.islink(tree):  # c2/dave -> /instructor: the tree itself must be the student's own
         raise InputError(f"the directory {str(tree)!r} it is in is a symbolic link; only files in real "
                          "directories are graded (name the real path)", str(path))
-    real = os.path.realpath(path)
-    if not inside(real, os.path.realpath(tree)):
+    root = os.path.realpath(tree)
+    real, mode = _in_root(path, tree, root)
+    if real is None:
+        real = os.path.realpath(path)
+    if not inside(real, root):
         raise InputError(f"a symbolic link that leads outside the graded directory {str(tree)!r}; "
                          "only files inside it are graded", str(path))
     try:
-        mode = os.stat(real).st_mode
+        mode = mode or os.stat(real).st_mode
     except FileNotFoundError:
         raise InputError("a broken symbolic link" if os.path.islink(path) else "no such file", str(path)) from None
     except OSError as exc:
@@ -114,10 +117,23 @@ def confined(path: str | Path, tree: str | Path) -> Path:
     return Path(real)
 
 
+def _in_root(path: str | Path, tree: str | Path, root: str) -> tuple[str | None, int | None]:
+    """A file directly in `tree` that is no link is `root`/name, with its own mode: what realpath and
+    stat give, from one lstat (a class's files lie side by side); else (None, None)."""
+    folder, name = os.path.split(os.fspath(path))
+    if os.name != "posix" or folder != os.fspath(tree) or name in ("", ".", ".."):
+        return None, None
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None, None  # realpath and stat say what is wrong
+    return (None, None) if stat.S_ISLNK(mode) else (os.path.join(root, name), mode)
+
+
 def load_answers(path: str | Path, tree: str | Path | None = None) -> AnswerFile:
     """Read an answers file, which must lie inside `tree` (default: its own directory)."""
     real = confined(path, Path(path).parent if tree is None else tree)
-    doc = parse(read_text(real), str(path))  # read what was checked; messages name the path given
+    doc = parse(read_text(real, regular=True), str(path))  # read what was checked; messages name the path given
     data = doc.data
     if not isinstance(data, dict):
         raise doc.error((), "an answers file is a mapping with an 'answers:' key")

@@ -75,13 +75,15 @@ class Document:
         return InputError(message, self.file, line, column)
 
 
-def read_text(path: str | Path) -> str:
-    """Read a file as UTF-8 text with a size bound, or raise InputError."""
-    p = Path(path)
+def read_text(path: str | Path, regular: bool = False) -> str:
+    """Read a file as UTF-8 text with a size bound, or raise InputError.
+
+    `regular`: the caller has just found it a regular file (`answers.confined`), so it is only read."""
+    p = path if regular else Path(path)
     try:
-        if p.is_dir():
+        if not regular and p.is_dir():
             raise InputError("is a directory, not a YAML file", str(path))
-        if p.exists() and not p.is_file():
+        if not regular and p.exists() and not p.is_file():
             raise InputError("is not a regular file", str(path))  # /dev/zero never ends
         with open(p, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
