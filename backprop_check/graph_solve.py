@@ -19,6 +19,7 @@ import numpy as np
 from . import collector, graph_sheet
 from . import graph_quantities as Q
 from . import optimizers
+from .graph_floats import floats_of
 from .crosscheck import Report, check_formulas, compare_engines, sample_differences
 from .engines.autodiff import backward, forward, jacobian
 from .engines.floats import Floats, kink_steps, near_kink
@@ -279,8 +280,8 @@ def _solved(problem, names: list, checked: bool, exactly: bool = True) -> tuple:
         if not (math.isfinite(value) if isinstance(value, float) else np.isfinite(value).all()):  # (14,000 names)
             raise InputError(f"{name} is beyond float64's range (or undefined); change the given numbers",
                              problem.file)
-    fast_floats = {k: _floats(v) for k, v in fast.items()}
-    exact_floats = {k: _floats(v) for k, v in exact.items()} if exactly else fast_floats
+    fast_floats = floats_of(fast)
+    exact_floats = floats_of(exact) if exactly else fast_floats
     if checked:
         check(run, exact_floats, fast_floats, report, compared=exactly)
     return exactly, exact if exactly else fast, fast, exact_floats, fast_floats, report
@@ -310,7 +311,7 @@ def solve_graph(problem, samples: set | None = None, checked: bool = True, exact
     """The Solution of a graph problem: every quantity of FORMAT.md section 5 and the questions'.
 
     `exactly=False` (grading): the float engine alone, as `solve.solve` explains."""
-    with collector.paused():  # (its 10^5 lists and trees are no cycles)
+    with collector.paused(lasting=True):  # (its 10^5 lists and trees are no cycles; the solution lives on)
         return _solution(problem, checked, exactly)
 
 
