@@ -34,6 +34,7 @@ ANSWER_NAMES = ("answers.yaml", "answers.yml", "answers.md", "answers.tex")
 ANSWER_SUFFIXES = (".answers.yaml", ".answers.yml", ".answers.md", ".answers.tex")
 MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named directory's own files)
 MAX_CACHED_PROBLEMS = 8
+MAX_CACHED_PATHS = 64  # problem paths as files name them, resolved
 MAX_CACHED_VARIANTS = 32  # solved variants per worker (a variant per student)
 MAX_SENT_ENTRIES = 1_000  # a finding's arrays travel back from the worker up to this size
 MAX_SENT_WARNINGS = 50
@@ -211,10 +212,15 @@ class Grader:
     _problems: dict = field(default_factory=dict)
     _solutions: dict = field(default_factory=dict)
     _variants: dict = field(default_factory=dict)  # (problem, student) -> (variant, its solution)
+    _resolved: dict = field(default_factory=dict)  # a problem's path as named -> resolved
 
     def load(self, path: Path, problem: Problem | None = None) -> tuple[Problem, Solution]:
         """The problem at `path` (or `problem`, already read from it) and its solution, cached."""
-        key = path.resolve()
+        key = self._resolved.get(path)
+        if key is None:  # resolved once per path named (pathlib's resolve: 0.25 ms a file of a class)
+            if len(self._resolved) >= MAX_CACHED_PATHS:
+                self._resolved.clear()
+            key = self._resolved[path] = path.resolve()
         if key not in self._problems and len(self._problems) >= MAX_CACHED_PROBLEMS:
             self._problems.clear()  # files naming many specs must not grow a worker without bound
             self._solutions.clear()
