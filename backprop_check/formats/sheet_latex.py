@@ -19,8 +19,6 @@ line is scaled down to fit it (`\\fitmath`). Every spec string is escaped by
 from __future__ import annotations
 
 import re
-from itertools import chain
-
 from .. import formulas  # noqa: F401 - first: formulas loads formula_render at its end
 from .. import handout_writers as W
 from ..formula_render import to_sheet_latex
@@ -52,34 +50,36 @@ def _tex(text: str) -> str:
     return {"nan": r"\text{nan}", "inf": r"\infty", "-inf": r"-\infty"}.get(text, text)
 
 
-def _blocks(rows: list[list[str]]) -> list[tuple[str, list[list[str]]]]:
-    """(label, part) pieces of a matrix (its numbers' texts) that each fit the line and a page."""
-    widest = max(map(len, chain.from_iterable(rows)), default=1)
+def _blocks(texts: list[str], n_cols: int) -> list[tuple[str, str]]:
+    """(label, body) pieces of a matrix, its numbers' texts row after row (`n_cols` a row), that each
+    fit the line and a page; a piece's body is its rows, as `_body` writes them."""
+    widest = max(map(len, texts), default=1)
     per_block = max(1, int((LINE_PT - LEFT_PT) // (widest * CHAR_PT + COLSEP_PT)))
-    n_rows, n_cols = len(rows), len(rows[0]) if rows else 0
+    n_rows = len(texts) // n_cols if n_cols else 0
     out = []
     for c in range(0, n_cols, per_block):
+        stop = min(c + per_block, n_cols)
         for r in range(0, n_rows, MAX_ROWS):
-            part = [row[c:c + per_block] for row in rows[r:r + MAX_ROWS]]
+            body = _body([texts[i * n_cols + c:i * n_cols + stop] for i in range(r, min(r + MAX_ROWS, n_rows))])
             label = []
             if n_cols > per_block:
-                label.append(S.span("column", c, min(c + per_block, n_cols)))
+                label.append(S.span("column", c, stop))
             if n_rows > MAX_ROWS:
                 label.append(S.span("row", r, min(r + MAX_ROWS, n_rows)))
-            out.append((", ".join(label), part))
+            out.append((", ".join(label), body))
     return out
 
 
-def _matrix(rows: list[list[str]]) -> str:
-    body = r" \\ ".join(map(_row, rows))
+def _body(rows: list[list[str]]) -> str:
+    """The rows of a bmatrix: entries by &, rows by \\\\ (a power of ten, nan or inf in LaTeX)."""
+    body = r" \\ ".join(map(" & ".join, rows))
+    if "e" in body or "n" in body:  # (rare: then row by row)
+        body = r" \\ ".join(" & ".join(map(_tex, row)) for row in rows)
+    return body
+
+
+def _matrix(body: str) -> str:
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
-
-
-def _row(texts: list[str]) -> str:
-    row = " & ".join(texts)
-    if "e" in row or "n" in row:  # a power of ten, nan or inf: in LaTeX
-        row = " & ".join(map(_tex, texts))
-    return row
 
 
 def _value_lines(value) -> list[str]:
@@ -87,8 +87,9 @@ def _value_lines(value) -> list[str]:
     rows = S.rows(value)
     if rows is None:
         return [number(value)]
-    blocks = _blocks(S.number_rows(rows))
-    return [_matrix(part) + (rf"_{{\text{{{label}}}}}" if label else "") for label, part in blocks]
+    n_cols = len(rows[0]) if rows else 0
+    texts = S.numbers([v for row in rows for v in row])  # formatted together, row after row
+    return [_matrix(part) + (rf"_{{\text{{{label}}}}}" if label else "") for label, part in _blocks(texts, n_cols)]
 
 
 def _entry(solution, e, aliases: dict) -> list[str]:
