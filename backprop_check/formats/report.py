@@ -12,6 +12,7 @@ import csv
 import io
 from functools import partial
 
+from .. import collector
 from ..classroom import Summary
 from ..grade import FileResult, Finding
 from . import class_summary, escape, github, json_text
@@ -46,6 +47,11 @@ def _finding_key(f: Finding) -> tuple:
 
 
 def render_json(results: list[FileResult], summary: Summary | None, feedback: str = "full") -> str:
+    with collector.paused():  # a class's report is 10^5 acyclic containers: the collector would walk them
+        return _json_report(results, summary, feedback)
+
+
+def _json_report(results: list[FileResult], summary: Summary | None, feedback: str) -> str:
     text = _escaper(escape.json_text)  # what escape.records would pass through it, without copying the records
     written: dict = {}  # a class repeats its findings: each distinct one is written once (json_text.Shared)
     out = {"results": [{"file": text(r.file), "student": text(r.student), "problem": text(r.problem),
