@@ -20,6 +20,7 @@ import sympy as sp
 from sympy import QQ
 
 from ..graph import Tape
+from .mpfr_arrays import compile_mpfr
 from .symbolic import DPS, MAX_VALUE_BITS, MPQ, _short, _to_mpf, compile_array, compile_expr, to_rational
 
 ZERO, ONE = QQ(0), QQ(1)
@@ -73,10 +74,14 @@ def _compiled(f, params: tuple):
 
 @lru_cache(maxsize=512)
 def _compiled_arrays(f, params: tuple):
-    """f's value and partial derivatives over whole arrays (`symbolic.compile_array`), None for
-    each that needs entry-by-entry evaluation."""
+    """f's value and partial derivatives over whole arrays: (value, [partials]) in exact rational
+    arithmetic (`symbolic.compile_array`), None for each that needs more; and the rest, value first,
+    by MPFR at the working precision all in one evaluation (`mpfr_arrays`: tanh(z) once for tanh
+    and its slope), or None. Compiled where `_compiled` is, so that their constants are the same."""
     symbols, form, partials = _forms(f, params)
-    return compile_array(form, symbols), [compile_array(d, symbols) for d in partials]
+    value, slopes = compile_array(form, symbols), [compile_array(d, symbols) for d in partials]
+    rest = [None if value else form] + [None if slope or d.is_Rational else d for d, slope in zip(partials, slopes)]
+    return value, slopes, compile_mpfr(rest, symbols) if any(e is not None for e in rest) else None
 
 
 def _map(fn, args: list, whole=None):
@@ -106,6 +111,8 @@ def _whole(whole, arrays: list):
         value = whole([np.broadcast_to(a, shape) for a in arrays])
     except (ArithmeticError, TypeError, ValueError):
         return None
+    if value is None:  # (`mpfr_arrays` met an overflow, a NaN, a value past float64's range)
+        return None
     out = np.empty(shape, dtype=object)
     out[...] = value
     return _KEPT(out)
@@ -121,6 +128,48 @@ def _kept(v):
 
 
 _KEPT = np.frompyfunc(_kept, 1, 1)
+
+
+def _jointly(evaluate, args: list):
+    """A function's value and partials by `mpfr_arrays` (None for each it leaves to `_map`), kept as
+    `_kept` keeps them; None when every argument is a scalar or an entry needs the mpmath path."""
+    if all(np.ndim(a) == 0 for a in args):
+        return None
+    results = evaluate([np.asarray(a, dtype=object) for a in args])
+    return None if results is None else [None if r is None else _KEPT(r) for r in results]
+
+
+class _Slopes:
+    """Partial derivatives worked out with a function's value, kept for the backward pass that asks
+    for them at the same argument arrays (the very objects: a forward pass's values, which nothing
+    changes afterwards, as autodiff's own memo of local partials assumes)."""
+
+    MAX_ENTRIES = 1 << 18  # kept at once (about 40 MB of 45-digit rationals)
+
+    def __init__(self):
+        self.kept: dict = {}
+        self.entries = 0
+
+    def keep(self, f, params: tuple, args: list, slopes: list) -> None:
+        size = sum(np.size(s) for s in slopes if s is not None)
+        if size > self.MAX_ENTRIES:
+            return
+        while self.kept and self.entries + size > self.MAX_ENTRIES:  # the oldest go first
+            self.entries -= self.kept.pop(next(iter(self.kept)))[2]
+        self.kept[(f, params, tuple(map(id, args)))] = (args, slopes, size)
+        self.entries += size
+
+    def take(self, f, params: tuple, args: list):
+        key = (f, params, tuple(map(id, args)))
+        found = self.kept.get(key)
+        if found is None or not all(a is b for a, b in zip(found[0], args)):
+            return None
+        del self.kept[key]
+        self.entries -= found[2]
+        return found[1]
+
+
+_SLOPES = _Slopes()
 
 
 _INPUTS: dict = {}  # id of a read-only input array -> (it, its QQ array)
@@ -167,15 +216,27 @@ class Rationals:
             n = int(filled[0])
             return _map(lambda xs: xs[0] ** n, args, lambda arrays: arrays[0] ** n)
         value, _ = _compiled(f, filled)
-        return _map(value, args, _compiled_arrays(f, filled)[0])
+        whole, _, jointly = _compiled_arrays(f, filled)
+        if whole is None and jointly is not None:
+            results = _jointly(jointly, args)
+            if results is not None and results[0] is not None:
+                if any(r is not None for r in results[1:]):
+                    _SLOPES.keep(f, filled, list(args), results[1:])
+                return results[0]
+        return _map(value, args, whole)
 
     def partials(self, f, args: list, params: tuple) -> list:
         if f.name in _ARITHMETIC:  # sympy.diff of a + b, a·b, a/b is the textbook rule; no need to map it
             return _ARITHMETIC[f.name](*args)
         filled = f.fill(params)
         _, partials = _compiled(f, filled)
-        wholes = _compiled_arrays(f, filled)[1]
-        return [p if not callable(p) else _map(p, args, whole) for p, whole in zip(partials, wholes)]
+        _, wholes, jointly = _compiled_arrays(f, filled)
+        slopes = [None] * len(partials)
+        if jointly is not None and any(callable(p) and not whole for p, whole in zip(partials, wholes)):
+            results = _SLOPES.take(f, filled, args) or (_jointly(jointly, args) or [None] * (1 + len(partials)))[1:]
+            slopes = results
+        return [p if not callable(p) else slope if slope is not None else _map(p, args, whole)
+                for p, whole, slope in zip(partials, wholes, slopes)]
 
     def kinked(self, tape: Tape) -> tuple:
         return ()  # exact values need no putting on a kink: `settle` is never called
