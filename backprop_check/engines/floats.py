@@ -24,6 +24,11 @@ KINK_RTOL = 1e-12
 class Floats:
     exact = False
 
+    def __init__(self):
+        # step -> (tape, its value, the size of its terms), from an earlier pass: finite differences
+        # move one input, and a step not computed from it keeps its value object and its size
+        self._sizes: dict = {}
+
     def input(self, value) -> np.ndarray:
         if isinstance(value, np.ndarray):
             if value.dtype == float:
@@ -61,7 +66,7 @@ class Floats:
         placed = _kinks(tape).get(i)
         if not placed:
             return value
-        size = _magnitude(tape, i, values, memo, value)
+        size = _magnitude(tape, i, values, memo, value, self._sizes)
         out = np.array(value, dtype=float, copy=True)
         for argument, k in placed:
             target = k if argument == i else _where_argument_is(tape, argument, i, k, values, self)
@@ -108,29 +113,44 @@ _MAGNITUDE = {
 }
 
 
-def _magnitude(tape: Tape, i: int, values: list, memo: dict, value=None):
-    """The size of the terms a value was summed from (|W|·|a| + |b| for W a + b)."""
-    if i not in memo:
-        step = tape.steps[i]
-        rule = _MAGNITUDE.get(step.op)
-        own = np.abs(values[i] if value is None else value)
-        f = FUNCTIONS.get(step.op)
-        if step.op == "matmul":
-            a, b = step.args
-            memo[i] = _matmul_magnitude(np.abs(values[a]), np.abs(values[b]), _magnitude(tape, a, values, memo),
-                                        _magnitude(tape, b, values, memo))
-        elif rule is not None:
-            memo[i] = rule([_magnitude(tape, a, values, memo) for a in step.args], step.params)
-        elif f is not None and f.arity == 1 and step.args:
-            # an error in the argument passes through as f′ times it: relu(z) carries z's
-            # rounding (z = −0.005 + 0.005000001 is 1e-9 ± 1e-18, not ± 1e-25)
-            arg = step.args[0]
-            with np.errstate(all="ignore"):
-                slope = np.abs(f.dnumpy[0](values[arg], *f.fill(step.params)))
-            memo[i] = np.maximum(own, np.nan_to_num(slope * _magnitude(tape, arg, values, memo)))
-        else:
-            memo[i] = own
+def _magnitude(tape: Tape, i: int, values: list, memo: dict, value=None, kept: dict | None = None):
+    """The size of the terms a value was summed from (|W|·|a| + |b| for W a + b).
+
+    `kept`: sizes from earlier passes, by step. A size is a function of the step's value and its
+    arguments' (recursively); a step whose value is the very object of an earlier pass was not
+    computed again, nor was anything it is computed from (finite differences recompute all that
+    is computed from the moved input), so its size is the one kept."""
+    if i in memo:
+        return memo[i]
+    found = kept.get(i) if value is None and kept is not None else None
+    if found is not None and found[0] is tape and found[1] is values[i]:
+        memo[i] = found[2]
+        return found[2]
+    memo[i] = _size(tape, i, values, memo, value, kept)
+    if value is None and kept is not None:
+        kept[i] = (tape, values[i], memo[i])
     return memo[i]
+
+
+def _size(tape: Tape, i: int, values: list, memo: dict, value, kept: dict | None):
+    size = lambda a: _magnitude(tape, a, values, memo, None, kept)  # noqa: E731
+    step = tape.steps[i]
+    rule = _MAGNITUDE.get(step.op)
+    f = FUNCTIONS.get(step.op)
+    if step.op == "matmul":
+        a, b = step.args
+        return _matmul_magnitude(np.abs(values[a]), np.abs(values[b]), size(a), size(b))
+    if rule is not None:
+        return rule([size(a) for a in step.args], step.params)
+    own = np.abs(values[i] if value is None else value)
+    if f is not None and f.arity == 1 and step.args:
+        # an error in the argument passes through as f′ times it: relu(z) carries z's
+        # rounding (z = −0.005 + 0.005000001 is 1e-9 ± 1e-18, not ± 1e-25)
+        arg = step.args[0]
+        with np.errstate(all="ignore"):
+            slope = np.abs(f.dnumpy[0](values[arg], *f.fill(step.params)))
+        return np.maximum(own, np.nan_to_num(slope * size(arg)))
+    return own
 
 
 def _matmul_magnitude(a, b, size_a, size_b):
@@ -140,7 +160,12 @@ def _matmul_magnitude(a, b, size_a, size_b):
     |W| (some ten times a layer): by the 16th layer of a deep net a pre-activation of 0.02 was
     within 1e-12 of the "size of its terms" and was put on ReLU's kink."""
     carried_a, carried_b = np.maximum(size_a - a, 0.0), np.maximum(size_b - b, 0.0)
-    return np.matmul(a, b) + np.sqrt(np.matmul(carried_a ** 2, b ** 2) + np.matmul(a ** 2, carried_b ** 2))
+    spread = 0.0
+    if carried_a.any():  # (a given matrix carries nothing: skip its product of zeros)
+        spread = np.matmul(carried_a ** 2, b ** 2)
+    if carried_b.any():
+        spread = spread + np.matmul(a ** 2, carried_b ** 2)
+    return np.matmul(a, b) + np.sqrt(spread)
 
 
 _AFFINE = {"add", "sub", "neg", "mul", "div"}
