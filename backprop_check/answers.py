@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -211,10 +212,10 @@ def _key(value):
     if kinds <= {str}:
         out = tuple(value)
         return out if sum(map(len, out)) <= MAX_KEPT_CHARS else None
-    if kinds != {list} or not set(map(type, (v for r in value for v in r))) <= {str}:
+    if kinds != {list} or not set(map(type, chain.from_iterable(value))) <= {str}:
         return None
     out = tuple(map(tuple, value))
-    if sum(map(len, out)) > MAX_KEPT_ENTRIES or sum(len(v) for r in out for v in r) > MAX_KEPT_CHARS:
+    if sum(map(len, out)) > MAX_KEPT_ENTRIES or sum(map(len, chain.from_iterable(out))) > MAX_KEPT_CHARS:
         return None
     return out
 

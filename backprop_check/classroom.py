@@ -19,6 +19,8 @@ import gc
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -189,14 +191,17 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_SENT_CHARS else text[:MAX_SENT_CHARS] + f"… ({len(text):,} characters)"
 
 
+_first = itemgetter(0)
+
+
 def _size(value) -> int:
     """Entries in a nested list (a formula or a number is one)."""
     if not isinstance(value, list):
         return 1
     if not value or not isinstance(value[0], list):
         return len(value)
-    if all(type(v) is list and not (v and isinstance(v[0], list)) for v in value):
-        return sum(map(len, value))  # a matrix's rows (every answer and key value is at most 2-D)
+    if set(map(type, value)) == {list} and not any(map(isinstance, map(_first, filter(None, value)), repeat(list))):
+        return sum(map(len, value))  # a matrix's rows (every answer and key value is at most 2-D), in C loops
     return sum(_size(v) for v in value)
 
 
