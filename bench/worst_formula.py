@@ -7,16 +7,21 @@ the spec of tests/test_formula_cost.py), prints:
    (the issue's 78 × sum(erf(eye(1024))) held a worker 21 s), graded through
    `equivalence.grade_text` in a file's budget (goal: < 50 ms each);
 2. the cost model against numpy: for formulas of every kind at 1024 × 1024,
-   the estimate (an operation is at most about 1 ns) beside the measured CPU
-   time of one evaluation (goal: estimate ≥ measured, ratio ≥ 1);
+   and for formulas made to compute with subnormal floats (results that
+   underflow, subnormal operands, matrix products of them; flushed to zero
+   by backprop_check/subnormals.py where it can), the estimate (an operation
+   is at most about 1 ns) beside the measured CPU time of one evaluation
+   (goal: estimate ≥ measured, ratio ≥ 1);
 3. end to end, `bpcheck grade` of answers files as processes (CPU user +
    system, median of alternating runs): the problem with no answers (the
    baseline: starting, reading and solving the key), every asked quantity
    answered by its reference formula, every one answered wrong with the
    costliest term the per-check limit allows (all the file's formula work
-   capped by its budget), the issue's file, and a write-up of 300 equations
-   of 30 costly members each (goal: any answers file within the limits
-   < 1 s CPU beyond the baseline);
+   capped by its budget), the issue's file, the review's subnormal answer
+   to every quantity, every quantity answered wrong with the largest
+   subnormal term of each kind the limit allows, and write-ups of 300
+   equations of 30 costly or subnormal members each (goal: any answers file
+   within the limits < 1 s CPU beyond the baseline);
 4. the formula check median over the shipped problems, plain and LaTeX
    (bench/formula_speed.py's checks; goal: < 2 ms).
 
