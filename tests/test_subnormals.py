@@ -154,7 +154,11 @@ def test_subnormal_terms_give_the_verdicts_their_values_say_flushed_or_not(narro
         assert _statuses(narrow, answers) == expected
 
 
-def test_a_write_up_takes_the_same_path(narrow, tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix, document", [
+    (".md", WRITEUP),
+    (".tex", "\\documentclass{article}\n\\begin{document}\n" + WRITEUP.replace("# Homework 1", "")
+     .replace("$$ ", "\\[ ").replace(" $$", " \\]") + "\\end{document}\n")])
+def test_a_write_up_takes_the_same_path(narrow, tmp_path, monkeypatch, suffix, document):
     """The write-up's formulas are evaluated flushed, with the answers file's verdicts."""
     entered = []
 
@@ -163,8 +167,8 @@ def test_a_write_up_takes_the_same_path(narrow, tmp_path, monkeypatch):
         entered.append(1)
         with subnormals.flushed():
             yield
-    writeup = tmp_path / "s.md"
-    writeup.write_text(WRITEUP)
+    writeup = tmp_path / f"s{suffix}"
+    writeup.write_text(document)
     monkeypatch.setattr(F, "flushed", recording)
     assert _statuses(narrow, writeup) == {"z2": "correct", "z3": "correct", "loss": "incorrect"}
     assert entered
