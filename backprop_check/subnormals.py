@@ -40,7 +40,8 @@ FTZ_DAZ = 0x8000 | 0x0040  # MXCSR's flush-to-zero and denormals-are-zero bits
 
 
 class _Fenv(ctypes.Structure):
-    """fenv_t of glibc and musl on x86-64: the x87 environment (fnstenv's 28 bytes), then MXCSR."""
+    """fenv_t of glibc on x86-64 (musl's has the same layout; not tried): the x87 environment
+    (fnstenv's 28 bytes), then MXCSR."""
     _fields_ = [("x87", ctypes.c_uint8 * 28), ("mxcsr", ctypes.c_uint32)]
 
 
