@@ -32,8 +32,8 @@ their own speed there (not measured).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import platform
+import os
+import sys
 import threading
 
 FTZ_DAZ = 0x8000 | 0x0040  # MXCSR's flush-to-zero and denormals-are-zero bits
@@ -47,10 +47,10 @@ class _Fenv(ctypes.Structure):
 
 def _libm():
     """The C maths library, where the switch is known to work; else None."""
-    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
         return None
-    try:
-        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    try:  # glibc's soname: ctypes.util.find_library would run /sbin/ldconfig, on every start
+        libm = ctypes.CDLL("libm.so.6")
     except OSError:
         return None
     for fn in (libm.fegetenv, libm.fesetenv):
