@@ -284,11 +284,22 @@ def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool 
     return arr.tolist()
 
 
+_FLOATS: dict = {}  # id of an exact value (a DomainMatrix) -> (it, its float64 array)
+
+
 def _floats(value) -> np.ndarray | float:
     if isinstance(value, Diagonal):
         return Diagonal(_floats(value.diagonal).reshape(-1))
     if hasattr(value, "to_list"):
-        return np.array([[float(v) for v in row] for row in value.to_list()], dtype=float).reshape(value.shape)
+        # each exact value is converted for the finiteness test, the engines' comparison and the
+        # output: once (a DomainMatrix is not changed), and the caller gets its own copy
+        kept = _FLOATS.get(id(value))
+        if kept is None or kept[0] is not value:
+            if len(_FLOATS) >= 512:
+                _FLOATS.clear()
+            floats = np.array([[float(v) for v in row] for row in value.to_list()], dtype=float).reshape(value.shape)
+            kept = _FLOATS[id(value)] = (value, floats)
+        return kept[1].copy()
     if isinstance(value, np.ndarray):
         return value
     return float(value)

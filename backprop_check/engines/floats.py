@@ -34,7 +34,7 @@ class Floats:
             if value.dtype == float:
                 return value.copy()  # float64 already (the float engine's values): what float() of each gives
             if value.dtype == object:
-                return value.astype(float)  # float() of each entry (exact rationals: correctly rounded)
+                return _converted(value).copy()  # float() of each entry (exact rationals: correctly rounded)
         elif not isinstance(value, (list, tuple)):
             return np.asarray(float(value), dtype=float)  # one number (np.ndim's cost, 28,000 times, saved)
         return np.asarray(np.vectorize(float, otypes=[float])(value) if np.ndim(value) else float(value),
@@ -99,6 +99,23 @@ class Floats:
 
     def stack(self, items):
         return np.stack([np.asarray(v, dtype=float) for v in items])
+
+
+_CONVERTED: dict = {}  # id of a read-only exact input array -> (it, its float64 values)
+
+
+def _converted(value: np.ndarray) -> np.ndarray:
+    """value.astype(float); for a read-only array that owns its numbers (`network.exact_array`'s,
+    which nothing can change), once: every pass of the engine, finite differences and the rounding
+    spread's passes convert the same inputs. (The caller gets a copy: it may move an entry.)"""
+    if value.flags.writeable or value.base is not None:
+        return value.astype(float)
+    kept = _CONVERTED.get(id(value))
+    if kept is None or kept[0] is not value:
+        if len(_CONVERTED) >= 256:
+            _CONVERTED.clear()
+        kept = _CONVERTED[id(value)] = (value, value.astype(float))
+    return kept[1]
 
 
 _MAGNITUDE = {
