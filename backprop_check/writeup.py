@@ -282,12 +282,10 @@ def _split_relations(row: str) -> list[tuple[int, tuple[str, str]]]:
 
 def _clean(member: str) -> str:
     """A member without its trailing punctuation and layout spacing."""
-    member = re.sub(r"\s+", " ", member).strip()
-    while True:  # a loop, not a regex anchored at $: that one is quadratic on ",,,,"
-        cut = next((member[:-len(t)].rstrip() for t in _TRAILING if member.endswith(t)), None)
-        if cut is None:
-            return member
-        member = cut
+    member = " ".join(member.split())
+    while member.endswith(_TRAILING):  # a loop, not a regex anchored at $: that one is quadratic on ",,,,"
+        member = next(member[:-len(t)].rstrip() for t in _TRAILING if member.endswith(t))
+    return member
 
 
 def _line_of(text: str, offset: int) -> int:
