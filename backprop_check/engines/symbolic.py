@@ -341,9 +341,10 @@ def _short(v, bits: int):
     such layers would take hours. Rounded at 45 digits, the values still
     agree with float64 far beyond the 1e-9 the checks ask.
     """
-    p, q = int(v.numerator), int(v.denominator)
-    if p.bit_length() <= bits and q.bit_length() <= bits:
+    p, q = v.numerator, v.denominator
+    if p.bit_length() <= bits and q.bit_length() <= bits:  # (most values: no conversion to int)
         return v
+    p, q = int(p), int(q)
     # What mpmath gives at DPS digits, mpf(p) / q (p rounded to the working precision, then one
     # correctly rounded division by q), by MPFR: the same two roundings to nearest, in C.
     x = _ROUNDING.div(gmpy2.mpfr(p, _ROUNDING.precision), q)
