@@ -52,12 +52,12 @@ class Flow:
 
 def find(text: str) -> dict[int, Flow]:
     """Every qualifying flow sequence that is not inside another, by the offset of its '['."""
+    brackets = text.count("[")
+    if not brackets or brackets > MAX_BRACKETS:
+        return {}  # (none: nearly every answers file, whose lists are blocks)
     if text.startswith("\ufeff") or _LONE_CR.search(text):
         return {}  # line and column would not be counted as here (see line_column)
     found: dict[int, Flow] = {}
-    brackets = text.count("[")
-    if brackets > MAX_BRACKETS:
-        return {}
     for candidate in _CANDIDATE.finditer(text):
         pairs = _pairs(text, candidate.start(), candidate.end())
         if pairs is None:
