@@ -169,9 +169,12 @@ def _add(tape: Tape, step: Step) -> int:
 def _walk(node: F.Node, tape: Tape, memo: dict) -> int:
     if isinstance(node, F.Name) and node.id in tape.at:
         return tape.at[node.id]  # a name is the step that computed it, not a copy
-    if node in memo:
-        return memo[node]
-    memo[node] = index = _add(tape, _step(node, tape, memo))
+    # An unnamed subtree is known by its step: the operation on its arguments' steps (equal subtrees
+    # have equal steps; hashing a step is shallow, a tree's hash walks all of it at every level)
+    step = _step(node, tape, memo)
+    index = memo.get(step)
+    if index is None:
+        index = memo[step] = _add(tape, step)
     return index
 
 

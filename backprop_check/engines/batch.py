@@ -26,12 +26,17 @@ import numpy as np
 
 def aligned(args: list, carried: list) -> list:
     """Elementwise arguments, each carried one with its per-sample axes aligned to the others'."""
-    dims = [np.ndim(a) - c for a, c in zip(args, carried)]
+    dims = [_ndim(a) - c for a, c in zip(args, carried)]
     most = max(dims)
     if all(d == most or not c for d, c in zip(dims, carried)):
         return args
     return [np.reshape(a, (len(a),) + (1,) * (most - d) + np.shape(a)[1:]) if c and d < most else a
             for a, d, c in zip(args, dims, carried)]
+
+
+def _ndim(value) -> int:
+    """np.ndim without its dispatch (asked for every argument of every carried step of every pass)."""
+    return np.ndim(value) if isinstance(value, (list, tuple)) else getattr(value, "ndim", 0)  # (a number: 0)
 
 
 def size(args: list, carried: list) -> int:
