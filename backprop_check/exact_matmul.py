@@ -57,8 +57,8 @@ def matmul(a, b):
 
 def _rational_product(a: np.ndarray, b: np.ndarray):
     """Exact a @ b for 2-D object arrays of rationals, or None if an entry is not a rational."""
-    rows = _over_common(a.tolist())
-    cols = _over_common(b.T.tolist())
+    rows = _kept_over_common(a)
+    cols = _kept_over_common(b.T)
     if rows is None or cols is None:
         return None
     (a_int, a_den), (b_int, b_den) = rows, cols
@@ -66,9 +66,10 @@ def _rational_product(a: np.ndarray, b: np.ndarray):
     make = _fraction_type(a, b)
     n, m = len(a_int), len(b_int)
     out = np.empty((n, m), dtype=object)
+    same = all(d == b_den[0] for d in b_den)  # (columns of data over one denominator: 100, say)
     for i in range(n):
         di, row = a_den[i], integers[i * m:(i + 1) * m]
-        out[i] = [make(row[j], di * b_den[j]) for j in range(m)]
+        out[i] = list(map(make, row, [di * b_den[0]] * m if same else [di * d for d in b_den]))
     return out
 
 
@@ -80,6 +81,25 @@ def _fraction_type(a: np.ndarray, b: np.ndarray):
     from fractions import Fraction
 
     return Fraction
+
+
+_KEPT: dict = {}  # (owner's id, view) -> (owner, its rows over common denominators)
+
+
+def _kept_over_common(m: np.ndarray):
+    """`_over_common` of m's rows; for a view of a read-only array that owns its numbers (the data
+    and the parameters, which every pass multiplies again: `network.exact_array`, `Rationals.input`),
+    worked out once per view."""
+    owner = m if m.base is None else m.base
+    if owner.flags.writeable or owner.base is not None or not isinstance(owner, np.ndarray):
+        return _over_common(m.tolist())
+    key = (id(owner), m.__array_interface__["data"][0], m.shape, m.strides)
+    kept = _KEPT.get(key)
+    if kept is None or kept[0] is not owner:
+        if len(_KEPT) >= 64:
+            _KEPT.clear()
+        kept = _KEPT[key] = (owner, _over_common(m.tolist()))
+    return kept[1]
 
 
 def _over_common(rows: list):
