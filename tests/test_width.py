@@ -86,6 +86,23 @@ def test_products_with_zeros_negatives_and_huge_integers():
     assert _same(exact_matmul.matmul(b, a), np.matmul(b, a))
 
 
+def test_read_only_operands_and_their_views_give_the_same_products_again():
+    """The rows over common denominators of a read-only operand are kept per view: every view of
+    it (the array, its transpose, a slice) and every later product still equal numpy's."""
+    rng = random.Random(13)
+    for _ in range(3):
+        a, b = _rationals(rng, 24, 20, True), _rationals(rng, 20, 30, False)
+        b.flags.writeable = False
+        for _ in range(2):
+            assert _same(exact_matmul.matmul(a, b), np.matmul(a, b))
+            assert _same(exact_matmul.matmul(a[:, :20] @ b[:, :20].T * 0 + a[:, :20], b), np.matmul(a[:, :20], b))
+            assert _same(exact_matmul.matmul(b.T, a.T), np.matmul(b.T, a.T))
+            assert _same(exact_matmul.matmul(b[:, 3:25].T, a.T), np.matmul(b[:, 3:25].T, a.T))
+        c = b.copy()  # writeable again: never taken from what was kept
+        c[0, 0] = MPQ(7, 3)
+        assert _same(exact_matmul.matmul(a, c), np.matmul(a, c))
+
+
 def test_anything_but_rationals_is_numpys_product():
     a = np.array([[1.5, 2.0]] * 20, dtype=object)
     b = np.array([[MPQ(1, 3)] * 20] * 2, dtype=object)
