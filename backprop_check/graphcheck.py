@@ -33,7 +33,8 @@ def check(r: Reader, graph: Graph, data: dict, steps: int) -> dict:
     work, degrees = 0, {}
     for name, tree in graph.nodes:
         path = ("graph", "nodes", name)
-        value, cost = _run(r, path, name, tree, env, bool(data))
+        with np.errstate(all="ignore"):  # (a value that is not finite is reported by `_run`)
+            value, cost = _run(r, path, name, tree, env, bool(data))
         work += cost * passes
         if work > budget.MAX_WORK:
             raise r.fail(path, f"the graph by node {name!r}, over {passes // (1 + steps)} sample(s) and "
@@ -75,14 +76,13 @@ def _run(r: Reader, path: tuple, node: str, tree: F.Node, env: dict, first: bool
     if cost + own > budget.MAX_WORK:
         raise r.fail(path, f"{where()} needs about {cost + own:,} operations; the limit is {budget.MAX_WORK:,}")
     try:
-        with np.errstate(all="ignore"):
-            value = np.asarray(F.evaluate(shallow, local), dtype=float)
+        value = np.asarray(F.evaluate(shallow, local), dtype=float)  # (inside `check`'s errstate)
     except F.FormulaError as exc:
         said = re.sub(r"\b_(\d+)\b", lambda m: F.to_code(kids[int(m.group(1))]), str(exc))
         raise r.fail(path, f"{where()}: {said}") from None
     if value.ndim > 2:
         raise r.fail(path, f"{where()} would have shape {_shape(value.shape)}; values are at most matrices")
-    if not np.all(np.isfinite(value)):
+    if not np.isfinite(value).all():
         raise r.fail(path, f"{where()}: {_not_finite(tree, list(local.values()))} at the given values"
                            + (" (the first sample of data)" if first else ""))
     if isinstance(tree, F.Call) and tree.fn not in _RATIONAL:
