@@ -310,10 +310,11 @@ def train(case: Case, lr: Fraction, steps: int, first: dict | None = None, optim
     digits too). `first`: `run(case)`, when the caller has it already.
     """
     from .. import network, optimizers
-    from .rationals import Rationals, array
+    from .rationals import Rationals
 
     arithmetic = Rationals()
-    params = {name: array(value) for name, value in case.params.items()}
+    # the case's parameters as `run` took them: converted once, and read-only (the steps make new arrays)
+    params = {name: arithmetic.input(network.exact_array(value)) for name, value in case.params.items()}
     if first is None:
         first = network.run(case, arithmetic)
     grads = {p: _objects(first[f"dl/d{p}"]) for p in params}
@@ -341,10 +342,9 @@ def _short(v, bits: int):
     such layers would take hours. Rounded at 45 digits, the values still
     agree with float64 far beyond the 1e-9 the checks ask.
     """
-    p, q = v.numerator, v.denominator
-    if p.bit_length() <= bits and q.bit_length() <= bits:  # (most values: no conversion to int)
+    p, q = v.numerator, v.denominator  # (gmpy2's mpz for QQ elements: no conversion to int)
+    if p.bit_length() <= bits and q.bit_length() <= bits:
         return v
-    p, q = int(p), int(q)
     # What mpmath gives at DPS digits, mpf(p) / q (p rounded to the working precision, then one
     # correctly rounded division by q), by MPFR: the same two roundings to nearest, in C.
     x = _ROUNDING.div(gmpy2.mpfr(p, _ROUNDING.precision), q)
