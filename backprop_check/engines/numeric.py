@@ -21,7 +21,9 @@ from .jitter import Spread
 
 
 def array(rows) -> np.ndarray:
-    return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
+    """Rows of Fractions as float64, each correctly rounded: float() of each, done once for the
+    same rows (`network.exact_array`, `Floats.input`); the caller gets its own copy."""
+    return Floats().input(network.exact_array(rows))
 
 
 def params_of(case: Case) -> dict[str, np.ndarray]:
