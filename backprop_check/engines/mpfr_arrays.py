@@ -36,7 +36,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .symbolic import DPS, MAX_MAGNITUDE_BITS, MPQ, compile_expr
+from .symbolic import DPS, MAX_MAGNITUDE_BITS, MAX_VALUE_BITS, MPQ, _short, compile_expr
 
 PREC = mpmath.libmp.dps_to_prec(DPS)  # mpmath's working precision at DPS digits
 _RANGE = dict(emax=gmpy2.get_emax_max(), emin=gmpy2.get_emin_min())  # mpmath's exponents are unbounded
@@ -102,7 +102,7 @@ def compile_mpfr(exprs: list, symbols: tuple) -> Callable | None:
                 return None
             if any(_troubled(c) for c in (ctx, ctx5, ctx10)):
                 return None
-            exact = [v if r is None or r.kind == Q else _rationals(v) for r, v in zip(roots, values)]
+            exact = [v if r is None else _kept(v) if r.kind == Q else _rationals(v) for r, v in zip(roots, values)]
         if any(e is None and r is not None for e, r in zip(exact, roots)):
             return None
         return [None if e is None else _array(e, shape) for e in exact]
@@ -128,13 +128,23 @@ def _troubled(ctx) -> bool:
     return ctx.overflow or ctx.underflow or ctx.invalid or ctx.divzero or ctx.erange
 
 
+def _kept(v):
+    """A rational result as the entry-by-entry path keeps it: shortened past MAX_VALUE_BITS."""
+    if isinstance(v, list):
+        return [_kept(x) for x in v]
+    if v.numerator.bit_length() <= MAX_VALUE_BITS and v.denominator.bit_length() <= MAX_VALUE_BITS:
+        return v
+    return _short(v, MAX_VALUE_BITS)
+
+
 def _rationals(values: list):
     """Binary floats as exact rationals, as `symbolic.to_rational` makes them; None if one is past
-    float64's range (to_rational's error, which the entry-by-entry path raises with its message)."""
+    float64's range (to_rational's error, which the entry-by-entry path raises with its message).
+    (At most 1,100 + 153 bits each: never shortened.)"""
     out = []
     for x in values:
         if type(x) is MPQ:  # (a rational branch of a choice)
-            out.append(x)
+            out.append(_kept(x))
             continue
         if not x:
             out.append(MPQ(0))

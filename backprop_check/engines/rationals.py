@@ -132,11 +132,11 @@ _KEPT = np.frompyfunc(_kept, 1, 1)
 
 def _jointly(evaluate, args: list):
     """A function's value and partials by `mpfr_arrays` (None for each it leaves to `_map`), kept as
-    `_kept` keeps them; None when every argument is a scalar or an entry needs the mpmath path."""
+    `_kept` keeps them (`mpfr_arrays` does it); None when every argument is a scalar or an entry
+    needs the mpmath path."""
     if all(np.ndim(a) == 0 for a in args):
         return None
-    results = evaluate([np.asarray(a, dtype=object) for a in args])
-    return None if results is None else [None if r is None else _KEPT(r) for r in results]
+    return evaluate([np.asarray(a, dtype=object) for a in args])
 
 
 class _Slopes:
