@@ -130,10 +130,10 @@ class _Walk:
             if memo is not None:
                 memo[i] = local
         if carried is None:
-            return [unbroadcast(g * p, getattr(a, "shape", ())) if self.flows[t] else None
+            return [unbroadcast(_times(g, p), getattr(a, "shape", ())) if self.flows[t] else None
                     for p, a, t in zip(local, args, step.args)]
         n = len(g)
-        return [batch.unbroadcast(g * p, getattr(a, "shape", ()) if carried[t] else (n,) + getattr(a, "shape", ()))
+        return [batch.unbroadcast(_times(g, p), getattr(a, "shape", ()) if carried[t] else (n,) + getattr(a, "shape", ()))
                 if self.flows[t] else None for p, a, t in zip(local, args, step.args)]
 
     def structural(self, i: int, step, g) -> list:
@@ -168,6 +168,15 @@ class _Walk:
         where = ((slice(None),) if many else ()) + tuple(int(i) for i in at)
         g = np.asarray(g)
         adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
+
+
+def _times(g, p):
+    """g times one local partial derivative. A partial that is the number 1 or -1 itself, not an
+    array (the exact engine's partials of +, - and a copy), leaves g as it is or negates it: the
+    same exact numbers, without a multiplication of large rationals per entry."""
+    if not isinstance(p, np.ndarray) and (p == 1 or p == -1):
+        return g if p == 1 else -g
+    return g * p
 
 
 def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:
