@@ -160,3 +160,26 @@ def test_finite_differences_on_all_samples_at_once_name_the_sample_that_disagree
     grads["c"][2] = grads["c"][2] + 0.5
     with pytest.raises(EngineDisagreement, match=r"sample3\.dL/dc"):
         sample_differences(run.tape, run.inputs(), grads, "L", Report(), label, values, carried)
+
+
+def test_exact_adjoints_through_sums_and_differences_by_hand():
+    """The exact engine's partials of +, - and a copy are the numbers ±1, which pass an adjoint on
+    without multiplying it: the gradients still are the textbook ones, and the adjoints a pass
+    returns for two arguments of one sum are equal, separate values."""
+    from fractions import Fraction as Fr
+
+    from backprop_check.graph import Graph, record
+    from backprop_check.formula_syntax import parse
+
+    names = ["a", "b", "c", "s", "t", "u"]
+    nodes = (("s", parse("a + b", names)), ("t", parse("s - c", names)), ("u", parse("t", names)),
+             ("L", parse("u * u - a", names + ["L"])))
+    tape = record(Graph({"a": Fr(1, 3), "b": Fr(-2), "c": Fr(5, 7)}, nodes, "L"))
+    arithmetic = Rationals()
+    values = forward(tape, arithmetic, {k: arithmetic.input(v) for k, v in
+                                        {"a": Fr(1, 3), "b": Fr(-2), "c": Fr(5, 7)}.items()})
+    adjoint = backward(tape, values, arithmetic, tape.at["L"], arithmetic.one(values[tape.at["L"]]))
+    t = Fr(1, 3) - 2 - Fr(5, 7)
+    exact = {name: np.asarray(adjoint[tape.at[name]], dtype=object).item() for name in ("a", "b", "c", "s")}
+    got = {name: Fr(int(v.numerator), int(v.denominator)) for name, v in exact.items()}
+    assert got == {"a": 2 * t - 1, "b": 2 * t, "c": -2 * t, "s": 2 * t}
