@@ -166,49 +166,50 @@ class _Builder:
         """Feed every event. Inside a list or mapping, a scalar, a block sequence or mapping and their
         ends (nearly every event of an answers file) are handled here: what `feed` does with them,
         without its tests for other events and its calls."""
-        positions, key_positions, stack = self.doc.positions, self.doc.key_positions, self.stack
+        stack = self.stack
         event = next_event()
         while event is not None:
             kind = type(event)
             if not stack or self.closing is not None or (kind in _OPENS and (event.anchor or self.found)):
                 self.feed(event)
+            elif kind is yaml.ScalarEvent and not event.anchor:
+                self._scalar(event, stack[-1])
             elif kind in _OPENS:  # what `_open` does with a container that is not read from the text
                 if len(stack) >= MAX_DEPTH:
                     raise self._error(event, f"nested more than {MAX_DEPTH} levels deep")
-                self.nodes += 1
-                if self.nodes > MAX_NODES:
-                    self._count(event, 0)  # its message
+                self._count(event, 1)
                 container = {} if kind is yaml.MappingStartEvent else []
                 stack.append([container, self._place(event, container), _NO_KEY, None, self.nodes])
             elif kind in _CLOSES:
                 self._close()
-            elif kind is not yaml.ScalarEvent or event.anchor:
-                self.feed(event)
             else:
-                self.nodes += 1
-                if self.nodes > MAX_NODES:
-                    self._count(event, 0)  # its message
-                mark = event.start_mark
-                where = (mark.line + 1, mark.column + 1)
-                frame = stack[-1]
-                container = frame[0]
-                if type(container) is dict and frame[2] is _NO_KEY:
-                    key = event.value  # a key is its text: `~:` is the key "~", not None
-                    if key in container:
-                        raise self._error(event, f"duplicate key {key[:40]!r}")
-                    frame[2] = key
-                    key_positions[frame[1] + (key,)] = where
-                else:
-                    value = None if _is_null(event) else event.value
-                    if type(container) is dict:
-                        path = frame[1] + (frame[2],)
-                        container[frame[2]] = value
-                        frame[2] = _NO_KEY
-                    else:
-                        path = frame[1] + (len(container),)
-                        container.append(value)
-                    positions.setdefault(path, where)
+                self.feed(event)
             event = next_event()
+
+    def _scalar(self, event, frame: list) -> None:
+        """What `feed` does with a scalar without an anchor in the list or mapping `frame` holds."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self._count(event, 0)  # its message
+        mark = event.start_mark
+        where = (mark.line + 1, mark.column + 1)
+        container = frame[0]
+        if type(container) is dict and frame[2] is _NO_KEY:
+            key = event.value  # a key is its text: `~:` is the key "~", not None
+            if key in container:
+                raise self._error(event, f"duplicate key {key[:40]!r}")
+            frame[2] = key
+            self.doc.key_positions[frame[1] + (key,)] = where
+            return
+        value = None if _is_null(event) else event.value
+        if type(container) is dict:
+            path = frame[1] + (frame[2],)
+            container[frame[2]] = value
+            frame[2] = _NO_KEY
+        else:
+            path = frame[1] + (len(container),)
+            container.append(value)
+        self.doc.positions.setdefault(path, where)
 
     def feed(self, event) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
