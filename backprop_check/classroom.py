@@ -304,6 +304,8 @@ class Grader:
         # What lives now (modules, the solved problem) lives the whole run: the collector leaves it out of its
         # walks, in the workers (forked with it) and here. The records received here are acyclic and kept for
         # the report: they are received with the collector paused, and left out of its later walks too.
+        if len(items) >= PRELOAD_FROM:
+            _preload()
         gc.freeze()
         with collector.paused():
             results = sandbox.run(items, self._grade_in_worker, self._failed, self.limits, self.jobs, progress)
@@ -350,6 +352,15 @@ class Grader:
             return FileResult(str(path), None, None, error=f"cannot grade: {reason}")
         problem, solution = self.load(self.problem)
         return _all_invalid(FileResult(str(path), None, problem.id), problem, solution, f"not graded: {reason}")
+
+
+PRELOAD_FROM = 8  # files: a class this large has formulas and wrong answers
+
+
+def _preload() -> None:
+    """What a worker imports at its first formula or wrong answer, imported once before the workers
+    fork (each would import it on its own: 20-25 ms): a single file's grading imports it only if needed."""
+    from . import carry, equivalence, formula_parser, latex_syntax, numbers_worked  # noqa: F401
 
 
 HAND_SIZED_WORK = 20_000  # multiplications: a homework network's float64 solve takes milliseconds
