@@ -133,8 +133,9 @@ class _Walk:
             return [unbroadcast(_times(g, p), getattr(a, "shape", ())) if self.flows[t] else None
                     for p, a, t in zip(local, args, step.args)]
         n = len(g)
-        return [batch.unbroadcast(_times(g, p), getattr(a, "shape", ()) if carried[t] else (n,) + getattr(a, "shape", ()))
-                if self.flows[t] else None for p, a, t in zip(local, args, step.args)]
+        return [batch.unbroadcast(_times(g, p), getattr(a, "shape", ()) if carried[t] else
+                                  (n,) + getattr(a, "shape", ())) if self.flows[t] else None
+                for p, a, t in zip(local, args, step.args)]
 
     def structural(self, i: int, step, g) -> list:
         """A structural operation's adjoints: its vjp (sample by sample when they are carried)."""

@@ -50,35 +50,34 @@ def _tex(text: str) -> str:
     return {"nan": r"\text{nan}", "inf": r"\infty", "-inf": r"-\infty"}.get(text, text)
 
 
-def _blocks(texts: list[str], n_cols: int) -> list[tuple[str, str]]:
-    """(label, body) pieces of a matrix, its numbers' texts row after row (`n_cols` a row), that each
-    fit the line and a page; a piece's body is its rows, as `_body` writes them."""
-    widest = max(map(len, texts), default=1)
+def _blocks(cells: list, n_cols: int) -> list[tuple[str, list, str]]:
+    """(label, rows, zeros) pieces of a matrix that each fit the line and a page: `cells` holds each
+    row's numbers' texts, or None for a row of zeros, whose text in a piece is `zeros`."""
+    widest = max((len(t) for row in cells if row is not None for t in row), default=1)
     per_block = max(1, int((LINE_PT - LEFT_PT) // (widest * CHAR_PT + COLSEP_PT)))
-    n_rows = len(texts) // n_cols if n_cols else 0
+    n_rows = len(cells) if n_cols else 0
     out = []
     for c in range(0, n_cols, per_block):
         stop = min(c + per_block, n_cols)
+        zeros = " & ".join(["0"] * (stop - c))
         for r in range(0, n_rows, MAX_ROWS):
-            body = _body([texts[i * n_cols + c:i * n_cols + stop] for i in range(r, min(r + MAX_ROWS, n_rows))])
+            rows = cells[r:r + MAX_ROWS]
             label = []
             if n_cols > per_block:
                 label.append(S.span("column", c, stop))
             if n_rows > MAX_ROWS:
                 label.append(S.span("row", r, min(r + MAX_ROWS, n_rows)))
-            out.append((", ".join(label), body))
+            part = rows if stop - c == n_cols else [row and row[c:stop] for row in rows]
+            out.append((", ".join(label), part, zeros))
     return out
 
 
-def _body(rows: list[list[str]]) -> str:
-    """The rows of a bmatrix: entries by &, rows by \\\\ (a power of ten, nan or inf in LaTeX)."""
-    body = r" \\ ".join(map(" & ".join, rows))
+def _matrix(rows: list, zeros: str = "") -> str:
+    """A bmatrix of rows of numbers' texts (None: a row of zeros, written `zeros`): entries by &, rows
+    by \\\\, a power of ten, nan or inf in LaTeX."""
+    body = r" \\ ".join([zeros if row is None else " & ".join(row) for row in rows])
     if "e" in body or "n" in body:  # (rare: then row by row)
-        body = r" \\ ".join(" & ".join(map(_tex, row)) for row in rows)
-    return body
-
-
-def _matrix(body: str) -> str:
+        body = r" \\ ".join([zeros if row is None else " & ".join(map(_tex, row)) for row in rows])
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 
@@ -88,8 +87,18 @@ def _value_lines(value) -> list[str]:
     if rows is None:
         return [number(value)]
     n_cols = len(rows[0]) if rows else 0
-    texts = S.numbers([v for row in rows for v in row])  # formatted together, row after row
-    return [_matrix(part) + (rf"_{{\text{{{label}}}}}" if label else "") for label, part in _blocks(texts, n_cols)]
+    zero = [0.0] * n_cols  # (0, -0.0 and False are written 0 too: `sheet_text.number`)
+    zeros = [row == zero for row in rows]  # most rows of a Jacobian by a weight matrix
+    texts = S.numbers([v for row, z in zip(rows, zeros) if not z for v in row])  # the others', formatted together
+    if not any(zeros):
+        cells = [texts[at:at + n_cols] for at in range(0, len(texts), n_cols)]
+    else:
+        cells, at = [], 0
+        for z in zeros:
+            cells.append(None if z else texts[at:at + n_cols])
+            at += 0 if z else n_cols
+    return [_matrix(part, zeros) + (rf"_{{\text{{{label}}}}}" if label else "")
+            for label, part, zeros in _blocks(cells, n_cols)]
 
 
 def _entry(solution, e, aliases: dict) -> list[str]:

@@ -120,7 +120,8 @@ def _matrix_rows(value: list, inner: str) -> str | None:
         zero = [z and struct.pack(f"{width}d", *row) == plus for z, row in zip(zero, value)]
     zero_row = ", ".join(["0.0"] * width)
     deeper = inner + "  "
-    rows = (inner + "]," + inner + "[" + deeper).join([zero_row if z else repr(row)[1:-1] for z, row in zip(zero, value)])
+    rows = (inner + "]," + inner + "[" + deeper).join([zero_row if z else repr(row)[1:-1]
+                                                       for z, row in zip(zero, value)])
     return None if "n" in rows else rows.replace(", ", "," + deeper)  # (nan, inf: as json writes them)
 
 
