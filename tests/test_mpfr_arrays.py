@@ -190,3 +190,19 @@ def test_constants_are_the_entry_by_entry_closures():
     with mpmath.workdps(rationals.DPS):
         expected = [symbolic.to_rational(closure((v,))) for v in z]
     assert list(evaluate([z])[0]) == expected
+
+
+def test_constants_carry_the_working_digits():
+    """π, e and a float constant are made at DPS + 10 digits, not at mpmath's default 53 bits (π was
+    16 digits: GELU's and erf's slopes were right to 1e-17, not to the promised 45 digits)."""
+    a = sp.Symbol("a0", real=True)
+    for constant, exact in [(sp.pi, mpmath.pi), (sp.E, mpmath.e)]:
+        value = symbolic.compile_expr(constant, (a,))(())
+        with mpmath.workdps(80):
+            assert abs(value - exact) <= mpmath.mpf(10) ** -(rationals.DPS + 8)
+    slope = rationals._compiled(FUNCTIONS["gelu"], ())[1][0]
+    with mpmath.workdps(rationals.DPS):
+        got = symbolic.to_rational(slope((MPQ(7, 10),)))
+    x = sp.Rational(7, 10)
+    truth = sp.N((1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi), 80)
+    assert abs(sp.Rational(int(got.numerator), int(got.denominator)) - truth) < sp.Float(10) ** -44

@@ -145,7 +145,8 @@ def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
         q = QQ(int(expr.p), int(expr.q))
         return lambda env: q
     if expr.is_Number or expr in (sp.pi, sp.E):
-        value = mpmath.mpf(sp.N(expr, DPS + 10))
+        with mpmath.workdps(DPS + 10):  # (made at mpmath's default 53 bits, π was 16 digits)
+            value = mpmath.mpf(sp.N(expr, DPS + 10))
         return lambda env: value
     if expr is sp.true or expr is sp.false:
         value = bool(expr)
