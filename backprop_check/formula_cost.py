@@ -56,7 +56,8 @@ WEIGHT = {  # operations per entry computed: numpy's worst time in ns per entry 
     # underflow (numpy's SIMD exp hands those entries to a scalar path, subnormals flushed or not):
     # a formula may put every entry there (exp(-710 - z1 z1ᵀ)); sigmoid and softmax take exp too
     "exp": 70, "sigmoid": 100, "softmax": 80,
-    "step": 30, "leaky_relu": 30, "elu": 25, "softplus": 70,
+    "step": 30, "leaky_relu": 30, "softplus": 70,
+    "elu": 40,  # expm1: 25 ns an entry where it underflows (-745 to -708), flushed or not
     "erf": 400, "gelu": 450,  # np.vectorize(math.erf): one Python call per entry
 }
 UNKNOWN_WEIGHT = 450  # a function not listed: as costly as the costliest

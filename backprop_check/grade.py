@@ -29,6 +29,7 @@ from .shapes import fit_shape, fit_units  # noqa: F401 (fit_shape: tests and ben
 from .shapes import shape_owner as _shape_owner
 from .solve import Solution
 from .spec import Problem, Question
+from .subnormals import while_grading
 from .tolerance import Tolerance
 
 STATUSES = ("correct", "incorrect", "invalid", "missing")
@@ -101,6 +102,20 @@ def questions_of(problem: Problem, solution: Solution) -> tuple:
 def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> FileResult:
     """Grade every question of `problem` in one answers file (passed: full marks)."""
     result = FileResult(answers.file, answers.student, problem.id)
+    with while_grading(solution):  # a student's formulas: subnormals flushed where that changes no value
+        _grade_questions(result, answers, problem, solution)
+    for finding in result.findings:
+        finding.score = round(finding.score, 6)
+        result.score += finding.score
+        result.max_score += finding.max_score
+    result.warnings = list(answers.warnings) + [(line, f"equation skipped: {why}") for line, why in answers.skipped]
+    result.score = round(result.score, 6)
+    result.passed = result.score >= result.max_score - 1e-9
+    return result
+
+
+def _grade_questions(result: FileResult, answers: AnswerFile, problem: Problem, solution: Solution) -> None:
+    """Each question's finding, error carried forward and a write-up's steps."""
     given = answers.resolve(problem)
     ctx = Context(solution)
     questions = questions_of(problem, solution)
@@ -117,14 +132,6 @@ def grade_file(answers: AnswerFile, problem: Problem, solution: Solution) -> Fil
         steps.apply(solution, questions, result.findings, answers.steps, lambda q: _plan(ctx, q).fitter(),
                     lambda q: _plan(ctx, q).tol, lambda q, key, default: _option(problem, q, key, default),
                     lambda q: _plan(ctx, q).seeing(written))
-    for finding in result.findings:
-        finding.score = round(finding.score, 6)
-        result.score += finding.score
-        result.max_score += finding.max_score
-    result.warnings = list(answers.warnings) + [(line, f"equation skipped: {why}") for line, why in answers.skipped]
-    result.score = round(result.score, 6)
-    result.passed = result.score >= result.max_score - 1e-9
-    return result
 
 
 def _option(problem: Problem, q: Question, key: str, default):

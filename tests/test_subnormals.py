@@ -31,6 +31,8 @@ from backprop_check import formulas as F
 from backprop_check.classroom import Grader
 from backprop_check.formula_products import Rules, Sized
 from backprop_check.formula_syntax import parse
+from backprop_check.solve import solve
+from backprop_check.spec import load_problem
 from test_formula_cost import COSTLY, ENV, _budgets, _fit, _never, _trees, _wide_spec, wide, wide_path  # noqa: F401
 
 TINY = np.finfo(float).tiny
@@ -51,27 +53,45 @@ def _unflushed():
         yield
 
 
+@contextmanager
+def _grading():
+    """As while an answers file of a problem that allows flushing is graded."""
+    policy = subnormals._Policy(None)
+    policy.on = True
+    token = subnormals._POLICY.set(policy)
+    try:
+        yield
+    finally:
+        subnormals._POLICY.reset(token)
+
+
 # ------------------------------------------------------------- flushing, and only there
 
 @flushing
 def test_an_underflowing_formula_evaluates_to_zeros_and_the_thread_is_restored():
     env = {"z1": np.linspace(-1.5, 1.5, 16).reshape(16, 1)}
     assert _subnormal(np.exp(-740 - env["z1"] @ env["z1"].T))  # numpy itself: subnormal (exp(-740) ≈ 4e-322)
-    value = F.evaluate(parse("exp(-740 - z1 z1^T)", ["z1"]), env)
-    assert value.shape == (16, 16) and not np.any(value)
-    assert np.exp(-740.0) > 0  # outside the evaluation, subnormals are back
-    with pytest.raises(F.FormulaError):
-        F.evaluate(parse("exp(-740 - z1) + nowhere", ["z1", "nowhere"]), env)
-    assert np.exp(-740.0) > 0  # restored after an error too
+    node = parse("exp(-740 - z1 z1^T)", ["z1"])
+    assert _subnormal(F.evaluate(node, env))  # not grading: formulas are IEEE arithmetic (the key's checks)
+    with _grading():
+        value = F.evaluate(node, env)
+        assert value.shape == (16, 16) and not np.any(value)
+        assert np.exp(-740.0) > 0  # outside the evaluation, subnormals are back
+        with pytest.raises(F.FormulaError):
+            F.evaluate(parse("exp(-740 - z1) + nowhere", ["z1", "nowhere"]), env)
+        assert np.exp(-740.0) > 0  # restored after an error too
 
 
 @flushing
 def test_nested_flushing_keeps_flushing_until_the_outermost_block_ends():
-    with subnormals.flushed():
+    with _grading():
         with subnormals.flushed():
+            with subnormals.flushed():
+                assert np.exp(-740.0) == 0
             assert np.exp(-740.0) == 0
-        assert np.exp(-740.0) == 0
-    assert np.exp(-740.0) > 0
+        assert np.exp(-740.0) > 0
+    with subnormals.flushed():  # outside an answers file's grading: no flushing
+        assert np.exp(-740.0) > 0
 
 
 def _values(node, env):
@@ -92,7 +112,7 @@ def _values(node, env):
 def test_a_formula_that_never_meets_a_subnormal_is_computed_bit_for_bit_as_without_flushing(node):
     """Hand-sized values (1 to 6, ½, 2, 3; every operation): flushing changes nothing unless a
     subtree's own value, computed as numpy does, holds a subnormal."""
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), _grading():
         try:
             flushed = F.evaluate(node, ENV, Rules(outer=True))
         except F.FormulaError:
@@ -149,6 +169,7 @@ def test_subnormal_terms_give_the_verdicts_their_values_say_flushed_or_not(narro
     answers.write_text(f"bpcheck: 1\nproblem: {narrow}\nstudent: s\nanswers:\n" +
                        "".join(f"  {q}: \"{text}\"\n" for q, (text, _) in ANSWERS.items()))
     expected = {q: verdict for q, (_, verdict) in ANSWERS.items()}
+    assert subnormals._safe(solve(load_problem(narrow), exact=False))  # so the file is graded flushed
     assert _statuses(narrow, answers) == expected
     with _unflushed():
         assert _statuses(narrow, answers) == expected
@@ -164,14 +185,14 @@ def test_a_write_up_takes_the_same_path(narrow, tmp_path, monkeypatch, suffix, d
 
     @contextmanager
     def recording():
-        entered.append(1)
+        entered.append(subnormals._POLICY.get() is not None)  # inside the file's grading
         with subnormals.flushed():
             yield
     writeup = tmp_path / f"s{suffix}"
     writeup.write_text(document)
     monkeypatch.setattr(F, "flushed", recording)
     assert _statuses(narrow, writeup) == {"z2": "correct", "z3": "correct", "loss": "incorrect"}
-    assert entered
+    assert any(entered)  # (the key's own checks, solving it first, are not inside)
 
 
 # ------------------------------------------------------------- what they cost
@@ -229,3 +250,30 @@ def test_the_largest_allowed_subnormal_terms_share_the_file_budget(wide_path, wi
     messages = [f.message for f in result.findings if f.status == "invalid"]
     assert any(m.startswith("not checked: this answers file's formulas together would take more than")
                for m in messages), messages
+
+
+# ------------------------------------------------------------- problems that live near the subnormals
+
+GRAPHS = {  # (nodes, the answer: the node's own formula); the review's cases
+    "a subnormal value, scaled up": ({"a": "exp(x)", "b": "sqrt(a)"}, ("b", "sqrt(a)")),
+    "a subnormal value times exp(700)": ({"a": "exp(x)", "b": "a * exp(700)"}, ("b", "a * exp(700)")),
+    "a subnormal step inside a node": ({"b": "exp(x) * exp(700)"}, ("b", "exp(x) * exp(700)")),
+}
+
+
+@flushing
+@pytest.mark.parametrize("what", GRAPHS)
+def test_a_problem_whose_values_need_subnormals_solves_and_grades_its_own_formulas_right(tmp_path, what):
+    """Flushing would turn exp(-720) into 0: the key's checks never flush, and a problem whose
+    values or sheet formulas change when flushed is graded unflushed."""
+    nodes, (quantity, answer) = GRAPHS[what]
+    spec = tmp_path / "g.yaml"
+    body = "".join(f"    {n}: {f}\n" for n, f in nodes.items())
+    spec.write_text(f"bpcheck: 1\nid: near-subnormal\ngraph:\n  inputs: {{x: -720}}\n  nodes:\n{body}"
+                    f"questions:\n  - {{quantity: {quantity}, points: 1, form: expression}}\n")
+    solution = solve(load_problem(spec))  # both engines and the formula checks: no disagreement
+    assert float(np.asarray(solution.entries[quantity].value, dtype=float)) > 1e-200
+    answers = tmp_path / "s.answers.yaml"
+    answers.write_text(f"bpcheck: 1\nproblem: {spec}\nstudent: s\nanswers:\n  {quantity}: \"{answer}\"\n")
+    assert _statuses(spec, answers) == {quantity: "correct"}
+    assert not subnormals._safe(solve(load_problem(spec), exact=False))
