@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import formula_syntax as S
 from . import formulas as F
+from .errors import shortened
 from .formula_syntax import FormulaSyntaxError
 
 _ADD, _MUL, _UNARY, _POW = 10, 20, 30, 40
@@ -120,7 +121,7 @@ class Parser:
         if kind == "end":
             raise FormulaSyntaxError("the formula ends where a value is expected")
         if kind == "attr":
-            raise FormulaSyntaxError(f"'.{S.short(text)}' needs a value before it")
+            raise FormulaSyntaxError(f"'.{shortened(text)}' needs a value before it")
         if text == "'":
             raise FormulaSyntaxError("a quote ' is only allowed after a function (sigmoid'(z)) "
                                      "or after a value (x', its transpose)")
@@ -155,7 +156,7 @@ class Parser:
                 return self.node(F.T(left))
             if self.is_op("("):
                 raise FormulaSyntaxError("only plain function names can be called, e.g. relu(z1)")
-            raise FormulaSyntaxError(f"'.{S.short(text)}' is not allowed (only .T, the transpose)")
+            raise FormulaSyntaxError(f"'.{shortened(text)}' is not allowed (only .T, the transpose)")
         if text == "'":
             return self.node(F.T(left))  # x': the transpose, as in MATLAB
         return self.index(left)
@@ -173,12 +174,12 @@ class Parser:
             return self.derivative(fn, written, depth)
         if self.is_op("("):
             if fn is None:
-                raise FormulaSyntaxError(f"unknown function {S.short(written)!r}")
+                raise FormulaSyntaxError(f"unknown function {shortened(written)!r}")
             self.take()
             return self.call(fn, self.arguments(depth))
         if fn is not None:
             raise FormulaSyntaxError(f"{written} is a function: write {written}(…)")
-        raise FormulaSyntaxError(S.keyword(written) or f"unknown name {S.short(written)!r}")
+        raise FormulaSyntaxError(S.keyword(written) or f"unknown name {shortened(written)!r}")
 
     def value(self, written: str) -> F.Node | None:
         """The tree a name stands for: a problem name (through aliases and subscripts),
@@ -245,7 +246,7 @@ class Parser:
         """sigmoid'(z): the activation's derivative formula, from the operation registry."""
         from .elementwise import prime  # late: elementwise parses through formula_syntax
         if fn is None:
-            raise FormulaSyntaxError(f"{S.short(written)}'(…) names no function: write the activation "
+            raise FormulaSyntaxError(f"{shortened(written)}'(…) names no function: write the activation "
                                      "itself, e.g. sigmoid'(z3) or tanh'(z1)")
         args = self.arguments(depth)
         node = prime(fn, args)
@@ -291,7 +292,7 @@ class Parser:
         if kind != "num" or not text.isdigit():
             raise FormulaSyntaxError(_WHOLE)
         if len(text) > 5 or int(text) > S.MAX_INDEX:
-            raise FormulaSyntaxError(f"index {S.short(text)} is too large (limit {S.MAX_INDEX})")
+            raise FormulaSyntaxError(f"index {shortened(text)} is too large (limit {S.MAX_INDEX})")
         return int(text)
 
     def stack(self, depth: int) -> F.Node:
@@ -351,5 +352,5 @@ def _shown(tok: tuple) -> str:
     if kind == "end":
         return "the end"
     where = f" (at character {pos + 1})" if pos >= 0 else ""
-    return f"'{'.' if kind == 'attr' else ''}{S.short(text)}'{where}"
+    return f"'{'.' if kind == 'attr' else ''}{shortened(text)}'{where}"
 

@@ -32,6 +32,7 @@ from fractions import Fraction
 from typing import Iterable, Mapping
 
 from . import formulas as F
+from .errors import shortened
 from .formula_tokens import TokenError, tokens
 
 MAX_LENGTH = 2000
@@ -212,13 +213,13 @@ def keyword(name: str) -> str | None:
 def number(written: str) -> F.Num:
     """A number token, exactly as written (0.1 is 1/10, not a binary float)."""
     if len(written) > MAX_CONSTANT_CHARS:
-        raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
+        raise FormulaSyntaxError(f"the number {shortened(written)} is out of range (limit {MAX_CONSTANT:g})")
     exponent = re.search(r"[eE]([-+]?\d+)$", written)
     if exponent and abs(int(exponent.group(1))) > 30:  # Fraction("1e999999999") would build the number
-        raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
+        raise FormulaSyntaxError(f"the number {shortened(written)} is out of range (limit {MAX_CONSTANT:g})")
     exact = Fraction(written)
     if abs(exact) > MAX_CONSTANT or (exact and abs(exact) < Fraction(1, MAX_CONSTANT)):
-        raise FormulaSyntaxError(f"the number {short(written)} is out of range (limit {MAX_CONSTANT:g})")
+        raise FormulaSyntaxError(f"the number {shortened(written)} is out of range (limit {MAX_CONSTANT:g})")
     return F.Num(exact)
 
 
@@ -257,10 +258,7 @@ def check_power(base: F.Node, exponent: F.Node) -> None:
     if value is None:
         raise FormulaSyntaxError("an exponent must be a number, e.g. ** 2 or ^2")
     if abs(value) > MAX_EXPONENT:
-        raise FormulaSyntaxError(f"exponent {short(str(value))} is too large (|p| <= {MAX_EXPONENT})")
+        raise FormulaSyntaxError(f"exponent {shortened(str(value))} is too large (|p| <= {MAX_EXPONENT})")
     if degree(base) * abs(value) > MAX_DEGREE:
         raise FormulaSyntaxError(f"powers of powers beyond degree {MAX_DEGREE}")
 
-
-def short(s: str) -> str:
-    return s if len(s) <= 30 else s[:27] + "..."

@@ -24,6 +24,7 @@ from . import formulas as F
 from .answers import Answer, AnswerFile
 from . import graph_quantities as GQ
 from .diagnose import Context, diagnose, is_graph
+from .errors import shortened
 from .conventions import Conventions, student_rows, student_vectors
 from .shapes import fit_shape, fit_units  # noqa: F401 (fit_shape: tests and benches read it from here)
 from .shapes import shape_owner as _shape_owner
@@ -215,7 +216,7 @@ def grade_question(ctx: Context, q: Question, given: dict, written: dict | None 
     if answer.formula is not None:
         finding.got = answer.formula
         if q.form == "value":
-            return _invalid(finding, f"{_short(answer.formula)!r} is not a number "
+            return _invalid(finding, f"{shortened(answer.formula, 60)!r} is not a number "
                                      "(this question asks for a value)")
         return _grade_formula(ctx, plan, answer.formula, finding, points, written)
     reference = ctx.solution.entries[q.quantity].formula
@@ -373,10 +374,6 @@ def _names_used(ctx: Context, text: str) -> frozenset | None:
 def _invalid(finding: Finding, message: str) -> Finding:
     finding.status, finding.message = "invalid", message
     return finding
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _given(name: str, problem) -> bool:

@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import formulas as F
+from .errors import shortened
 from .exact import NumberError, parse_number, plain_decimal
 from .formula_syntax import FormulaSyntaxError, parse
 from .tolerance import unit_of, written_unit
@@ -71,7 +72,7 @@ def entry(text: object) -> tuple[float, float, bool]:
             raise
     value = arithmetic(_plain_syntax(text))
     if value is None:
-        raise NumberError(f"{_short(text)!r} is not a number (write e.g. 0.25, -1e-3, 3/4 or 1 - 0.5*0.2)")
+        raise NumberError(f"{shortened(text)!r} is not a number (write e.g. 0.25, -1e-3, 3/4 or 1 - 0.5*0.2)")
     return _float(value, text), 0.0, False
 
 
@@ -175,7 +176,7 @@ _OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * 
 def _float(value: Fraction, text: str) -> float:
     out = float(value)  # OverflowError past float64, as for a plain number
     if out == 0.0 and value != 0:
-        raise NumberError(f"{_short(text)!r} is too small for float64 (write 0 for zero)")
+        raise NumberError(f"{shortened(text)!r} is too small for float64 (write 0 for zero)")
     return out
 
 
@@ -258,6 +259,3 @@ def _is_plain(text: str) -> bool:
         return False
 
 
-def _short(text: object) -> str:
-    s = str(text)
-    return s if len(s) <= 30 else s[:27] + "..."
