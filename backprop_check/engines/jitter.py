@@ -106,6 +106,7 @@ class Jittered(Floats):
     """Floats whose every operation's result is moved by a random error of its rounding's size."""
 
     def __init__(self, rng: np.random.Generator, moves: bool = True):
+        super().__init__()
         self.rng, self.moves = rng, moves  # moves=False: plain Floats that only records the sides
         self.sides: list = []  # which side of its kinks each kinked function's argument was on, in order
         self._operands: dict = {}  # id(tape) -> the steps that are an operand of a matmul
