@@ -1,4 +1,4 @@
-"""Grade many answers files: discovery, the problem pin, caching, summary.
+"""Grade many answers files: the problem pin, caching, workers, summary (discovery: `class_files`).
 
 A class is graded with each problem loaded, checked against its pinned
 hash and solved once. A file that cannot be graded (broken YAML, no problem)
@@ -16,15 +16,16 @@ arrays, so the parent's memory does not grow with what students submit.
 from __future__ import annotations
 
 import gc
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-from .answers import inside, load_answers
+from .answers import load_answers
+from .class_files import (ANSWER_NAMES, ANSWER_SUFFIXES, MAX_FILES_PER_DIRECTORY,  # noqa: F401 (read from here too)
+                          Submission, discover)
 from .writeup import is_writeup
 from .errors import BpcheckError, InputError
 from . import collector, sandbox
@@ -32,109 +33,12 @@ from .grade import FileResult, Finding, grade_file, questions_of
 from .solve import Solution, solve
 from .spec import Problem, load_problem
 
-ANSWER_NAMES = ("answers.yaml", "answers.yml", "answers.md", "answers.tex")
-ANSWER_SUFFIXES = (".answers.yaml", ".answers.yml", ".answers.md", ".answers.tex")
-MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named directory's own files)
 MAX_CACHED_PROBLEMS = 8
 MAX_CACHED_PATHS = 64  # problem paths as files name them, resolved
 MAX_CACHED_VARIANTS = 32  # solved variants per worker (a variant per student)
 MAX_SENT_ENTRIES = 1_000  # a finding's arrays travel back from the worker up to this size
 MAX_SENT_WARNINGS = 50
 MAX_SENT_CHARS = 500  # each message, formula or name that travels back
-
-
-@dataclass(frozen=True)
-class Submission:
-    """An answers file, the tree it must resolve inside, or why it is not graded."""
-
-    path: Path
-    tree: Path
-    refused: str | None = None
-
-    @classmethod
-    def of(cls, item: str | Path | Submission) -> Submission:
-        """A file named on its own is confined to the directory it is in."""
-        return item if isinstance(item, Submission) else cls(Path(item), Path(item).parent)
-
-
-def discover(paths: Iterable[str | Path]) -> list[Submission]:
-    """Files as given; below directories, answers.yaml and *.answers.yaml.
-
-    In a directory named here, each directory directly inside is one
-    student's tree; files directly in it are confined to the named directory.
-    """
-    found: list[Submission] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found.extend(_class(p))
-        elif p.exists() or p.is_symlink():  # a dangling link is graded invalid, with the reason
-            found.append(Submission.of(p))
-        else:
-            raise InputError("no such file or directory", str(p))
-    return found
-
-
-def _class(top: Path) -> list[Submission]:
-    own: list[Path] = []
-    found: list[Submission] = []
-    for entry in _listing(top):
-        path = Path(entry.path)
-        if entry.is_dir(follow_symlinks=False):
-            found.extend(_limited(_walk(path), path))
-        elif entry.is_symlink() and path.is_dir():
-            continue  # a link to another student (or out of the class): not a student's tree
-        elif _is_answers(entry.name) and entry.is_symlink() and path.exists():  # (a dangling one: "broken")
-            # files side by side share no student's tree: a link here is another student's file
-            found.append(Submission(path, top, "a symbolic link directly in the class directory; "
-                                               "only real files (or students' own directories) are graded"))
-        elif _is_answers(entry.name):
-            own.append(path)
-    found.extend(_limited(own, top))
-    return sorted(found, key=lambda s: s.path)
-
-
-def _limited(files: list[Path], tree: Path) -> list[Submission]:
-    """A tree's files, or one refusal for all of them past the limit: never the class's."""
-    if len(files) > MAX_FILES_PER_DIRECTORY:
-        return [Submission(tree, tree, f"more than {MAX_FILES_PER_DIRECTORY} answers files in this "
-                                       "directory; none of them graded")]
-    return [Submission(f, tree) for f in files]
-
-
-def _walk(tree: Path) -> list[Path]:
-    """Answers files below `tree`, following only symlinked directories that stay inside it.
-
-    Stops one past the limit, so that a huge directory costs no more to refuse.
-    """
-    root = os.path.realpath(tree)
-    files: list[Path] = []
-    stack, seen = [tree], set()
-    while stack and len(files) <= MAX_FILES_PER_DIRECTORY:
-        folder = stack.pop()
-        real = os.path.realpath(folder)
-        if real in seen or not inside(real, root):  # a loop, or a link out of the tree
-            continue
-        seen.add(real)
-        for entry in _listing(folder):
-            if entry.is_dir():
-                stack.append(Path(entry.path))
-            elif _is_answers(entry.name):
-                files.append(Path(entry.path))  # a link: `load_answers` checks where it leads
-    return files
-
-
-def _listing(folder: Path) -> list:
-    try:
-        with os.scandir(folder) as it:
-            return sorted(it, key=lambda e: e.name)
-    except OSError:
-        return []  # unreadable: nothing in it can be graded or leak
-
-
-def _is_answers(name: str) -> bool:
-    """An answers file or a write-up, by its name (a class's README.md is neither)."""
-    return name in ANSWER_NAMES or name.endswith(ANSWER_SUFFIXES)
 
 
 def compact(result: FileResult) -> FileResult:

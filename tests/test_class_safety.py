@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from backprop_check import answers as answers_module
-from backprop_check import classroom
+from backprop_check import class_files, classroom
 from backprop_check.classroom import Grader, Submission, discover
 from backprop_check.cli import main
 from backprop_check.errors import InputError
@@ -183,7 +183,7 @@ def test_a_signal_leaves_no_worker_behind(slow_class, signum):
 # ----------------------------------------------------------------- 9. one student cannot stop the class
 
 def test_a_student_with_too_many_files_is_refused_alone(tmp_path, monkeypatch):
-    monkeypatch.setattr(classroom, "MAX_FILES_PER_DIRECTORY", 5)
+    monkeypatch.setattr(class_files, "MAX_FILES_PER_DIRECTORY", 5)
     room = tmp_path / "class"
     (room / "mallory" / "deep").mkdir(parents=True)
     for i in range(3):
@@ -210,7 +210,7 @@ def test_twenty_thousand_and_one_files_refuse_one_directory_not_the_run(tmp_path
     (room / "alice" / "answers.yaml").write_text(WRONG)
     found = discover([room])
     assert [s.refused is not None for s in found] == [False, True]
-    assert f"more than {classroom.MAX_FILES_PER_DIRECTORY}" in found[1].refused
+    assert f"more than {class_files.MAX_FILES_PER_DIRECTORY}" in found[1].refused
 
 
 def _alias_file(path: Path, entries: int, uses: int) -> Path:
