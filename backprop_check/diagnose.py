@@ -40,6 +40,7 @@ from .diagnose_rounding import rounding_carried as _rounding_carried
 from .diagnose_shared import explains as _explains, message as _message, shared as _shared
 from .tolerance import Tolerance
 
+
 @dataclass(frozen=True)
 class Mistake:
     tag: str

@@ -24,6 +24,7 @@ from .quantities import UnknownQuantity, group_of, parts
 from .solve import Solution
 from .spec import is_graph
 
+
 def names_of(solution: Solution) -> set:
     """Every name a formula answer may use."""
     return set(solution.env) | set(_formulas(solution, None))
