@@ -11,7 +11,7 @@ Every renderer calls `view(results, level)` and renders the copies it returns,
 so the level is applied here, once, for every format. The grader's messages
 embed expected values in a few known phrases ("expected 0.5, got 0.7", "your
 formula gives [..], the reference [..]"); `hint_message` removes those clauses
-(PHRASES), then hides any value still printed after "expected", "the reference"
+(`patterns`' phrases), then hides any value still printed after "expected", "the reference"
 or "your formula gives" (a formula's value at the problem's values can be the
 key rearranged), and last, as a safety net for phrases written later, any
 decimal in the message that is one of the file's expected values as printed
@@ -22,6 +22,7 @@ Integers (counts, positions, layers, lines) are never hidden: a key entry of
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -49,17 +50,25 @@ def _nested(depth: int) -> str:
     return rf"(?:\[{inner}*\]|(?:{_NUMBER})(?![\d.×x]))"
 
 
-_V = _nested(4)
-# Clauses that exist only to show an expected value, with what replaces them.
-PHRASES = [
-    (re.compile(rf" \(expected {_V}, your formula gives {_V}\)"), ""),  # equivalence: equal elsewhere
-    (re.compile(r"(at a random point) \([^()]*\)(?=: your formula gives)"), r"\1"),  # the point, then:
-    (re.compile(rf": your formula gives {_V}, the reference {_V}"), ""),  # equivalence: differs
-    (re.compile(rf"\bexpected {_V}, got "), "got "),  # grade._describe_error
-]
-# Whatever a later phrase may print after these words is a value of the reference's.
-_AFTER = re.compile(rf"\b(expected|the reference|your formula gives) ({_V})(?! \()")  # not a shape: "expected 3 (the shape of b1)"
-_TOKEN = re.compile(rf"(?<![\w.^/′'])({_NUMBER})(?![\w.×])")
+@functools.cache
+def patterns() -> tuple:
+    """(PHRASES, AFTER, TOKEN), compiled on first use (a report at `full` never needs them).
+
+    PHRASES: clauses that exist only to show an expected value, with what replaces them;
+    AFTER: whatever a later phrase may print after these words is a value of the reference's;
+    TOKEN: a number in a message."""
+    v = _nested(4)
+    phrases = [
+        (re.compile(rf" \(expected {v}, your formula gives {v}\)"), ""),  # equivalence: equal elsewhere
+        (re.compile(r"(at a random point) \([^()]*\)(?=: your formula gives)"), r"\1"),  # the point, then:
+        (re.compile(rf": your formula gives {v}, the reference {v}"), ""),  # equivalence: differs
+        (re.compile(rf"\bexpected {v}, got "), "got "),  # grade._describe_error
+    ]
+    after = re.compile(rf"\b(expected|the reference|your formula gives) ({v})(?! \()")  # not a shape: "expected 3 (the shape of b1)"
+    token = re.compile(rf"(?<![\w.^/′'])({_NUMBER})(?![\w.×])")
+    return phrases, after, token
+
+
 _SAFE_AFTER = (" of the points",)  # the instructor's credit share
 
 
@@ -132,10 +141,11 @@ def hint_message(message: str, secrets: np.ndarray) -> str:
     """`message` without any expected value (see the module's docstring)."""
     if not message:
         return message
-    for pattern, replacement in PHRASES:
+    phrases, after, token = patterns()
+    for pattern, replacement in phrases:
         message = pattern.sub(replacement, message)
-    message = _AFTER.sub(lambda m: f"{m.group(1)} {HIDDEN}", message)
-    return _TOKEN.sub(lambda m: HIDDEN if _secret(m, secrets) else m.group(), message)
+    message = after.sub(lambda m: f"{m.group(1)} {HIDDEN}", message)
+    return token.sub(lambda m: HIDDEN if _secret(m, secrets) else m.group(), message)
 
 
 def _secret(match: re.Match, secrets: np.ndarray) -> bool:
