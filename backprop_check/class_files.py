@@ -20,6 +20,13 @@ from .errors import InputError
 ANSWER_NAMES = ("answers.yaml", "answers.yml", "answers.md", "answers.tex")
 ANSWER_SUFFIXES = (".answers.yaml", ".answers.yml", ".answers.md", ".answers.tex")
 MAX_FILES_PER_DIRECTORY = 5_000  # per student directory (and per named directory's own files)
+WRITEUP_SUFFIXES = {"md": (".md", ".markdown", ".txt"), "tex": (".tex", ".ltx")}
+
+
+def writeup_kind(name: str) -> str | None:
+    """'md' or 'tex' for a write-up's file name (any case), None for anything else."""
+    lower = name.lower()
+    return next((kind for kind, suffixes in WRITEUP_SUFFIXES.items() if lower.endswith(suffixes)), None)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,7 @@ from typing import Callable
 
 from .answers import load_answers
 from .class_files import (ANSWER_NAMES, ANSWER_SUFFIXES, MAX_FILES_PER_DIRECTORY,  # noqa: F401 (read from here too)
-                          Submission, discover)
-from .writeup import is_writeup
+                          Submission, discover, writeup_kind)
 from .errors import BpcheckError, InputError
 from . import collector, sandbox
 from .grade import FileResult, Finding, grade_file, questions_of
@@ -152,7 +151,7 @@ class Grader:
         if sub.refused:
             return FileResult(str(path), None, None, error=sub.refused)
         try:
-            if is_writeup(path):  # a Markdown or LaTeX write-up names no problem: --problem does
+            if writeup_kind(path.name) is not None:  # a Markdown or LaTeX write-up names no problem: --problem does
                 from .writeup_answers import load_writeup
 
                 if self.problem is None:

@@ -21,6 +21,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from .class_files import writeup_kind
+
 MAX_BYTES = 2_000_000
 MAX_EQUATIONS = 2000
 MAX_MEMBERS = 64  # members of one chain: A = B = … (a page of them is already absurd)
@@ -81,21 +83,15 @@ class Equation:
 
 def kind_of(path: str) -> str:
     """'md' or 'tex' from a file name (the answers reader calls this for write-ups)."""
-    lower = path.lower()
-    if lower.endswith((".md", ".markdown", ".txt")):
-        return "md"
-    if lower.endswith((".tex", ".ltx")):
-        return "tex"
-    raise WriteupError(f"{path}: a write-up must be a .md or .tex file")
+    kind = writeup_kind(path)
+    if kind is None:
+        raise WriteupError(f"{path}: a write-up must be a .md or .tex file")
+    return kind
 
 
 def is_writeup(path) -> bool:
     """Whether a file is graded as a write-up, by its name."""
-    try:
-        kind_of(str(path))
-        return True
-    except WriteupError:
-        return False
+    return writeup_kind(str(path)) is not None
 
 
 def decode(data: bytes, path: str) -> str:

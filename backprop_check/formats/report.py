@@ -8,14 +8,13 @@ it applies first; rich is used by the human format only.
 
 from __future__ import annotations
 
-import csv
 import io
 from functools import partial
 
 from .. import collector
 from ..classroom import Summary
 from ..grade import FileResult, Finding
-from . import class_summary, escape, github, json_text
+from . import class_summary, escape, json_text
 from .redact import view
 
 
@@ -141,6 +140,8 @@ def render_gradescope(results: list[FileResult], feedback: str = "full") -> str:
 
 def render_github(results: list[FileResult], feedback: str = "full") -> str:
     """Workflow commands: the most valuable annotations, at most 10 of a kind (`github`)."""
+    from . import github  # (late, as csv below: a cold run imports only its own format)
+
     return github.render(results, feedback)
 
 
@@ -175,6 +176,8 @@ def render_csv(results: list[FileResult], feedback: str = "full") -> str:
     questions: list[str] = []
     for r, _ in rows:
         questions += [f.quantity for f in r.findings if f.quantity not in questions]
+    import csv
+
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["file", "student", "problem", "score", "max_score", "passed", "error", "files"] + questions)
