@@ -206,3 +206,17 @@ def test_constants_carry_the_working_digits():
     x = sp.Rational(7, 10)
     truth = sp.N((1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi), 80)
     assert abs(sp.Rational(int(got.numerator), int(got.denominator)) - truth) < sp.Float(10) ** -44
+
+
+def test_the_same_function_of_the_same_array_kept_again_is_counted_once(monkeypatch):
+    """A graph input's tanh, pass after pass: the slopes kept are replaced, not counted again (the
+    count only grew, and past MAX_ENTRIES every later keep threw out all the others; review)."""
+    slopes = rationals._Slopes()
+    monkeypatch.setattr(rationals, "_SLOPES", slopes)
+    xs = np.array([MPQ(i, 7) for i in range(1000)], dtype=object)
+    for _ in range(5):
+        rationals.Rationals().function(FUNCTIONS["tanh"], [xs], ())
+    assert len(slopes.kept) == 1 and slopes.entries == 1000
+    ys = np.array([MPQ(i, 9) for i in range(10)], dtype=object)
+    rationals.Rationals().function(FUNCTIONS["tanh"], [ys], ())
+    assert len(slopes.kept) == 2 and slopes.entries == 1010
