@@ -20,6 +20,8 @@ comment), the whole text is parsed again the ordinary way.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -85,7 +87,7 @@ def read_text(path: str | Path, regular: bool = False) -> str:
             raise InputError("is a directory, not a YAML file", str(path))
         if not regular and p.exists() and not p.is_file():
             raise InputError("is not a regular file", str(path))  # /dev/zero never ends
-        with open(p, "rb") as fh:
+        with _opened(p, regular) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             raise InputError(f"file is larger than {MAX_FILE_BYTES} bytes", str(path))
@@ -96,6 +98,20 @@ def read_text(path: str | Path, regular: bool = False) -> str:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", str(path)) from None
+
+
+def _opened(p, regular: bool):
+    """The file for reading. One just found regular (`answers.confined`'s lstat) is opened without
+    following a link and without blocking, and checked again on its descriptor: a student's tree
+    cannot swap it for a link or a FIFO in between."""
+    if not regular:
+        return open(p, "rb")
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    fh = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fh.close()
+        raise InputError("is not a regular file", str(p))
+    return fh
 
 
 def load(path: str | Path) -> Document:

@@ -64,3 +64,23 @@ def test_every_kind_of_entry_as_realpath_and_stat_say(tmp_path, monkeypatch):
             assert _confined(path, top) == _by_realpath(path, top)
     assert _confined(tree / "a.answers.yaml", tree) == tree / "a.answers.yaml"
     assert _confined(tree / "out.answers.yaml", tree) == "error: outside"
+
+
+def test_a_file_swapped_for_a_link_or_a_fifo_after_its_check_is_not_followed(tmp_path):
+    """read_text(regular=True) reads what `confined` just checked: if a student's tree swaps the file
+    for a symbolic link or a FIFO in between, it is refused, not followed (nor blocked on)."""
+    from backprop_check.yamlsource import read_text
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("key: 1\n")
+    swapped = tmp_path / "answers.yaml"
+    swapped.symlink_to(secret)
+    with pytest.raises(InputError):
+        read_text(swapped, regular=True)
+    fifo = tmp_path / "fifo.answers.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        read_text(fifo, regular=True)
+    plain = tmp_path / "plain.answers.yaml"
+    plain.write_text("bpcheck: 1\n")
+    assert read_text(plain, regular=True) == "bpcheck: 1\n"
