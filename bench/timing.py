@@ -69,6 +69,19 @@ def ratios(s: dict[str, float], floor: dict[str, float], label: str = "ratio to 
                                                for key in ("cpu_median", "cpu_best", "wall_median", "wall_best")))
 
 
+PROBE = [sys.executable, "-c", "s = 0\nfor i in range(3_000_000): s += i * i"]  # fixed pure-Python work
+
+
+def probe() -> float:
+    """CPU seconds of a fixed pure-Python loop in a fresh process: the host's speed right now.
+
+    On a shared virtual machine the same work takes up to 1.5x longer at some moments than at
+    others (a neighbour on the physical core), with the same page faults and context switches;
+    a run's CPU time times (the probe's best / the probe beside it) is that run at the host's
+    full speed."""
+    return run(PROBE)[0]
+
+
 def machine() -> str:
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
