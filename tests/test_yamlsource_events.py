@@ -18,30 +18,29 @@ edits = st.sampled_from(["", "~", "&a ", "*a", "!!null ", "!!str ", "'", "[", "]
                          "  ", "? ", "---\n"])
 
 
-def _by_feed(text: str):
-    """The reference: every event through `feed` (yamlsource's general path)."""
+def _read(text: str, build):
+    """The document `build(builder)` makes of `text`, or how reading it failed."""
     builder = yamlsource._Builder("f.yaml", text, {})
     try:
-        for event in yaml.parse(text, Loader=yamlsource._LOADER):
-            builder.feed(event)
+        build(builder)
         doc = builder.document()
     except InputError as exc:
         return ("error", str(exc))
     except yaml.YAMLError:
         return ("broken",)
     return doc.data, doc.positions, doc.key_positions
+
+
+def _by_feed(text: str):
+    """The reference: every event through `feed` (yamlsource's general path)."""
+    def feed_all(builder):
+        for event in yaml.parse(text, Loader=yamlsource._LOADER):
+            builder.feed(event)
+    return _read(text, feed_all)
 
 
 def _by_build(text: str):
-    builder = yamlsource._Builder("f.yaml", text, {})
-    try:
-        builder.build(yamlsource._events(text))
-        doc = builder.document()
-    except InputError as exc:
-        return ("error", str(exc))
-    except yaml.YAMLError:
-        return ("broken",)
-    return doc.data, doc.positions, doc.key_positions
+    return _read(text, lambda builder: builder.build(yamlsource._events(text)))
 
 
 @given(data, st.booleans(), st.lists(st.tuples(st.integers(0, 10_000), edits), max_size=3))
