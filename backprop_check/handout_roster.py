@@ -32,13 +32,13 @@ def read_roster(path: str | Path, repeats: bool = False) -> list[tuple[str, int]
     text = read_text(path).lstrip("\ufeff")  # spreadsheets write a byte-order mark
     try:
         rows = csv.reader(io.StringIO(text))
-        header = next(rows, None)
+        header = next((row for row in rows if any(cell.strip() for cell in row)), None)  # blank lines first
         if header is None:
             raise InputError("the roster is empty: it needs a header line with a 'student' column", str(path))
         names = [h.strip().lower() for h in header]
         if "student" not in names:
             shown = ", ".join(repr(h[:40]) for h in header[:10])
-            raise InputError(f"the roster has no 'student' column (its columns: {shown})", str(path), 1)
+            raise InputError(f"the roster has no 'student' column (its columns: {shown})", str(path), rows.line_num)
         column, ids, seen = names.index("student"), [], {}
         for row in rows:
             number = rows.line_num

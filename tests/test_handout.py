@@ -212,6 +212,7 @@ def test_roster_writes_one_handout_per_student_inside_the_directory(tmp_path):
 
 @pytest.mark.parametrize("roster, message", [
     ("name,email\nA,a\n", "no 'student' column"),
+    ("\n\nname,email\nA,a\n", "r.csv:3: the roster has no 'student' column (its columns: 'name', 'email')"),
     ("student\nann\nbob\nann\n", "listed twice (lines 2 and 4)"),
     ("student\n", "lists no student"),
     ("", "empty"),
@@ -244,3 +245,11 @@ def test_a_students_handout_shows_their_variant():
     assert render(mine, "markdown", "s1") == text.rstrip("\n") + "\n"
     assert mine.params["W1"] != theirs.params["W1"] and mine.params["W1"] != template.params["W1"]
     assert tuple(map(tuple, _shown(text, "W_{1}"))) == mine.params["W1"]
+
+
+def test_a_roster_may_start_with_blank_lines(tmp_path):
+    (tmp_path / "r.csv").write_text("\n \nstudent,name\nann,Ann\n")
+    result = CliRunner().invoke(main, ["handout", str(ROOT / "problems" / "assignment1-ex2.yaml"), "--roster",
+                                       str(tmp_path / "r.csv"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["ann.md"]
