@@ -174,6 +174,8 @@ def _decide(solution) -> bool:
                 _POLICY.reset(token)
         except (F.FormulaError, ValueError, KeyError, TypeError):
             continue  # a formula bpcheck itself cannot evaluate here is no answer's reference
+        except Exception:  # noqa: BLE001 - anything else: decide the safe way, unflushed
+            return False
         if not _same(plain, flushed_value):
             return False
     return True
