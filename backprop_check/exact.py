@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from .errors import shortened
+
 MAX_NUMBER_CHARS = 200
 MAX_EXPONENT = 400  # 1e400 is still a fine exact rational; 1e99999999 is an attack
 
@@ -59,7 +61,7 @@ def parse_number(text: object) -> Fraction:
         if denominator == 0:
             raise NumberError(f"{s!r} divides by zero")
         return _decimal(m.group(1)) / denominator
-    raise NumberError(f"{_short(s)!r} is not a number (write e.g. 0.25, -1e-3 or 3/4)")
+    raise NumberError(f"{shortened(s)!r} is not a number (write e.g. 0.25, -1e-3 or 3/4)")
 
 
 def _decimal(s: str) -> Fraction:
@@ -68,10 +70,6 @@ def _decimal(s: str) -> Fraction:
         raise NumberError(f"exponent {exponent} is out of range (|e| <= {MAX_EXPONENT})")
     value = Fraction(mantissa)
     return value * Fraction(10) ** int(exponent) if exponent else value
-
-
-def _short(s: str) -> str:
-    return s if len(s) <= 30 else s[:27] + "..."
 
 
 def _describe(value: object) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import budget
 from . import formulas as F
+from .errors import shortened
 from .graph import Graph
 from .specread import Reader
 
@@ -67,7 +68,7 @@ def _run(r: Reader, path: tuple, node: str, tree: F.Node, env: dict, first: bool
         cost += c
         args.append(F.Name(f"_{i}"))
     shallow = _rebuild(tree, args)
-    where = lambda: f"node {node!r}: {_short(F.to_code(tree))}"  # noqa: E731 (only when it fails)
+    where = lambda: f"node {node!r}: {shortened(F.to_code(tree), 50)}"  # noqa: E731 (only when it fails)
     if isinstance(tree, F.Bin) and tree.op == "@":
         a, b = (np.shape(local.get(f"_{i}", ())) for i in (0, 1))
         own = int(np.prod(a or (1,))) * (b[-1] if len(b) == 2 else 1)
@@ -133,7 +134,3 @@ def _degree(tree: F.Node, degrees: dict) -> Fraction:
 
 def _shape(shape: tuple) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
-
-
-def _short(s: str) -> str:
-    return s if len(s) <= 50 else s[:47] + "..."
