@@ -132,24 +132,33 @@ def _compare(rel, a, b) -> bool:
             sp.LessThan: a <= b, sp.Equality: a == b}[rel]
 
 
-def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
-    """Turn a sympy expression into a fast closure over QQ/mpf values.
-
-    Only the node types our own definitions use are accepted; this is not a
-    general evaluator and never sees user text.
-    """
+def _leaf(expr: sp.Expr, symbols: tuple) -> Callable | None:
+    """A variable, an exact rational or a truth value, the same for one entry or a whole array
+    (`compile_expr`, `compile_array`); None for anything else."""
     if expr in symbols:
         index = symbols.index(expr)
         return lambda env: env[index]
     if expr.is_Rational:
         q = QQ(int(expr.p), int(expr.q))
         return lambda env: q
+    if expr is sp.true or expr is sp.false:
+        value = bool(expr)
+        return lambda env: value
+    return None
+
+
+def compile_expr(expr: sp.Expr, symbols: tuple) -> Callable:
+    """Turn a sympy expression into a fast closure over QQ/mpf values.
+
+    Only the node types our own definitions use are accepted; this is not a
+    general evaluator and never sees user text.
+    """
+    leaf = _leaf(expr, symbols)
+    if leaf is not None:
+        return leaf
     if expr.is_Number or expr in (sp.pi, sp.E):
         with mpmath.workdps(DPS + 10):  # (made at mpmath's default 53 bits, π was 16 digits)
             value = mpmath.mpf(sp.N(expr, DPS + 10))
-        return lambda env: value
-    if expr is sp.true or expr is sp.false:
-        value = bool(expr)
         return lambda env: value
     args = [compile_expr(a, symbols) for a in expr.args] if not isinstance(expr, sp.Piecewise) else None
     if isinstance(expr, sp.Add):
@@ -194,15 +203,9 @@ def compile_array(expr: sp.Expr, symbols: tuple) -> Callable | None:
     entry by `compile_expr`). Exact rationals are the same numbers however they are computed; a
     choice computes every branch for every entry, so an error in one (a division by zero) makes
     the caller evaluate entry by entry instead."""
-    if expr in symbols:
-        index = symbols.index(expr)
-        return lambda env: env[index]
-    if expr.is_Rational:
-        q = QQ(int(expr.p), int(expr.q))
-        return lambda env: q
-    if expr is sp.true or expr is sp.false:
-        value = bool(expr)
-        return lambda env: value
+    leaf = _leaf(expr, symbols)
+    if leaf is not None:
+        return leaf
     if isinstance(expr, sp.Piecewise):
         branches = [(compile_array(e, symbols), compile_array(c, symbols)) for e, c in expr.args]
         if any(f is None for pair in branches for f in pair):
