@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from .by_identity import ByIdentity
+
 LIMB_BITS = 16  # limb products below 2^32; a sum of up to 2^20 of them stays below 2^53
 MIN_WORK = 4096  # n·k·m below which np.matmul is as fast
 MIN_INNER = 4  # a contraction this short (an outer product) gains nothing
@@ -83,7 +85,7 @@ def _fraction_type(a: np.ndarray, b: np.ndarray):
     return Fraction
 
 
-_KEPT: dict = {}  # (owner's id, view) -> (owner, its rows over common denominators)
+_KEPT = ByIdentity(64)  # a read-only owner and a view of it -> the view's rows over common denominators
 
 
 def _kept_over_common(m: np.ndarray):
@@ -93,13 +95,7 @@ def _kept_over_common(m: np.ndarray):
     owner = m if m.base is None else m.base
     if owner.flags.writeable or owner.base is not None or not isinstance(owner, np.ndarray):
         return _over_common(m.tolist())
-    key = (id(owner), m.__array_interface__["data"][0], m.shape, m.strides)
-    kept = _KEPT.get(key)
-    if kept is None or kept[0] is not owner:
-        if len(_KEPT) >= 64:
-            _KEPT.clear()
-        kept = _KEPT[key] = (owner, _over_common(m.tolist()))
-    return kept[1]
+    return _KEPT.get(owner, lambda _: _over_common(m.tolist()), (m.__array_interface__["data"][0], m.shape, m.strides))
 
 
 def _over_common(rows: list):

@@ -16,6 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import derivation, network
+from .by_identity import ByIdentity
 from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric
@@ -284,7 +285,7 @@ def _present(name: str, m, problem: Problem, single_sample: bool, for_env: bool 
     return arr.tolist()
 
 
-_FLOATS: dict = {}  # id of an exact value (a DomainMatrix) -> (it, its float64 array)
+_FLOATS = ByIdentity(512)  # an exact value (a DomainMatrix) -> its float64 array
 
 
 def _floats(value) -> np.ndarray | float:
@@ -293,16 +294,14 @@ def _floats(value) -> np.ndarray | float:
     if hasattr(value, "to_list"):
         # each exact value is converted for the finiteness test, the engines' comparison and the
         # output: once (a DomainMatrix is not changed), and the caller gets its own copy
-        kept = _FLOATS.get(id(value))
-        if kept is None or kept[0] is not value:
-            if len(_FLOATS) >= 512:
-                _FLOATS.clear()
-            floats = np.array([[float(v) for v in row] for row in value.to_list()], dtype=float).reshape(value.shape)
-            kept = _FLOATS[id(value)] = (value, floats)
-        return kept[1].copy()
+        return _FLOATS.get(value, _matrix_floats).copy()
     if isinstance(value, np.ndarray):
         return value
     return float(value)
+
+
+def _matrix_floats(value) -> np.ndarray:
+    return np.array([[float(v) for v in row] for row in value.to_list()], dtype=float).reshape(value.shape)
 
 
 MAX_EXACT_TEXT_BITS = 200  # p/q of at most ~60 digits; longer ones help nobody (and were rounded)

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..by_identity import ByIdentity
 from ..graph import Tape
 from ..ops import FUNCTIONS
 from .batch import aligned
@@ -101,7 +102,7 @@ class Floats:
         return np.stack([np.asarray(v, dtype=float) for v in items])
 
 
-_CONVERTED: dict = {}  # id of a read-only exact input array -> (it, its float64 values)
+_CONVERTED = ByIdentity(256)  # a read-only exact input array -> its float64 values
 
 
 def _converted(value: np.ndarray) -> np.ndarray:
@@ -110,12 +111,7 @@ def _converted(value: np.ndarray) -> np.ndarray:
     spread's passes convert the same inputs. (The caller gets a copy: it may move an entry.)"""
     if value.flags.writeable or value.base is not None:
         return value.astype(float)
-    kept = _CONVERTED.get(id(value))
-    if kept is None or kept[0] is not value:
-        if len(_CONVERTED) >= 256:
-            _CONVERTED.clear()
-        kept = _CONVERTED[id(value)] = (value, value.astype(float))
-    return kept[1]
+    return _CONVERTED.get(value, lambda v: v.astype(float))
 
 
 _MAGNITUDE = {

@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 from sympy import QQ
 
+from ..by_identity import ByIdentity
 from ..graph import Tape
 from .mpfr_arrays import compile_mpfr
 from .symbolic import DPS, MAX_VALUE_BITS, MPQ, _short, _to_mpf, compile_array, compile_expr, to_rational
@@ -176,7 +177,13 @@ class _Slopes:
 _SLOPES = _Slopes()
 
 
-_INPUTS: dict = {}  # id of a read-only input array -> (it, its QQ array)
+_INPUTS = ByIdentity(256)  # a read-only input array -> its QQ array
+
+
+def _read_only_array(value: np.ndarray) -> np.ndarray:
+    converted = array(value)
+    converted.flags.writeable = False
+    return converted
 
 
 class Rationals:
@@ -187,14 +194,7 @@ class Rationals:
         nothing can change) is converted once and kept. (A read-only view is not: its base may change.)"""
         if not isinstance(value, np.ndarray) or value.flags.writeable or value.base is not None:
             return array(value)
-        kept = _INPUTS.get(id(value))
-        if kept is None or kept[0] is not value:
-            if len(_INPUTS) >= 256:
-                _INPUTS.clear()
-            converted = array(value)
-            converted.flags.writeable = False
-            kept = _INPUTS[id(value)] = (value, converted)
-        return kept[1]
+        return _INPUTS.get(value, _read_only_array)
 
     def quiet(self):
         return nullcontext()  # exact arithmetic raises on 0/0 and never overflows into a warning
