@@ -40,7 +40,6 @@ import numpy as np
 
 from . import equivalence, formula_cost
 from . import formulas as F
-from .conventions import Conventions
 # (carry.fit and carry.dependency_order are read by tests)
 from .carry_sheet import Entry, dependency_order, fit, kept_value, reading, sheet, value  # noqa: F401
 from .formula_syntax import FormulaSyntaxError
@@ -51,19 +50,16 @@ ECF_TINY = 1e-6  # below this share of the reference's scale a value is "no valu
 NONE = frozenset()
 
 
-def credit(ctx, problem, questions, findings, given: dict, written: dict | None = None,
-           conventions=None) -> None:
+def credit(ctx, problem, questions, findings, given: dict, written: dict | None, conventions) -> None:
     """Upgrade, in place, the findings of incorrect answers that follow from earlier wrong ones.
 
     `ctx`: a diagnose.Context or a Solution; `given`: canonical name -> Answer;
     `written`: the student's vector orientations (`conventions.student_vectors`);
-    `conventions(q)`: `Conventions.of(problem, q, written)`, when the caller keeps them.
+    `conventions(q)`: `Conventions.of(problem, q, written)`, as the caller keeps them.
     """
     solution = getattr(ctx, "solution", ctx)
     asked = {q.quantity: (q, f) for q, f in zip(questions, findings)}
-    walk = _Walk(solution, problem, asked, given, written or {})
-    if conventions is not None:
-        walk.conventions = conventions
+    walk = _Walk(solution, problem, asked, given, written or {}, conventions)
     for entry in sheet(solution):
         walk.step(entry)
 
@@ -77,7 +73,7 @@ def option(problem, q, key: str, default):
 class _Walk:
     """The carried values and formulas, filled in dependency order."""
 
-    def __init__(self, solution, problem, asked: dict, given: dict, written: dict):
+    def __init__(self, solution, problem, asked: dict, given: dict, written: dict, conventions):
         self.solution, self.problem, self.asked, self.given = solution, problem, asked, given
         self.written = written
         self.env = dict(solution.env)  # carried values, in the formulas' shapes
@@ -86,7 +82,7 @@ class _Walk:
         self.tree_origin: dict = {}
         self.roots: dict = {}  # a wrong answer -> its value, for the degenerate check
         self.order: dict = {}  # name -> position, to list the answers in the sheet's order
-        self.conventions = lambda q: Conventions.of(problem, q, written)
+        self.conventions = conventions  # question -> its conventions with the student's orientations
 
     def step(self, entry: Entry) -> None:
         name, ref, truth, inputs = entry.name, entry.ref, entry.truth, entry.inputs
@@ -242,10 +238,10 @@ class _Walk:
             return None
         return value
 
-    def _kept(self, node: F.Node, names, shape: tuple, ops=None):
+    def _kept(self, node: F.Node, names, shape: tuple):
         """`_evaluate` at the carried values of a tree the solution keeps (`kept_value`)."""
         try:
-            return kept_value(self.solution, node, names, self.env, shape, ops)
+            return kept_value(self.solution, node, names, self.env, shape)
         except formula_cost.TooCostly:
             return None
 

@@ -91,7 +91,7 @@ MAX_CACHED_VALUES = 8192  # per solved problem, the most recent
 MAX_KEYED_ENTRIES = 4096  # a value whose inputs hold more entries is computed afresh
 
 
-def kept_value(solution, node: F.Node, names, env: dict, shape: tuple, ops=None):
+def kept_value(solution, node: F.Node, names, env: dict, shape: tuple):
     """`value` of a tree the solution keeps (a sheet formula, a formula answer as graded) at the
     carried values `env` of the `names` it uses, kept per solved problem by the tree and those
     values: the students who wrote the same formulas carry the same values into the next ones.
@@ -100,14 +100,14 @@ def kept_value(solution, node: F.Node, names, env: dict, shape: tuple, ops=None)
     try:
         inputs = frozenset((n, _token(env.get(n))) for n in names)
     except _TooLarge:
-        return value(node, env, shape, ops)
+        return value(node, env, shape)
     key = (id(node), shape, inputs)  # the tree is kept with its value: its identity names no other
     cache = solution.variants.setdefault(("carried values", None), {})
     kept = cache.get(key)
     if kept is not None:
         formula_cost.spend(kept[2])
         return kept[1]
-    out, cost = formula_cost.charged(lambda: value(node, env, shape, ops))
+    out, cost = formula_cost.charged(lambda: value(node, env, shape))
     if cost is not None:
         if len(cache) >= MAX_CACHED_VALUES:
             cache.pop(next(iter(cache)))

@@ -210,9 +210,8 @@ class Grader:
         if len(items) >= PRELOAD_FROM:
             _preload()
         gc.freeze()
-        with collector.paused():
+        with collector.paused(lasting=True):
             results = sandbox.run(items, self._grade_in_worker, self._failed, self.limits, self.jobs, progress)
-        gc.freeze()
         return results
 
     def _grade_in_worker(self, item) -> FileResult:

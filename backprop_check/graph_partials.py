@@ -31,10 +31,9 @@ def partials(tree: F.Node, names: list, shapes: dict, shape: tuple = ()) -> dict
     return {b: partial(tree, b, shapes, shape, terms) for b in names}
 
 
-def partial(tree: F.Node, b: str, shapes: dict, shape: tuple = (), terms: _Terms | None = None) -> F.Node | None:
+def partial(tree: F.Node, b: str, shapes: dict, shape: tuple, terms: _Terms) -> F.Node | None:
     """∂tree/∂b, with every other name held: FORMAT.md section 5's shapes, or None (`shape`:
-    the tree's value's)."""
-    terms = terms or _Terms(tree)
+    the tree's value's; `terms`: the tree's, made once for all its partials)."""
     try:
         if shapes.get(b, ()) == ():
             return _simplify(derivative(terms.without(b, b), b))
