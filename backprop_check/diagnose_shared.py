@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tolerance import SLACK, Tolerance
+from .tolerance import Tolerance
 
 
 def explains(candidate, expected: np.ndarray) -> bool:
@@ -64,27 +64,21 @@ class Shared:
         """Mistake index -> the message of its first candidate that `tol` accepts for `submitted`."""
         if self.stack is None:
             return {}
-        plain, ulp = getattr(tol, "tol", tol), getattr(tol, "ulp", None)
         s = np.asarray(submitted, dtype=float)
         if s.shape != self.shape:  # (fit_shape gives the quantity's shape: never met)
             ok = np.array([tol.accepts(c, s).all() for c in self.stack])
-        else:
-            ok = self._accepted(plain, ulp, s)
+        else:  # every candidate at once, each one's bound kept (`Tolerance.accepts` broadcasts)
+            ok = tol.accepts(self.stack, s, bound=self._bounds(getattr(tol, "tol", tol)))
+            ok = ok.reshape(len(ok), -1).all(axis=1)
         out: dict = {}
         for index, message, hit in zip(self.owners, self.messages, ok.tolist()):
             if hit and index not in out:
                 out[index] = message
         return out
 
-    def _accepted(self, tol: Tolerance, ulp, s: np.ndarray) -> np.ndarray:
-        """Per candidate: does `tol.accepts(candidate, s, ulp)` hold for every entry?"""
+    def _bounds(self, tol: Tolerance) -> np.ndarray:
+        """Each candidate's `tol.bound`, kept: a question has one tolerance."""
         bounds = self.bounds.get(tol)
         if bounds is None:
             bounds = self.bounds[tol] = np.stack([tol.bound(c) for c in self.stack])
-        error = np.abs(s - self.stack)
-        ok = error <= bounds
-        if ulp is not None and np.shape(ulp) == s.shape and tol.hand_rule:
-            unit = np.asarray(ulp, dtype=float)
-            ok |= error <= unit * (1 + SLACK) + SLACK * np.abs(self.stack)
-        ok &= np.isfinite(s)
-        return ok.reshape(len(ok), -1).all(axis=1)
+        return bounds
