@@ -15,6 +15,7 @@ from . import equivalence, formula_cost
 from . import formulas as F
 from .conventions import Conventions
 from .formula_products import Rules
+from .kept import array_key
 
 
 class Entry:
@@ -88,7 +89,6 @@ def value(node: F.Node, env: dict, shape: tuple | None, ops=None):
 
 
 MAX_CACHED_VALUES = 8192  # per solved problem, the most recent
-MAX_KEYED_ENTRIES = 4096  # a value whose inputs hold more entries is computed afresh
 
 
 def kept_value(solution, node: F.Node, names, env: dict, shape: tuple):
@@ -97,9 +97,8 @@ def kept_value(solution, node: F.Node, names, env: dict, shape: tuple):
     values: the students who wrote the same formulas carry the same values into the next ones.
     A kept value charges the file's budget what computing it did (TooCostly past it, as
     computing it would raise)."""
-    try:
-        inputs = frozenset((n, _token(env.get(n))) for n in names)
-    except _TooLarge:
+    inputs = frozenset((n, array_key(env.get(n))) for n in names)
+    if any(key is None for _, key in inputs):  # a value whose inputs hold many entries is computed afresh
         return value(node, env, shape)
     key = (id(node), shape, inputs)  # the tree is kept with its value: its identity names no other
     cache = solution.variants.setdefault(("carried values", None), {})
@@ -113,18 +112,6 @@ def kept_value(solution, node: F.Node, names, env: dict, shape: tuple):
             cache.pop(next(iter(cache)))
         cache[key] = (node, out, cost)
     return out
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _token(v):
-    """A value as a key: its type, shape and bytes."""
-    a = np.asarray(v)
-    if a.size > MAX_KEYED_ENTRIES:
-        raise _TooLarge
-    return a.dtype.str, a.shape, a.tobytes()
 
 
 MAX_CACHED_READINGS = 4096  # per solved problem: a class writes the same few formulas

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .by_identity import ByIdentity
+from .kept import ByIdentity
 
 LIMB_BITS = 16  # limb products below 2^32; a sum of up to 2^20 of them stays below 2^53
 MIN_WORK = 4096  # n·k·m below which np.matmul is as fast

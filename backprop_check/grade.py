@@ -28,6 +28,7 @@ from .errors import shortened
 from .conventions import Conventions, student_rows, student_vectors
 from .shapes import fit_shape, fit_units  # noqa: F401 (fit_shape: tests and benches read it from here)
 from .shapes import shape_owner as _shape_owner
+from .kept import array_key
 from .solve import Solution
 from .spec import Problem, Question
 from .subnormals import while_grading
@@ -227,7 +228,6 @@ def grade_question(ctx: Context, q: Question, given: dict, written: dict | None 
 
 
 MAX_CACHED_FINDINGS = 8192  # numeric findings per solved problem (the most recent are kept)
-MAX_KEYED_ENTRIES = 4096  # a larger answer is graded afresh: its key would cost as much
 
 
 def _graded_value(ctx: Context, plan: _Plan, answer: Answer, finding: Finding) -> Finding:
@@ -261,11 +261,11 @@ def _number_key(plan: _Plan, answer: Answer) -> tuple | None:
     """What a number's finding depends on (with the question: `_graded_value`), or None."""
     if answer.source is not None:  # the texts it was read from, which decide the rest
         return id(plan), answer.source
-    value, ulp = answer.value, answer.ulp
-    if value.size > MAX_KEYED_ENTRIES:
+    value = array_key(answer.value)
+    if value is None:
         return None
-    units = None if ulp is None else (np.shape(ulp), np.asarray(ulp, dtype=float).tobytes())
-    return id(plan), value.dtype.str, value.shape, value.tobytes(), units, _frozen(answer.texts)
+    units = None if answer.ulp is None else array_key(np.asarray(answer.ulp, dtype=float))
+    return id(plan), value, units, _frozen(answer.texts)
 
 
 def _frozen(texts):

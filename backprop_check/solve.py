@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import derivation, network
-from .by_identity import ByIdentity
+from .kept import ByIdentity
 from . import formulas as F
 from .crosscheck import Report, check_formulas, compare_engines, finite_differences
 from .engines import Case, numeric

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..by_identity import ByIdentity
+from ..kept import ByIdentity
 from ..graph import Tape
 from ..ops import FUNCTIONS
 from .batch import aligned

@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 from sympy import QQ
 
-from ..by_identity import ByIdentity
+from ..kept import ByIdentity
 from ..graph import Tape
 from .mpfr_arrays import compile_mpfr
 from .symbolic import DPS, MAX_VALUE_BITS, MPQ, _short, _to_mpf, compile_array, compile_expr, to_rational

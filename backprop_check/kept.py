@@ -1,4 +1,5 @@
-"""Values derived from objects that nothing changes, kept by the object's identity.
+"""What is kept to be reused: values derived from objects that nothing changes, by the object's
+identity (`ByIdentity`), and arrays as keys, by their contents (`array_key`).
 
 The engines convert the same read-only arrays again and again: the data and the
 given parameters at every pass, finite difference and training step, and an
@@ -11,6 +12,10 @@ A full cache is emptied (the next pass fills it again).
 from __future__ import annotations
 
 from typing import Callable
+
+import numpy as np
+
+MAX_KEYED_ENTRIES = 4096  # a larger array is no key: building one would cost what reusing saves
 
 
 class ByIdentity:
@@ -29,3 +34,11 @@ class ByIdentity:
                 self._kept.clear()
             kept = self._kept[key] = (obj, make(obj))
         return kept[1]
+
+
+def array_key(value) -> tuple | None:
+    """An array (or number) as a hashable key, by type, shape and bytes; None past MAX_KEYED_ENTRIES."""
+    a = np.asarray(value)
+    if a.size > MAX_KEYED_ENTRIES:
+        return None
+    return a.dtype.str, a.shape, a.tobytes()
