@@ -17,7 +17,7 @@ formulas (through `readings` and `shape_of_answer` here).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,12 +56,10 @@ class Conventions:
                    name=name, elementwise=bool(name) and elementwise_jacobian(problem, name),
                    row_layout=bool(getattr(problem, "rows", False)))
 
-    def seen_by(self, names) -> tuple:
+    def seen_by(self, names) -> "Conventions":
         """What of these conventions a formula using `names` depends on, as a key: everything but
-        the student's orientations of other names (`readings` reads no others). Equal keys for
-        equal `replace(self, rows=self.rows & names, columns=self.columns & names)`."""
-        return (self.orientation, self.outer_product, self.diagonal_jacobian, self.name, self.elementwise,
-                self.row_layout, self.rows & names, self.columns & names)
+        the student's orientations of other names (`readings` reads no others)."""
+        return replace(self, rows=self.rows & frozenset(names), columns=self.columns & frozenset(names))
 
     @property
     def diagonal(self) -> bool:
