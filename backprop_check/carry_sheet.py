@@ -88,7 +88,7 @@ def value(node: F.Node, env: dict, shape: tuple | None, ops=None):
     return out if shape is None else fit(out, shape)
 
 
-MAX_CACHED_VALUES = 8192  # per solved problem, the most recent
+MAX_CACHED_VALUES = 8192  # per solved problem
 
 
 def kept_value(solution, node: F.Node, names, env: dict, shape: tuple):
@@ -102,16 +102,7 @@ def kept_value(solution, node: F.Node, names, env: dict, shape: tuple):
         return value(node, env, shape)
     key = (id(node), shape, inputs)  # the tree is kept with its value: its identity names no other
     cache = solution.variants.setdefault(("carried values", None), {})
-    kept = cache.get(key)
-    if kept is not None:
-        formula_cost.spend(kept[2])
-        return kept[1]
-    out, cost = formula_cost.charged(lambda: value(node, env, shape))
-    if cost is not None:
-        if len(cache) >= MAX_CACHED_VALUES:
-            cache.pop(next(iter(cache)))
-        cache[key] = (node, out, cost)
-    return out
+    return formula_cost.kept(cache, key, lambda: (node, value(node, env, shape)), MAX_CACHED_VALUES)[1]
 
 
 MAX_CACHED_READINGS = 4096  # per solved problem: a class writes the same few formulas
@@ -132,15 +123,11 @@ def reading(solution, name: str, text: str, conventions: Conventions) -> tuple:
     names = F.names_in(parsed)
     key = (name, text, conventions.seen_by(names))
     cache = solution.variants.setdefault(("carried readings", None), {})
-    if key in cache:
-        out, cost = cache[key]
-        formula_cost.spend(cost)
-        return out
-    mine, cost = formula_cost.charged(lambda: equivalence.as_graded(solution, name, parsed, conventions))
-    out = (None, None, None) if mine is None else (mine, F.names_in(mine), _at_truth(solution, name, mine))
-    if cost is not None and len(cache) < MAX_CACHED_READINGS:
-        cache[key] = (out, cost)
-    return out
+
+    def read():
+        mine = equivalence.as_graded(solution, name, parsed, conventions)
+        return (None, None, None) if mine is None else (mine, F.names_in(mine), _at_truth(solution, name, mine))
+    return formula_cost.kept(cache, key, read, MAX_CACHED_READINGS)
 
 
 def _at_truth(solution, name: str, mine: F.Node) -> tuple:

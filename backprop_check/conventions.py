@@ -137,19 +137,14 @@ def _formula_shape(solution, text: str) -> tuple | None:
     from .equivalence import value_of  # late: equivalence builds on this module (and formulas only)
 
     shapes = solution.variants.setdefault(("formula shapes", None), {})
-    if text in shapes:
-        shape, cost = shapes[text]
-        try:
-            formula_cost.spend(cost)
-        except formula_cost.TooCostly:  # as value_of would have found
-            return None
-        return shape
-    value, cost = formula_cost.charged(lambda: value_of(solution, text))
-    if value is None:
+
+    def shape() -> tuple | None:
+        value = value_of(solution, text)
+        return None if value is None else np.shape(value)
+    try:
+        return formula_cost.kept(shapes, text, shape, MAX_CACHED_SHAPES, keep=lambda s: s is not None)
+    except formula_cost.TooCostly:  # as value_of would have found
         return None
-    if cost is not None and len(shapes) < MAX_CACHED_SHAPES:
-        shapes[text] = (np.shape(value), cost)
-    return np.shape(value)
 
 
 def readings(solution, node: F.Node, conv: Conventions) -> list:

@@ -339,6 +339,21 @@ def charged(compute):
     return out, before - budget.ops
 
 
+def kept(cache: dict, key, compute, limit: int, keep=None):
+    """compute(), kept in `cache` (up to `limit` results) with what it charged the file's budget,
+    which every later use charges again (`spend`: TooCostly when the budget cannot pay it, as
+    computing it would have found). Not kept: a result computed outside a file's grading, or one
+    `keep(result)` refuses (say, one the budget running out may have decided)."""
+    if key in cache:
+        out, cost = cache[key]
+        spend(cost)
+        return out
+    out, cost = charged(compute)
+    if cost is not None and len(cache) < limit and (keep is None or keep(out)):
+        cache[key] = (out, cost)
+    return out
+
+
 def read(text: str) -> None:
     """Charge the reading of a formula's text, before it is read."""
     spend(PARSE_PER_CHAR * len(text))

@@ -345,19 +345,12 @@ def _verdict(ctx: Context, plan: _Plan, text: str, conventions: Conventions):
         return equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
     cache = ctx.solution.variants.setdefault(("verdicts", None), {})
     key = (q.quantity, text, conventions.seen_by(used))
-    if key in cache:  # its work is charged to this file's budget as if it were done again
-        verdict, cost = cache[key]
-        try:
-            formula_cost.spend(cost)
-        except formula_cost.TooCostly as exc:
-            return equivalence.Verdict("invalid", str(exc))
-        return verdict
-    budget = formula_cost.current()
-    before = budget.ops if budget is not None else 0
-    verdict = equivalence.grade_text(ctx.solution, q.quantity, text, plan.fitter(), conventions)
-    if verdict.status in ("correct", "incorrect") and len(cache) < MAX_CACHED_VERDICTS:
-        cache[key] = (verdict, before - budget.ops if budget is not None else 0)
-    return verdict
+    try:  # a kept verdict's work is charged to this file's budget as if it were done again
+        return formula_cost.kept(cache, key, lambda: equivalence.grade_text(
+            ctx.solution, q.quantity, text, plan.fitter(), conventions), MAX_CACHED_VERDICTS,
+            keep=lambda verdict: verdict.status in ("correct", "incorrect"))
+    except formula_cost.TooCostly as exc:
+        return equivalence.Verdict("invalid", str(exc))
 
 
 def _names_used(ctx: Context, text: str) -> frozenset | None:
