@@ -139,6 +139,23 @@ def test_json_text_is_what_json_writes(value):
     assert json_text.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
 
 
+matrices = st.integers(1, 4).flatmap(lambda width: st.lists(
+    st.lists(st.sampled_from([0.0, -0.0, 1.5, -2.25, 1e-300, float("nan"), float("inf"), 3]), min_size=width,
+             max_size=width), min_size=1, max_size=4))
+
+
+@given(st.dictionaries(st.text(max_size=5), json_values | matrices, max_size=4), st.booleans())
+@settings(max_examples=300)
+def test_json_text_is_what_json_writes_either_way_of_escaping(value, ascii_only):
+    """Both documents bpcheck writes with it: reports (ensure_ascii=False) and solutions (True),
+    vectors and matrices of numbers (rows of zeros, negative zeros, nan, an int among floats) too."""
+    import json
+
+    from backprop_check.formats import json_text
+
+    assert json_text.dumps(value, ensure_ascii=ascii_only) == json.dumps(value, indent=2, ensure_ascii=ascii_only)
+
+
 def test_json_text_examples():
     import json
 

@@ -1,4 +1,4 @@
-"""Solve's JSON writer on matrices like a large graph's Jacobians (mostly rows of zeros): still what
+"""Solve's JSON writer (`json_text`, ensure_ascii as json's default) on matrices like a large graph's Jacobians (mostly rows of zeros): still what
 json.dumps(value, indent=2) writes, character for character, -0.0, ints, nan and ragged rows included."""
 
 from __future__ import annotations
@@ -8,7 +8,12 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backprop_check.formats.solution import _indented
+from backprop_check.formats import json_text
+
+
+def _indented(value, newline: str) -> str:
+    assert newline == "\n"  # (a document starts unindented)
+    return json_text.dumps(value, ensure_ascii=True)
 
 entries = st.one_of(st.just(0.0), st.just(0.0), st.just(-0.0), st.floats(allow_nan=True, allow_infinity=True),
                     st.just(0), st.just(False))

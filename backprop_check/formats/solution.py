@@ -7,10 +7,7 @@ fractions or 30 digits) and the formulas.
 
 from __future__ import annotations
 
-import json
 import os
-import struct
-from itertools import chain
 from pathlib import Path
 
 import yaml
@@ -19,6 +16,7 @@ from .. import formulas as F
 from ..jacobians import Diagonal
 from ..solve import Entry, Solution
 from ..spec import is_graph
+from . import json_text
 from .drawing import drawn_samples, render_dot  # noqa: F401 (the drawings' formats: solve --format dot|svg)
 from .drawing_svg import render_svg  # noqa: F401
 
@@ -77,63 +75,7 @@ def _written(value):
 
 def render_json(solution: Solution) -> str:
     quantities = {name: _written(e.value) for name, e in solution.entries.items()}
-    return _indented({"problem": solution.problem.id, "quantities": quantities}, "\n")
-
-
-def _indented(value, newline: str) -> str:
-    """What json.dumps(value, indent=2) writes, character for character, for dicts with string
-    keys, lists and numbers (a large graph's 14,000 quantities hold 420,000 numbers): json's indenting
-    encoder is pure Python, one generator step per number; this writes a row of floats at once."""
-    inner = newline + "  "
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = (_key(k) + ": " + (_float(v) if type(v) is float else _indented(v, inner)) for k, v in value.items())
-        return "{" + inner + ("," + inner).join(items) + newline + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        rows = _matrix_rows(value, inner) if type(value[0]) is list else None
-        if rows is not None:  # a matrix: its rows are vectors
-            return "[" + inner + "[" + inner + "  " + rows + inner + "]" + newline + "]"
-        text = repr(value)  # each int and float as json writes it, in C, if it holds nothing else
-        if text.count("[") == 1 and not text.translate(_NUMBERS):  # a vector (not of bools, None, nan, inf)
-            return "[" + inner + text[1:-1].replace(", ", "," + inner) + newline + "]"
-        return "[" + inner + ("," + inner).join(_indented(v, inner) for v in value) + newline + "]"
-    return _float(value) if type(value) is float else json.dumps(value)
-
-
-_NUMBERS = str.maketrans("", "", "0123456789.e+-[], ")  # what repr writes for nested lists of numbers
-
-
-def _matrix_rows(value: list, inner: str) -> str | None:
-    """The rows of a matrix of floats (lists of one length) as `_indented` writes them, between the
-    first row's "[" and the last one's "]"; None for anything else. Each row is its repr, and a row
-    of zeros (+0.0; most rows of a large graph's Jacobians by weight matrices) one text made once."""
-    width = len(value[0])
-    if not width or set(map(type, value)) != {list} or set(map(len, value)) != {width} or \
-            set(map(type, chain.from_iterable(value))) != {float}:
-        return None
-    zero = list(map(([0.0] * width).__eq__, value))  # (-0.0 == 0.0 too: a negative zero's bits are looked for)
-    if any(zero) and _NEGATIVE_ZERO in struct.pack(f"{len(value) * width}d", *chain.from_iterable(value)):
-        plus = bytes(8 * width)  # (rare: then row by row)
-        zero = [z and struct.pack(f"{width}d", *row) == plus for z, row in zip(zero, value)]
-    zero_row = ", ".join(["0.0"] * width)
-    deeper = inner + "  "
-    rows = (inner + "]," + inner + "[" + deeper).join([zero_row if z else repr(row)[1:-1]
-                                                       for z, row in zip(zero, value)])
-    return None if "n" in rows else rows.replace(", ", "," + deeper)  # (nan, inf: as json writes them)
-
-
-_NEGATIVE_ZERO = struct.pack("d", -0.0)
-
-
-_key = json.encoder.encode_basestring_ascii  # a key as json.dumps writes it (ensure_ascii)
-
-
-def _float(v: float) -> str:
-    """A float as json writes it: repr, or NaN/Infinity/-Infinity."""
-    return float.__repr__(v) if v - v == 0 else json.dumps(v)
+    return json_text.dumps({"problem": solution.problem.id, "quantities": quantities}, ensure_ascii=True)
 
 
 def _entry_record(e: Entry) -> dict:
