@@ -10,6 +10,7 @@ pseudo-terminal proves that the width follows the terminal with --no-color.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -22,9 +23,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from rich.cells import cell_len
+from rich.text import Text
 
 from backprop_check.cli import main
-from backprop_check.formats import matrix_text
+from backprop_check.formats import matrix_text, terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "problems").glob("*.yaml")) + sorted((ROOT / "problems" / "graphs").glob("*.yaml"))
@@ -128,6 +130,26 @@ def test_zero_is_printed_as_zero_aligned_on_its_point():
 def test_scientific_for_the_whole_matrix_when_one_entry_needs_it():
     rows = matrix_text.lines([1.5e-7, 0.25])
     assert rows == ["[1.5e-07  2.5e-01]"]
+
+
+def test_zeros_and_non_finite_entries_keep_their_own_texts_in_a_fixed_matrix():
+    # the format comes from 0.5 alone (one decimal); zero, nan and -inf are written over it
+    rows = matrix_text.lines([[0.5, float("nan")], [float("-inf"), 0.0]])
+    assert rows == ["[ 0.5  nan]", "[-inf  0  ]"]
+
+
+def test_scientific_digits_are_the_most_any_entry_needs():
+    assert matrix_text.lines([2e-7, 1.25e-7, 3e-7]) == ["[2.00e-07  1.25e-07  3.00e-07]"]
+    assert matrix_text.lines([[0.0], [-4e9]]) == ["[     0]", "[-4e+09]"]  # a zero is "0" in scientific
+
+
+def test_plain_blocks_print_exactly_their_lines_between_styled_texts():
+    buffer = io.StringIO()
+    out = terminal.console(buffer, True)
+    out.print(Text("head", style="cyan"), terminal.Plain(["  [1  2]", "  [3  4]"]), Text("tail"),
+              sep="\n", soft_wrap=True)
+    assert Text.from_ansi(buffer.getvalue()).plain == "head\n  [1  2]\n  [3  4]\ntail\n"
+    assert "\x1b[36mhead" in buffer.getvalue()  # the styled text keeps its colour
 
 
 @pytest.mark.parametrize("value", [[1e-300, 3.0], [123456789.0, 0.5], [float("nan"), 1.0, float("-inf")],

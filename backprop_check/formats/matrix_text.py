@@ -11,13 +11,13 @@ nothing is cut: every entry is printed exactly once.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
 SIGNIFICANT = 6
 MAX_DECIMALS = 8  # past this, fixed notation is mostly zeros: scientific for the whole matrix
 GAP = "  "
+_SHOWN = f"{{:.{SIGNIFICANT}g}}"
 
 
 def _special(v: float) -> str | None:
@@ -28,20 +28,31 @@ def _special(v: float) -> str | None:
     return None
 
 
-def number_format(values) -> Callable[[float], str]:
-    """One format for all of `values`: fixed with common decimals, or scientific for all."""
-    a = np.asarray(values, dtype=float).ravel()
+def _spec(a: np.ndarray) -> str:
+    """One format spec for all of the flat array `a`: fixed with common decimals, or scientific for all."""
     finite = a[np.isfinite(a)]
-    shown = [f"{v:.{SIGNIFICANT}g}" for v in finite[finite != 0].tolist()]
-    mantissas = [t.partition("e")[0] for t in shown]
-    digits = max((len(m.lstrip("-").replace(".", "").lstrip("0")) - 1 for m in mantissas), default=0)
-    scientific = any("e" in t for t in shown)
-    decimals = max((len(t.partition(".")[2]) for t in shown if "e" not in t), default=0)
-    if scientific or decimals > MAX_DECIMALS:
-        return lambda v: _special(v) or ("0" if v == 0 else f"{v:.{max(digits, 0)}e}")
-    # an exact zero is "0", padded so that where its decimal point would be lines up
-    zero = "0" + " " * (decimals + 1 if decimals else 0)
-    return lambda v: _special(v) or (zero if v == 0 else f"{v:.{decimals}f}")
+    shown = list(map(_SHOWN.format, finite[finite != 0].tolist()))
+    decimals = max(map(len, (t.partition(".")[2] for t in shown)), default=0)
+    if "e" in "".join(shown) or decimals > MAX_DECIMALS:
+        return f".{_digits(shown)}e"
+    return f".{decimals}f"
+
+
+def _digits(shown: list[str]) -> int:
+    """The most significant digits after the first that any of `shown` (`%.6g` texts) has."""
+    most = 0
+    for text in shown:
+        mantissa = text.partition("e")[0].lstrip("-").replace(".", "").lstrip("0")
+        most = max(most, len(mantissa) - 1)
+        if most == SIGNIFICANT - 1:
+            break  # as many as `%.6g` shows: no entry can need more
+    return most
+
+
+def _zero(spec: str) -> str:
+    """An exact zero is "0", padded in fixed notation so that where its decimal point would be lines up."""
+    decimals = int(spec[1:-1])
+    return "0" + " " * (decimals + 1) if spec.endswith("f") and decimals else "0"
 
 
 def _table(value) -> np.ndarray:
@@ -55,30 +66,38 @@ def _table(value) -> np.ndarray:
 def cells(value) -> list[list[str]]:
     """Every entry as text, in one common format, row by row."""
     a = _table(value)
-    fmt = number_format(a)
-    return [[fmt(float(v)) for v in row] for row in a]
+    spec = _spec(a.ravel())
+    # Formatting every entry in one `map` is most of the speed of a wide solution's
+    # terminal output; zeros and nan/inf are the exceptions, written over afterwards.
+    entry = ("{:" + spec + "}").format
+    grid = [list(map(entry, row)) for row in a.tolist()]
+    for i, j in zip(*np.nonzero((a == 0) | ~np.isfinite(a))):
+        grid[i][j] = _special(a[i, j]) or _zero(spec)
+    return grid
 
 
 def is_scalar(value) -> bool:
     return np.ndim(value) == 0
 
 
-def lines(value, width: int | None = None) -> list[str]:
+def lines(value, width: int | None = None, grid: list[list[str]] | None = None) -> list[str]:
     """`value` as aligned text lines no wider than `width` (a number is one line, no brackets).
 
     A matrix too wide is split into column blocks, each headed "columns i–j of n:".
+    `grid` is `cells(value)` when the caller already has it.
     """
-    grid = cells(value)
+    grid = cells(value) if grid is None else grid
     if is_scalar(value):
         return [grid[0][0]]
-    widths = [max(len(row[j]) for row in grid) for j in range(len(grid[0]))]
+    widths = [max(map(len, column)) for column in zip(*grid)]
     blocks = _blocks(widths, width)
     out: list[str] = []
     for start, stop in blocks:
         if len(blocks) > 1:
             out.append(f"columns {start}–{stop - 1} of {len(widths)}:" if stop - start > 1
                        else f"column {start} of {len(widths)}:")
-        out += ["[" + GAP.join(row[j].rjust(widths[j]) for j in range(start, stop)) + "]" for row in grid]
+        shown = widths[start:stop]
+        out += ["[" + GAP.join(map(str.rjust, row[start:stop], shown)) + "]" for row in grid]
     return out
 
 
@@ -96,7 +115,3 @@ def _blocks(widths: list[int], width: int | None) -> list[tuple[int, int]]:
     blocks.append((start, len(widths)))
     return blocks
 
-
-def block_width(value) -> int:
-    """The width of `value`'s lines when not split."""
-    return max(len(line) for line in lines(value))

@@ -24,7 +24,7 @@ from ..jacobians import Diagonal
 from ..solve import Entry, Solution
 from . import matrix_text as M
 from .solution import GROUP_TITLES, _display, _grouped, _shape_text, _summary
-from .terminal import say, wrapped
+from .terminal import Plain, say, wrapped
 
 GAP = "  "
 INDENT = "  "
@@ -42,8 +42,9 @@ def render_human(solution: Solution, console: Console) -> None:
         console.print()
         console.print(Text(GROUP_TITLES[group], style="bold"), soft_wrap=True)
         rows = [_row(solution, e) for e in entries]
-        lines = _table(rows, console.width) or _stacked(rows, console.width)
-        console.print(Text("\n").join(lines), soft_wrap=True)  # one call: rich's cost is per call
+        grids = [M.cells(value) for *_, value in rows]  # formatted once, laid out one way or the other
+        lines = _table(rows, grids, console.width) or _stacked(rows, grids, console.width)
+        console.print(*lines, sep="\n", soft_wrap=True)  # one call: rich's cost is per call
     r = solution.report
     console.print()
     say(console, Text.assemble(("✓", "green"), f" engines agree on {r.compared} entries; finite differences agree on "
@@ -59,9 +60,9 @@ def _row(solution: Solution, e: Entry) -> tuple[str, str, str, object]:
     return _display(solution, e.name), _shape_text(e.shape), formula, e.value
 
 
-def _table(rows: list, width: int) -> list[Text] | None:
+def _table(rows: list, grids: list, width: int) -> list[Text] | None:
     """The group as a four-column table, or None when a row would not fit `width`."""
-    values = [M.lines(value) for *_, value in rows]
+    values = [M.lines(value, grid=grid) for (*_, value), grid in zip(rows, grids)]
     widths = [max(len(HEADERS[i]), *(len(r[i]) for r in rows)) for i in range(3)]
     widths.append(max(len(HEADERS[3]), *(len(line) for v in values for line in v)))
     total = len(INDENT) + sum(widths) + len(GAP) * 3
@@ -80,14 +81,14 @@ def _table(rows: list, width: int) -> list[Text] | None:
     return out
 
 
-def _stacked(rows: list, width: int) -> list[Text]:
+def _stacked(rows: list, grids: list, width: int) -> list[Text | Plain]:
     """Each entry as its name and shape, then its formula, then its value, indented under it."""
     out: list[Text] = []
     room = width - STACK_INDENT
-    for name, shape, formula, value in rows:
+    for (name, shape, formula, value), grid in zip(rows, grids):
         head = Text.assemble((name, "cyan"), f"  ({shape})")
         out += wrapped(head, width, indent=len(INDENT), hang=STACK_INDENT)
         if formula:
             out += wrapped(f"= {formula}", width, indent=STACK_INDENT, hang=2)
-        out += [Text(" " * STACK_INDENT + line) for line in M.lines(value, room)]
+        out.append(Plain([" " * STACK_INDENT + line for line in M.lines(value, room, grid)]))
     return out

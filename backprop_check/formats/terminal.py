@@ -25,6 +25,7 @@ import sys
 from typing import Mapping
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
 
 DEFAULT_WIDTH = 80
@@ -85,6 +86,22 @@ def wrapped(text: Text | str, width: int, indent: int = 0, hang: int = 2) -> lis
         line.rstrip()
         out.append(Text(" " * (indent + (hang if i else 0))) + line)
     return out or [Text(" " * indent)]
+
+
+class Plain:
+    """Lines of unstyled text that rich writes as they are, each ended by a newline.
+
+    A wide solution prints tens of thousands of lines of numbers, and rich
+    builds a `Text` (and strips control codes) per line it prints: as one
+    segment the block costs one write. Only text bpcheck formatted itself
+    (numbers) goes this way: it has no control characters to strip.
+    """
+
+    def __init__(self, lines: list[str]):
+        self.text = "".join(line + "\n" for line in lines)
+
+    def __rich_console__(self, console_: Console, options):
+        yield Segment(self.text)
 
 
 def say(console_: Console, text: Text | str, indent: int = 0, hang: int = 2) -> None:
