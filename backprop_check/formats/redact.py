@@ -28,8 +28,11 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # numpy is imported where it is used: cli.py imports LEVELS at start-up
+if TYPE_CHECKING:
+    import numpy as np
 
 LEVELS = ("full", "hints", "score")
 HIDDEN = "…"
