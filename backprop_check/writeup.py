@@ -17,9 +17,9 @@ with a reason, never a crash: `WriteupError` carries the message.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .class_files import writeup_kind
 
@@ -112,14 +112,15 @@ def equations(text: str, kind: str) -> list[Equation]:
     markers = [(m.start(), m.group("name").strip()) for m in _MARKER[kind].finditer(masked if kind == "md" else text)
                if m.group("name").strip()]
     found: list[Equation] = []
+    line_of = _line_finder(text)
     for start, body_at, body in _blocks(masked, kind):
         marker = _take_marker(markers, start)
         if not balanced(body):
-            found.append(Equation(_line_of(text, body_at), (_clean(body)[:200],), marker=marker,
+            found.append(Equation(line_of(body_at), (_clean(body)[:200],), marker=marker,
                                   error="its braces or \\left/\\right do not balance"))
             continue
         for offset, rows in _equations_in(body):
-            eq = _equation(text, body_at, rows, marker)
+            eq = _equation(line_of, body_at, rows, marker)
             marker = None  # a marker names the first equation after it
             if eq is not None:
                 found.append(eq)
@@ -231,7 +232,8 @@ def balanced(text: str) -> bool:
     return depth == 0
 
 
-def _equation(text: str, at: int, rows: list[tuple[int, str]], marker: str | None) -> Equation | None:
+def _equation(line_of: Callable[[int], int], at: int, rows: list[tuple[int, str]],
+              marker: str | None) -> Equation | None:
     """One equation from its rows (offsets from `at`): members split at top-level relations."""
     members, relations, lines = [], [], []
     for offset, row in rows:
@@ -244,7 +246,7 @@ def _equation(text: str, at: int, rows: list[tuple[int, str]], marker: str | Non
                 relations.append(relation)
             members.append(_clean(member))
             lead = len(member) - len(member.lstrip())
-            lines.append(_line_of(text, at + offset + part_at + lead))
+            lines.append(line_of(at + offset + part_at + lead))
     if members:
         members[0] = _LEAD_LABEL.sub("", members[0])
     if members and not members[0]:
@@ -284,11 +286,7 @@ def _clean(member: str) -> str:
     return member
 
 
-def _line_of(text: str, offset: int) -> int:
-    return bisect.bisect_right(_newlines(text), offset - 1) + 1
-
-
-@functools.lru_cache(maxsize=4)
-def _newlines(text: str) -> list[int]:
-    """The offsets of the newlines of `text`, found once (a string's hash is cached by Python)."""
-    return [m.start() for m in re.finditer("\n", text)]
+def _line_finder(text: str) -> Callable[[int], int]:
+    """offset -> line number (from 1) in `text`, its newlines found once per write-up."""
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    return lambda offset: bisect.bisect_right(newlines, offset - 1) + 1
