@@ -21,8 +21,9 @@ left to np.matmul.
 
 from __future__ import annotations
 
-import math
+import operator
 
+import gmpy2
 import numpy as np
 
 from .kept import ByIdentity
@@ -31,6 +32,11 @@ LIMB_BITS = 16  # limb products below 2^32; a sum of up to 2^20 of them stays be
 MIN_WORK = 4096  # n·k·m below which np.matmul is as fast
 MIN_INNER = 4  # a contraction this short (an outer product) gains nothing
 MIN_REUSE = 8  # each entry converted is used this often at least (a matrix times a few columns is not)
+# What the two ways to multiply long integers cost, in ns (fitted to the products of the deep128
+# and width16 benchmarks): limbs per pair of limbs multiplied, per output limb and carry, per
+# output limb, per input entry split; GMP per product of two entries and per pair of their limbs.
+LIMB_PAIR, LIMB_CARRY, LIMB_OUT, LIMB_SPLIT = 0.25, 4.5, 14.0, 640.0
+GMP_STEP, GMP_PAIR = 135.0, 0.15
 CHUNK_ENTRIES = 4_000_000  # limb products held at once (32 MB of float64)
 
 
@@ -69,6 +75,8 @@ def _rational_product(a: np.ndarray, b: np.ndarray):
     n, m = len(a_int), len(b_int)
     out = np.empty((n, m), dtype=object)
     same = all(d == b_den[0] for d in b_den)  # (columns of data over one denominator: 100, say)
+    if make is not type(gmpy2.mpq()):  # (Fractions hold Python's integers)
+        integers, a_den, b_den = [int(v) for v in integers], [int(d) for d in a_den], [int(d) for d in b_den]
     for i in range(n):
         di, row = a_den[i], integers[i * m:(i + 1) * m]
         out[i] = list(map(make, row, [di * b_den[0]] * m if same else [di * d for d in b_den]))
@@ -99,13 +107,14 @@ def _kept_over_common(m: np.ndarray):
 
 
 def _over_common(rows: list):
-    """Each row as integers over its least common denominator: ([[int]], [denominator]), or None."""
+    """Each row as integers over its least common denominator: ([[int]], [denominator]), or None.
+    (gmpy2's integers, as mpq holds them: no conversion to Python's, and GMP's lcm and products.)"""
     numerators, denominators = [], []
     try:
         for row in rows:
-            dens = [int(v.denominator) for v in row]
-            common = math.lcm(*dens)
-            numerators.append([int(v.numerator) * (common // d) for v, d in zip(row, dens)])
+            dens = [v.denominator for v in row]
+            common = gmpy2.lcm(*dens)
+            numerators.append([v.numerator * (common // d) for v, d in zip(row, dens)])
             denominators.append(common)
     except (AttributeError, TypeError):
         return None
@@ -113,17 +122,32 @@ def _over_common(rows: list):
 
 
 def _integer_product(a: list, b_t: list) -> list:
-    """a @ b_t.T for lists of Python int rows, exactly: the n·m entries as a flat list of ints."""
+    """a @ b_t.T for lists of integer rows, exactly: the n·m entries as a flat list of integers."""
     k = len(a[0])
-    if max(_bits(a), 1) + max(_bits(b_t), 1) + k.bit_length() <= 53:  # one float64 product holds every sum
+    bits_a, bits_b = max(_bits(a), 1), max(_bits(b_t), 1)
+    if bits_a + bits_b + k.bit_length() <= 53:  # one float64 product holds every sum
         product = np.array(a, dtype=float) @ np.array(b_t, dtype=float).T
         return product.astype(np.int64).reshape(-1).tolist()
+    if _by_gmp(len(a), k, len(b_t), bits_a, bits_b):
+        return [sum(map(operator.mul, row, col)) for row in a for col in b_t]
     lb = _limbs(b_t)  # (limbs, m, k) float64
     chunk = max(1, CHUNK_ENTRIES // (len(b_t) * lb.shape[0] * max(1, _bits(a) // LIMB_BITS + 1)))
     out: list = []
     for start in range(0, len(a), chunk):  # rows of a at a time: the limb products stay within memory
         out += _limb_product(_limbs(a[start:start + chunk]), lb)
     return out
+
+
+def _by_gmp(n: int, k: int, m: int, bits_a: int, bits_b: int) -> bool:
+    """Whether GMP's products one by one (a C loop of sum(map(mul, …)) per entry) cost less than
+    the limbs: every limb of one side meets every limb of the other in the BLAS product and the
+    carries, so long integers (the 2,000-bit gradients deep in a net) cost the limbs much more."""
+    limbs_a, limbs_b = bits_a // LIMB_BITS + 1, bits_b // LIMB_BITS + 1
+    out_limbs = n * m * (limbs_a + limbs_b)
+    by_limbs = n * m * k * limbs_a * limbs_b * LIMB_PAIR + out_limbs * (min(limbs_a, limbs_b) * LIMB_CARRY
+                                                                       + LIMB_OUT) + (n + m) * k * LIMB_SPLIT
+    by_gmp = n * m * k * (GMP_STEP + limbs_a * limbs_b * GMP_PAIR)
+    return by_gmp < by_limbs
 
 
 def _limb_product(la: np.ndarray, lb: np.ndarray) -> list:

@@ -11,6 +11,7 @@ Jacobians.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 
 import numpy as np
@@ -77,10 +78,7 @@ def run(case: Case, arithmetic, jacobians: bool = False, params: dict | None = N
     `slope_mistake` = (layer, "one" | "output") recomputes the backward pass as a
     student would who drops that layer's f′ or takes it at the layer's output.
     """
-    tape = tape_of(case)
-    inputs = {name: arithmetic.input(v) for name, v in graph_of_inputs(case).items()}
-    inputs.update(params or {})
-    values = forward(tape, arithmetic, inputs)
+    tape, values = forward_pass(case, arithmetic, params)
     n_layers = len(case.layers)
     out: dict = {name: values[tape.at[name]] for name in
                  [f"z{i}" for i in range(1, 2 * n_layers + 1)] + ["y_hat", "loss"]}
@@ -98,6 +96,45 @@ def run(case: Case, arithmetic, jacobians: bool = False, params: dict | None = N
     if jacobians:
         out.update(local_jacobians(case, tape, values, arithmetic))
     return out
+
+
+def forward_pass(case: Case, arithmetic, params: dict | None = None) -> tuple[Tape, list]:
+    """The case's tape and the value of each of its steps (`params` as in `run`)."""
+    tape = tape_of(case)
+    inputs = {name: arithmetic.input(v) for name, v in graph_of_inputs(case).items()}
+    inputs.update(params or {})
+    return tape, forward(tape, arithmetic, inputs)
+
+
+class Gradients(Mapping):
+    """dl/d(each parameter) of one forward pass, by a backward pass run when one is first read:
+    training's last pass reports its loss, and the gradients there are never read (in a wide
+    exact net the backward pass costs as much as the forward one)."""
+
+    def __init__(self, tape: Tape, values: list, arithmetic, names):
+        self._pass, self._names, self._found = (tape, values, arithmetic), tuple(names), None
+
+    def _all(self) -> dict:
+        if self._found is None:
+            grads = gradient(*self._pass, "loss")
+            self._found = {p: grads[p] for p in self._names}
+            self._pass = None  # (the forward pass's values are not needed any more)
+        return self._found
+
+    def __getitem__(self, name: str):
+        return self._all()[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def loss_and_gradients(case: Case, arithmetic, params: dict) -> tuple:
+    """The loss at `params` (the case's other numbers as they are) and a `Gradients` of them."""
+    tape, values = forward_pass(case, arithmetic, params)
+    return values[tape.at["loss"]], Gradients(tape, values, arithmetic, params)
 
 
 def graph_of_inputs(case: Case) -> dict:

@@ -199,7 +199,9 @@ def train(opt: Optimizer, lr, steps: int, params: dict, grads: dict, evaluate: C
 
     `params`: name -> value (arrays of the arithmetic's kind); `grads`: name -> the
     gradient at `params`; `evaluate(params)` -> (gradients at those params, {name:
-    value} to report under `step{k}.`, e.g. {"loss": …}).
+    value} to report under `step{k}.`, e.g. {"loss": …}). The gradients are a mapping
+    read only when another step follows: one that works them out when first read
+    (`network.Gradients`) saves the last pass's backward pass.
     """
     out: dict = {}
     state: dict = {p: None for p in params}

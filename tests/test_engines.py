@@ -572,3 +572,28 @@ def test_one_number_quantities_compared_together_raise_on_the_first_that_disagre
     values["q2"] = np.asarray(4.0)
     with pytest.raises(EngineDisagreement, match=r"^q2: the formula x gives"):
         crosscheck.check_formulas({k: v for k, v in trees.items() if k != "m"}, env, values, crosscheck.Report())
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(max_depth=2, samples=(1, 3)))
+def test_a_passs_loss_and_lazy_gradients_are_the_full_passs(case):
+    """`network.loss_and_gradients` (training's evaluation) gives `network.run`'s loss and, when
+    read, its gradients; the backward pass runs only then, once (the last step never reads them)."""
+    from backprop_check import network
+    from backprop_check.engines.rationals import Rationals
+
+    arithmetic = Rationals()
+    params = {name: arithmetic.input(network.exact_array(value)) for name, value in case.params.items()}
+    full = network.run(case, arithmetic, params=params)
+    calls = []
+    real = network.gradient
+    try:
+        network.gradient = lambda *args: calls.append(1) or real(*args)
+        loss, gradients = network.loss_and_gradients(case, arithmetic, params)
+        assert loss == full["loss"] and not calls
+        assert sorted(gradients) == sorted(params)
+        for p in params:
+            assert np.array_equal(np.asarray(gradients[p], dtype=object), np.asarray(full[f"dl/d{p}"], dtype=object))
+        assert len(calls) == 1
+    finally:
+        network.gradient = real

@@ -76,6 +76,27 @@ def test_limb_products_in_chunks_equal_one_product(monkeypatch):
     assert _same(exact_matmul._rational_product(a, b), np.matmul(a, b))
 
 
+@pytest.mark.parametrize("by_gmp", [False, True])
+def test_both_ways_to_multiply_long_integers_equal_numpys_product(monkeypatch, by_gmp):
+    """GMP's products one by one and the limbs by BLAS: each chosen by its cost, each exact."""
+    monkeypatch.setattr(exact_matmul, "_by_gmp", lambda *sizes: by_gmp)
+    rng = random.Random(17)
+    a, b = _rationals(rng, 20, 9, True), _rationals(rng, 9, 24, True)
+    a[2, :] = MPQ(-(1 << 2000) + 3, 1 << 150)  # as deep in a net's backward pass
+    assert _same(exact_matmul._rational_product(a, b), np.matmul(a, b))
+    fa, fb = (np.vectorize(lambda v: Fraction(int(v.numerator), int(v.denominator)), otypes=[object])(x)
+              for x in (a, b))
+    product = exact_matmul._rational_product(fa, fb)  # Fractions: Fractions of Python's integers
+    assert _same(product, np.matmul(fa, fb))
+    assert all(type(v.numerator) is int and type(v.denominator) is int for v in product.flat)
+
+
+def test_the_cost_model_picks_gmp_for_long_integers_and_limbs_for_short_ones():
+    assert exact_matmul._by_gmp(128, 15, 128, 2400, 160)  # a deep net's dW: 2,000-bit gradients
+    assert not exact_matmul._by_gmp(128, 128, 15, 7, 160)  # W @ a: data times 45-digit values
+    assert not exact_matmul._by_gmp(16, 4096, 16, 170, 165)  # a wide batch's dW
+
+
 def test_products_with_zeros_negatives_and_huge_integers():
     rng = random.Random(11)
     a = _rationals(rng, 16, 16, True)

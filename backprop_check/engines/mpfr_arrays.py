@@ -239,6 +239,10 @@ def _converter(ctx):
     return convert
 
 
+def _spread(env: _Env, value, const: bool) -> list:
+    return [value] * env.n if const else value
+
+
 def _list(env: _Env, node: _Node) -> list:
     values = node(env)
     return [values] * env.n if node.const else values
@@ -257,16 +261,22 @@ def _fold(exact_op, name: str, args: list) -> _Node:
     const = all(a.const for a in args)
 
     def run(env: _Env):
-        value, value_kind = _list(env, args[0]), args[0].kind
-        float_op = getattr(env.ctx, name)
+        # constants stay one value while every term so far is one (1 − tanh(z)²: the 1 and the −1
+        # are converted to floats once, not once per entry)
+        value, value_kind, value_const = args[0](env), args[0].kind, args[0].const
+        float_op, convert = getattr(env.ctx, name), _converter(env.ctx)
         for a, kind in zip(args[1:], steps):
             if kind == Q:
-                value = list(map(exact_op, value, _list(env, a)))
+                value = exact_op(value, a(env)) if value_const and a.const else \
+                    list(map(exact_op, _spread(env, value, value_const), _list(env, a)))
             else:
-                left = value if value_kind == R else list(map(_converter(env.ctx), value))
-                value = list(map(float_op, left, _floats(env, a)))
-            value_kind = kind
-        return value[0] if const else value
+                left = value if value_kind == R else convert(value) if value_const else list(map(convert, value))
+                if value_const and a.const:
+                    value = float_op(left, a(env) if a.kind == R else convert(a(env)))
+                else:
+                    value = list(map(float_op, _spread(env, left, value_const), _floats(env, a)))
+            value_kind, value_const = kind, value_const and a.const
+        return value
     return _Node(kind, const, run)
 
 

@@ -324,8 +324,8 @@ def train(case: Case, lr: Fraction, steps: int, first: dict | None = None, optim
     grads = {p: _objects(first[f"dl/d{p}"]) for p in params}
 
     def evaluate(new: dict):
-        out = network.run(case, arithmetic, params=new)  # also the next step's gradients
-        return {p: out[f"dl/d{p}"] for p in new}, {"loss": out["loss"]}
+        loss, gradients = network.loss_and_gradients(case, arithmetic, new)  # (the next step's, if one follows)
+        return gradients, {"loss": loss}
 
     out = optimizers.train(optimizer or optimizers.SGD, lr, steps, params, grads, evaluate,
                            optimizers.exact_arithmetic())
