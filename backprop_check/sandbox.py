@@ -7,6 +7,14 @@ its wall-clock timeout. A worker that dies or is killed is replaced; the file
 it was grading gets a result saying why, and the rest of the class grades.
 Workers also give a class two cores: `jobs` of them run at once.
 
+A worker is given up to MAX_TASKS_AT_ONCE files in one message and sends
+their results back in one: a message per file each way cost as much as
+grading a simple file. So that each file still has its own time limit, the
+worker writes which of its files it is on, and that file's deadline, into
+one shared word before grading it; the parent reads the word to know when
+to stop the worker and which file to blame. The files given with it whose
+results never came back are given to the worker that replaces it.
+
 Workers never outlive the run: SIGTERM or SIGINT (a cancelled CI job) makes
 `run` kill them and raise `Interrupted` (exit 128 + the signal), and a worker
 whose parent dies anyway (SIGKILL) is killed by the kernel (Linux
@@ -22,6 +30,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -113,7 +122,21 @@ def _next_task(conn, parent: int):
         return None
 
 
-def _worker(conn, grade: Callable, limits: Limits) -> None:
+MAX_TASKS_AT_ONCE = 32  # files given to a worker in one message (a class's tail goes one by one)
+_POSITION_BITS = 16  # the shared word: deadline in ms << 16 | position among the files given
+
+
+def _word(position: int, deadline: float) -> int:
+    """The file a worker is on and its deadline (time.monotonic, which every process shares), in
+    one 64-bit word: a single store, so the parent never pairs one file's deadline with another file."""
+    return math.ceil(deadline * 1000) << _POSITION_BITS | position
+
+
+def _unword(word: int) -> tuple[int, float]:
+    return word & ((1 << _POSITION_BITS) - 1), (word >> _POSITION_BITS) / 1000
+
+
+def _worker(conn, grade: Callable, limits: Limits, now_on) -> None:
     parent = _bind_to_parent()
     if resource is not None:
         base = _address_space()
@@ -121,37 +144,67 @@ def _worker(conn, grade: Callable, limits: Limits) -> None:
             cap = base + limits.memory_mb * 2 ** 20
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     while True:
-        task = _next_task(conn, parent)
-        if task is None:
+        tasks = _next_task(conn, parent)
+        if tasks is None:
             return
-        index, item = task
-        if resource is not None:
-            soft = math.ceil(_cpu_used() + limits.cpu)
-            resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        done = []
+        for position, (index, item) in enumerate(tasks):
+            now_on.value = _word(position, time.monotonic() + limits.timeout)
+            done.append((index, _graded(grade, item, limits)))
         try:
-            result = ("ok", grade(item))
-        except MemoryError:
-            result = ("limit", f"exceeded the memory limit of {limits.memory_mb} MB")
-        except RecursionError:
-            result = ("limit", "nested too deeply")
-        except Exception as exc:  # noqa: BLE001 - reported per file, never fatal
-            result = ("crash", f"{type(exc).__name__}: {exc}")
-        conn.send((index, result))
+            conn.send(done)
+        except Exception:  # noqa: BLE001 - a result that cannot be sent (pickled): the worker dies of it
+            _send_until_unsendable(conn, done, now_on)
+            os._exit(1)
+
+
+def _send_until_unsendable(conn, done: list, now_on) -> None:
+    """Send the results one by one up to the first that cannot be sent, and name it in `now_on`
+    (the parent blames the worker's death on that file, as if it had died grading it)."""
+    for position, result in enumerate(done):
+        now_on.value = _word(position, _unword(now_on.value)[1])
+        conn.send([result])
+
+
+def _graded(grade: Callable, item, limits: Limits) -> tuple:
+    """(kind, value): ("ok", grade(item)), or why there is no result ("limit", "crash")."""
+    if resource is not None:
+        soft = math.ceil(_cpu_used() + limits.cpu)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+    try:
+        return ("ok", grade(item))
+    except MemoryError:
+        return ("limit", f"exceeded the memory limit of {limits.memory_mb} MB")
+    except RecursionError:
+        return ("limit", "nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - reported per file, never fatal
+        return ("crash", f"{type(exc).__name__}: {exc}")
 
 
 class _Slot:
+    """A worker, the files given to it (`tasks`, as indices) and how many results came back."""
+
     def __init__(self, ctx, grade, limits):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(child, grade, limits), daemon=True)
+        self.now_on = ctx.RawValue("q", 0)  # _word: the file the worker is grading, its deadline
+        self.process = ctx.Process(target=_worker, args=(child, grade, limits, self.now_on), daemon=True)
         self.process.start()
         child.close()
-        self.task = None
-        self.deadline = math.inf
+        self.tasks: list = []
+        self.received = 0
 
-    def give(self, index, item, timeout):
-        self.task = index
-        self.deadline = time.monotonic() + timeout
-        self.conn.send((index, item))
+    @property
+    def busy(self) -> bool:
+        return self.received < len(self.tasks)
+
+    def give(self, tasks: list, timeout: float) -> None:
+        self.tasks, self.received = [index for index, _ in tasks], 0
+        self.now_on.value = _word(0, time.monotonic() + timeout)  # until the worker writes its own
+        self.conn.send(tasks)
+
+    def on(self) -> tuple[int, float]:
+        """(the position among `tasks` of the file being graded, its deadline)."""
+        return _unword(self.now_on.value)
 
     def stop(self, kill=False):
         if kill:
@@ -188,7 +241,7 @@ def run(items: list, grade: Callable, on_failure: Callable, limits: Limits = Lim
             finished = True
         finally:  # a signal or an error: kill every worker, not only the busy ones
             for slot in slots:
-                slot.stop(kill=not finished or slot.task is not None)
+                slot.stop(kill=not finished or slot.busy)
     return results
 
 
@@ -196,38 +249,42 @@ def _loop(slots: list, items: list, new_slot: Callable, on_failure: Callable, li
           progress: Callable | None) -> list:
     """Feed the items to the slots until every result is in; replace dead or late workers."""
     results: list = [None] * len(items)
-    pending = list(enumerate(items))[::-1]
+    pending = deque(enumerate(items))
 
-    def finish(slot, value):
-        results[slot.task] = value
-        slot.task, slot.deadline = None, math.inf
+    def finish(index, value):
+        results[index] = value
         if progress:
             progress()
 
-    while pending or any(s.task is not None for s in slots):
+    while pending or any(s.busy for s in slots):
         for slot in slots:
-            if slot.task is None and pending:
-                slot.give(*pending.pop(), limits.timeout)
-        busy = [s for s in slots if s.task is not None]
-        now = time.monotonic()
-        ready = wait([s.conn for s in busy], timeout=max(0.0, min(s.deadline for s in busy) - now))
+            if not slot.busy and pending:
+                # smaller shares as the queue empties, so that the workers finish together
+                share = max(1, min(MAX_TASKS_AT_ONCE, len(pending) // (8 * len(slots))))
+                slot.give([pending.popleft() for _ in range(share)], limits.timeout)
+        busy = [s for s in slots if s.busy]
+        ready = wait([s.conn for s in busy], timeout=max(0.0, min(s.on()[1] for s in busy) - time.monotonic()))
         for i, slot in enumerate(slots):
-            if slot.task is None:
+            if not slot.busy:
                 continue
             if slot.conn in ready:
                 try:
-                    index, (kind, value) = slot.conn.recv()
-                    finish(slot, value if kind == "ok" else on_failure(items[index], value, kind == "crash"))
+                    for index, (kind, value) in slot.conn.recv():
+                        slot.received += 1
+                        finish(index, value if kind == "ok" else on_failure(items[index], value, kind == "crash"))
                     continue
                 except (EOFError, OSError):
                     reason = _death(slot.process, limits)
-            elif time.monotonic() >= slot.deadline:
+            elif time.monotonic() >= slot.on()[1]:
                 reason = f"exceeded the time limit of {limits.timeout:g} s"
             else:
                 continue
-            index = slot.task
+            position = slot.on()[0]
             slot.stop(kill=True)
-            finish(slot, on_failure(items[index], reason, False))
+            # the others given with it, done or not, are graded again by its replacement
+            again = slot.tasks[slot.received:position] + slot.tasks[position + 1:]
+            pending.extendleft((j, items[j]) for j in reversed(again))
+            finish(slot.tasks[position], on_failure(items[slot.tasks[position]], reason, False))
             slots[i] = new_slot()
     return results
 

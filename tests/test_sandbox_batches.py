@@ -1,0 +1,97 @@
+"""sandbox.run gives a worker many files at once: each file keeps its own limits and its own blame.
+
+A file that misbehaves in the middle of a batch must be the only one that
+fails, with the reason of its own limit; the files given with it are graded
+all the same (again, by the worker that replaces a dead one); and a file's
+time limit runs from its own start, not from the batch's.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import given, strategies as st
+
+from backprop_check import sandbox
+from backprop_check.sandbox import Limits
+
+from test_sandbox import failed, grade, pid_of
+
+pytestmark = pytest.mark.skipif(sandbox.resource is None or sys.platform != "linux",
+                                reason="the limits need POSIX resource limits (Linux)")
+
+BAD_AT = 5  # inside the first batch, whatever the order the workers ask in
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The indices given to the workers, message by message."""
+    given_ = []
+    real = sandbox._Slot.give
+
+    def give(self, tasks, timeout):
+        given_.append([index for index, _ in tasks])
+        real(self, tasks, timeout)
+    monkeypatch.setattr(sandbox._Slot, "give", give)
+    return given_
+
+
+@pytest.mark.parametrize("kind, arg, limits, says", [
+    ("sleep", 60, Limits(timeout=1), "time limit of 1 s"),
+    ("burn", 30, Limits(timeout=60, cpu=1), "CPU limit of 1 s"),
+    ("alloc", 4096, Limits(timeout=60, memory_mb=200), "memory limit of 200 MB"),
+    ("grow", 2048, Limits(timeout=60, memory_mb=200), "memory limit of 200 MB"),
+    ("exit", 3, Limits(timeout=60), "died"),
+    ("unpicklable", 0, Limits(timeout=60), "died"),
+    ("raise", 1, Limits(timeout=60), "ValueError: bad answer 1"),
+    ("recurse", 0, Limits(timeout=60), "nested too deeply"),
+])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_misbehaving_file_inside_a_batch_is_blamed_alone(kind, arg, limits, says, jobs, batches):
+    items = [("ok", i) for i in range(200)]
+    items[BAD_AT] = (kind, arg)
+    results = sandbox.run(items, grade, failed, limits, jobs=jobs)
+    batch = next(b for b in batches if BAD_AT in b)
+    assert batch.index(BAD_AT) > 0 and len(batch) > 2  # files before and after it in its batch
+    assert results[BAD_AT][:2] == ("failed", kind)
+    assert says in results[BAD_AT][2], results[BAD_AT]
+    others = results[:BAD_AT] + results[BAD_AT + 1:]
+    assert [r[:2] for r in others] == [("ok", i) for i in range(200) if i != BAD_AT]
+
+
+def test_the_files_given_with_a_dead_worker_are_graded_by_its_replacement(batches):
+    bad = 30  # in the second batch of one worker
+    items = [("ok", i) for i in range(200)]
+    items[bad] = ("exit", 3)
+    results = sandbox.run(items, grade, failed, Limits(timeout=60), jobs=1)
+    batch = next(b for b in batches if bad in b)
+    first, last = batch[0], batch[-1]
+    assert first < bad < last
+    assert pid_of(results[first - 1]) != pid_of(results[last + 1])  # the worker was replaced
+    assert pid_of(results[first]) == pid_of(results[last]) == pid_of(results[last + 1])  # graded again
+    assert sum(len(b) for b in batches) == 200 + len(batch) - 1  # each of the others given twice
+
+
+def test_each_file_has_its_own_time_limit_not_its_batchs(batches):
+    """Twelve files of 0.25 s given at once take 3 s together, past a 2 s limit; each is under it."""
+    items = [("nap", 0.25)] * 12 + [("ok", i) for i in range(100)]
+    results = sandbox.run(items, grade, failed, Limits(timeout=2), jobs=1)
+    assert len(batches[0]) >= 12  # the naps were given at once
+    assert [r[0] for r in results] == ["ok"] * len(items), [r for r in results if r[0] != "ok"][:3]
+    assert len({pid_of(r) for r in results}) == 1  # never stopped
+
+
+def test_a_late_file_is_stopped_at_its_own_deadline_after_quick_ones(batches):
+    """A file that sleeps, after others in its batch: stopped by the 1 s limit (it would say "slept")."""
+    items = [("ok", i) for i in range(200)]
+    items[BAD_AT] = ("sleep", 60)
+    results = sandbox.run(items, grade, failed, Limits(timeout=1), jobs=1)
+    assert results[BAD_AT][:2] == ("failed", "sleep") and "time limit" in results[BAD_AT][2]
+
+
+@given(st.integers(0, 2 ** sandbox._POSITION_BITS - 1), st.floats(0, 1e9))
+def test_the_shared_word_keeps_the_position_and_never_shortens_the_deadline(position, deadline):
+    got_position, got_deadline = sandbox._unword(sandbox._word(position, deadline))
+    assert got_position == position
+    assert deadline <= got_deadline <= deadline + 0.0011
