@@ -29,15 +29,19 @@ def forward(tape: Tape, arithmetic, inputs: dict, base: tuple | None = None, car
     `carried`: which steps carry a leading sample axis (`batch`; the data
     inputs hold every sample), when all samples run in one pass.
     """
-    values: list = []
+    plan = tape.plan()
+    if base is None:
+        values: list = [None] * len(plan)
+        again = range(len(plan))
+    else:  # (a finite difference: the steps computed from the moved input, often a few of many)
+        values = list(base[0])
+        again = [i for i, moved in enumerate(base[1]) if moved]
     memo: dict = {}  # the arithmetic's own notes for this pass
     function = arithmetic.function
     kinked = arithmetic.kinked(tape)  # the steps whose values `settle` may put on a kink
     with arithmetic.quiet():
-        for i, (kind, entry, at, params) in enumerate(tape.plan()):
-            if base is not None and not base[1][i]:
-                values.append(base[0][i])
-                continue
+        for i in again:
+            kind, entry, at, params = plan[i]
             many = carried is not None and carried[i]
             if kind == "function":
                 args = [values[a] for a in at]
@@ -53,7 +57,7 @@ def forward(tape: Tape, arithmetic, inputs: dict, base: tuple | None = None, car
             if i in kinked:
                 value = batch.settle(arithmetic, tape, i, value, values, carried, memo) if many \
                     else arithmetic.settle(tape, i, value, values, memo)
-            values.append(value)
+            values[i] = value
     return values
 
 
