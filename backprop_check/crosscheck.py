@@ -128,11 +128,11 @@ def _engines_agree_on(name: str, a: np.ndarray, b: np.ndarray, report: Report, r
 
 def _entries(shape: tuple, rng) -> list:
     """Every entry of a hand-sized parameter; an even sample of a large one."""
-    entries = list(np.ndindex(shape))
-    if len(entries) <= FD_MAX_ENTRIES:
-        return entries
-    picks = rng.choice(len(entries), size=FD_MAX_ENTRIES, replace=False)
-    return [entries[i] for i in sorted(picks)]
+    size = int(np.prod(shape, dtype=np.int64))
+    if size <= FD_MAX_ENTRIES:
+        return list(np.ndindex(shape))
+    picks = rng.choice(size, size=FD_MAX_ENTRIES, replace=False)  # (a list of every index: 0.1 s for a deep net)
+    return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in sorted(picks)]
 
 
 def finite_differences(case: Case, grads: dict, report: Report) -> None:
@@ -260,7 +260,7 @@ def _central(tape: Tape, arithmetic, inputs: dict, name: str, value, index, step
         moved = value.copy()
         moved[index] += sign * h
         after = forward(tape, arithmetic, {**inputs, name: moved}, _moved(tape, name, base_values))
-        if any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base)):
+        if base and any(np.any(a != b) for a, b in zip(kink_pattern(tape, after), base)):  # (no kinks: none crossed)
             return None
         values.append(float(after[tape.at[output]]))
     return (values[0] - values[1]) / (2 * h)

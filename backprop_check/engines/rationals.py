@@ -35,8 +35,11 @@ _EXACT = {"copy": lambda a: a, "add": lambda a, b: a + b, "sub": lambda a, b: a 
 
 def rational(v) -> object:
     """A Fraction, int or mpq as sympy's QQ element."""
-    if type(v) is MPQ:
+    kind = type(v)
+    if kind is MPQ:
         return v
+    if kind is Fraction:  # (the spec's numbers: Python integers already, no int() or hasattr each)
+        return MPQ(v.numerator, v.denominator)
     return MPQ(int(v.numerator), int(v.denominator)) if hasattr(v, "numerator") else MPQ(int(v))
 
 
