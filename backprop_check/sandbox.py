@@ -13,7 +13,8 @@ grading a simple file. So that each file still has its own time limit, the
 worker writes which of its files it is on, and that file's deadline, into
 one shared word before grading it; the parent reads the word to know when
 to stop the worker and which file to blame. The files given with it whose
-results never came back are given to the worker that replaces it.
+results never came back are given to the worker that replaces it (a worker
+sends what it has every SEND_AFTER seconds, so that little is graded twice).
 
 Workers never outlive the run: SIGTERM or SIGINT (a cancelled CI job) makes
 `run` kill them and raise `Interrupted` (exit 128 + the signal), and a worker
@@ -123,6 +124,7 @@ def _next_task(conn, parent: int):
 
 
 MAX_TASKS_AT_ONCE = 32  # files given to a worker in one message (a class's tail goes one by one)
+SEND_AFTER = 0.25  # seconds: a worker sends what it has done before a file that starts later than this
 _POSITION_BITS = 16  # the shared word: deadline in ms << 16 | position among the files given
 
 
@@ -147,23 +149,33 @@ def _worker(conn, grade: Callable, limits: Limits, now_on) -> None:
         tasks = _next_task(conn, parent)
         if tasks is None:
             return
-        done = []
+        done, first, sent = [], 0, time.monotonic()
         for position, (index, item) in enumerate(tasks):
-            now_on.value = _word(position, time.monotonic() + limits.timeout)
+            start = time.monotonic()
+            if done and start - sent >= SEND_AFTER:  # slow files: what a kill would lose stays small
+                _send(conn, done, first, now_on)
+                done, first, sent = [], position, start
+            now_on.value = _word(position, start + limits.timeout)
             done.append((index, _graded(grade, item, limits)))
+        _send(conn, done, first, now_on)
+
+
+def _send(conn, done: list, first: int, now_on) -> None:
+    """Send the results of the files from position `first` on. One that cannot be sent (pickled)
+    kills the worker, blamed on that file: the results before it are sent one by one, and
+    `now_on` names it."""
+    try:
+        conn.send(done)
+        return
+    except Exception:  # noqa: BLE001 - a bug in the grader: reported as the worker's death
+        pass
+    deadline = _unword(now_on.value)[1]
+    for position, result in enumerate(done, first):
+        now_on.value = _word(position, deadline)
         try:
-            conn.send(done)
-        except Exception:  # noqa: BLE001 - a result that cannot be sent (pickled): the worker dies of it
-            _send_until_unsendable(conn, done, now_on)
+            conn.send([result])
+        except Exception:  # noqa: BLE001
             os._exit(1)
-
-
-def _send_until_unsendable(conn, done: list, now_on) -> None:
-    """Send the results one by one up to the first that cannot be sent, and name it in `now_on`
-    (the parent blames the worker's death on that file, as if it had died grading it)."""
-    for position, result in enumerate(done):
-        now_on.value = _word(position, _unword(now_on.value)[1])
-        conn.send([result])
 
 
 def _graded(grade: Callable, item, limits: Limits) -> tuple:
@@ -279,7 +291,8 @@ def _loop(slots: list, items: list, new_slot: Callable, on_failure: Callable, li
                 reason = f"exceeded the time limit of {limits.timeout:g} s"
             else:
                 continue
-            position = slot.on()[0]
+            # (a worker that dies after sending a file's result, before the next file: the next one)
+            position = max(slot.on()[0], slot.received)
             slot.stop(kill=True)
             # the others given with it, done or not, are graded again by its replacement
             again = slot.tasks[slot.received:position] + slot.tasks[position + 1:]

@@ -90,6 +90,18 @@ def test_a_late_file_is_stopped_at_its_own_deadline_after_quick_ones(batches):
     assert results[BAD_AT][:2] == ("failed", "sleep") and "time limit" in results[BAD_AT][2]
 
 
+def test_a_worker_sends_what_it_has_before_a_late_file_so_a_kill_loses_little(batches):
+    """Four files of 0.3 s, then one past the limit, given at once: the four results were sent
+    before the fifth started (SEND_AFTER), so only the files after it are given again."""
+    items = [("nap", 0.3)] * 4 + [("sleep", 60)] + [("ok", i) for i in range(100)]
+    results = sandbox.run(items, grade, failed, Limits(timeout=2), jobs=1)
+    assert batches[0][:5] == [0, 1, 2, 3, 4] and len(batches[0]) > 6
+    assert results[4][:2] == ("failed", "sleep") and "time limit" in results[4][2]
+    assert [r[:2] for r in results[:4]] == [("ok", 0.3)] * 4
+    assert len({pid_of(r) for r in results[:4]}) == 1 and pid_of(results[0]) != pid_of(results[5])
+    assert sum(len(b) for b in batches) == len(items) + len(batches[0]) - 5  # only those after it again
+
+
 @given(st.integers(0, 2 ** sandbox._POSITION_BITS - 1), st.floats(0, 1e9))
 def test_the_shared_word_keeps_the_position_and_never_shortens_the_deadline(position, deadline):
     got_position, got_deadline = sandbox._unword(sandbox._word(position, deadline))
