@@ -13,10 +13,13 @@ The integers are split into 16-bit limbs (with their sign), and the limbs of a
 times the limbs of b are multiplied by one float64 BLAS call: every product
 and every sum of products stays below 2^53, so float64 holds them exactly
 whatever order BLAS adds them in. The limb products are put back together as
-Python integers and each entry becomes one fraction again. The result is the
-same numbers np.matmul gives (tests/test_width.py holds it to that); only the
-small products, where the conversions would cost more than they save, are
-left to np.matmul.
+Python integers and each entry becomes one fraction again. Every limb of one
+side meets every limb of the other, though: where the integers are long (the
+2,000-bit gradients deep in a net) and the sums short, GMP's products one by
+one cost less, and a cost model (`_by_gmp`) picks the cheaper way. The result
+is the same numbers np.matmul gives (tests/test_width.py holds it to that);
+only the small products, where the conversions would cost more than they
+save, are left to np.matmul.
 """
 
 from __future__ import annotations

@@ -220,3 +220,23 @@ def test_the_same_function_of_the_same_array_kept_again_is_counted_once(monkeypa
     ys = np.array([MPQ(i, 9) for i in range(10)], dtype=object)
     rationals.Rationals().function(FUNCTIONS["tanh"], [ys], ())
     assert len(slopes.kept) == 2 and slopes.entries == 1010
+
+
+def test_the_first_value_now_and_the_others_later_are_the_joint_evaluations():
+    """`first` gives the value at once and the slopes when asked (a training's last pass never
+    asks), the same numbers as evaluating them together; a slope that overflows leaves the value
+    to MPFR and only the slope to mpmath, where together both went to mpmath."""
+    a = sp.Symbol("a0", real=True)
+    compiled = mpfr_arrays.compile_mpfr([sp.tanh(a), 1 - sp.tanh(a) ** 2, None, a * sp.tanh(a)], (a,))
+    z = np.array([[MPQ(1, 3), MPQ(-7, 10)], [MPQ(0), MPQ(123456789, 1000)]], dtype=object)
+    together = compiled([z])
+    value, later = compiled.first([z])
+    assert compiled.followed == [True, True, False, True]
+    assert value.shape == z.shape and list(value.flat) == list(together[0].flat)
+    rest = later()
+    assert rest[1] is None and all(list(x.flat) == list(y.flat) for x, y in zip(rest[::2], together[1::2]))
+    steep = mpfr_arrays.compile_mpfr([sp.tanh(a), sp.exp(a)], (a,))
+    big = np.array([MPQ(10 ** 9)], dtype=object)
+    assert steep([big]) is None  # exp(10⁹) is past float64: both to mpmath when together
+    value, later = steep.first([big])
+    assert list(value) == [MPQ(1)] and later() is None  # tanh(10⁹) rounds to 1; the slope is left to mpmath

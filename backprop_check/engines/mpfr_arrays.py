@@ -77,25 +77,65 @@ class _Node:
         return kept
 
 
-def compile_mpfr(exprs: list, symbols: tuple) -> Callable | None:
+def compile_mpfr(exprs: list, symbols: tuple) -> Compiled | None:
     """The expressions over broadcast object arrays of rationals, evaluated together (a common
-    subexpression, tanh(z) in tanh and its slope, once): a closure giving a list with, for each,
-    an object array of rationals (the exact values of the binary floats), or None for each not
-    followed here (and for a None expression); None if none is followed."""
+    subexpression, tanh(z) in tanh and its slope, once): a `Compiled`, or None if none of them
+    is followed here (a None expression is not)."""
     seen: dict = {}
     roots = [_root(e, symbols, seen) if e is not None else None for e in exprs]
     if all(r is None for r in roots):
         return None
+    return Compiled(roots)
 
-    def evaluate(arrays: list):
+
+class Compiled:
+    """Compiled expressions: called on a list of arrays, a list with, for each expression, an
+    object array of rationals (the exact values of the binary floats), or None for one not
+    followed here; None when an entry needs the mpmath path. `first` defers all but the first."""
+
+    def __init__(self, roots: list):
+        self.roots = roots
+        self.followed = [r is not None for r in roots]
+
+    def __call__(self, arrays: list):
+        evaluation = _Evaluation.start(self.roots, arrays)
+        return None if evaluation is None else evaluation.results(range(len(self.roots)))
+
+    def first(self, arrays: list):
+        """(the first expression's values, a closure giving the others' list as a call would, or
+        None), worked out when it is called, from the same subexpressions: a function's slopes,
+        not wanted after a training's last pass; None when the first needs the mpmath path."""
+        evaluation = _Evaluation.start(self.roots, arrays)
+        found = None if evaluation is None else evaluation.results([0])
+        if found is None or found[0] is None:
+            return None
+        return found[0], lambda: evaluation.results(range(1, len(self.roots)))
+
+
+class _Evaluation:
+    """Compiled expressions over one list of arrays: each asked for in one MPFR context, the values
+    of the subexpressions found so far kept for the next ones asked."""
+
+    def __init__(self, roots: list, lists: list, shape: tuple):
+        self.roots, self.lists, self.shape = roots, lists, shape
+        self.memo: dict = {}
+
+    @classmethod
+    def start(cls, roots: list, arrays: list):
+        """None unless every entry is an exact rational."""
         shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
         lists = [np.broadcast_to(a, shape).ravel().tolist() for a in arrays]
         if not all(type(v) is MPQ for entries in lists for v in entries):
             return None
-        n = int(np.prod(shape, dtype=np.int64))
+        return cls(roots, lists, shape)
+
+    def results(self, which) -> list | None:
+        roots = [self.roots[i] for i in which]
+        n = int(np.prod(self.shape, dtype=np.int64))
         ctx5, ctx10 = gmpy2.context(_CONTEXT_5), gmpy2.context(_CONTEXT_10)  # copies: their flags are clear
         with _CONTEXT as ctx:  # a copy too, the current context: Python's operators on floats use it
-            env = _Env(lists, n, (ctx, ctx5, ctx10))
+            env = _Env(self.lists, n, (ctx, ctx5, ctx10))
+            env.memo = self.memo  # (what earlier results found: tanh(z) for its slope)
             try:
                 values = [None if r is None else _list(env, r) for r in roots]
             except (ArithmeticError, ValueError, TypeError):
@@ -105,8 +145,7 @@ def compile_mpfr(exprs: list, symbols: tuple) -> Callable | None:
             exact = [v if r is None else _kept(v) if r.kind == Q else _rationals(v) for r, v in zip(roots, values)]
         if any(e is None and r is not None for e, r in zip(exact, roots)):
             return None
-        return [None if e is None else _array(e, shape) for e in exact]
-    return evaluate
+        return [None if e is None else _array(e, self.shape) for e in exact]
 
 
 def _root(expr, symbols: tuple, seen: dict):

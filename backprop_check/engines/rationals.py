@@ -134,19 +134,22 @@ def _kept(v):
 _KEPT = np.frompyfunc(_kept, 1, 1)
 
 
-def _jointly(evaluate, args: list):
+def _jointly(compiled, args: list, value_first: bool = False):
     """A function's value and partials by `mpfr_arrays` (None for each it leaves to `_map`), kept as
     `_kept` keeps them (`mpfr_arrays` does it); None when every argument is a scalar or an entry
-    needs the mpmath path."""
+    needs the mpmath path. `value_first`: (the value, a closure giving the partials' list) instead,
+    the partials worked out from the value's subexpressions when the closure is called."""
     if all(np.ndim(a) == 0 for a in args):
         return None
-    return evaluate([np.asarray(a, dtype=object) for a in args])
+    arrays = [np.asarray(a, dtype=object) for a in args]
+    return compiled.first(arrays) if value_first else compiled(arrays)
 
 
 class _Slopes:
-    """Partial derivatives worked out with a function's value, kept for the backward pass that asks
-    for them at the same argument arrays (the very objects: a forward pass's values, which nothing
-    changes afterwards, as autodiff's own memo of local partials assumes)."""
+    """Partial derivatives to be worked out from a function's value (a closure: `mpfr_arrays`'
+    `first`), kept for the backward pass that asks for them at the same argument arrays (the very
+    objects: a forward pass's values, which nothing changes afterwards, as autodiff's own memo of
+    local partials assumes). A pass that no backward pass follows (training's last) never asks."""
 
     MAX_ENTRIES = 1 << 18  # kept at once (about 40 MB of 45-digit rationals)
 
@@ -154,8 +157,8 @@ class _Slopes:
         self.kept: dict = {}
         self.entries = 0
 
-    def keep(self, f, params: tuple, args: list, slopes: list) -> None:
-        size = sum(np.size(s) for s in slopes if s is not None)
+    def keep(self, f, params: tuple, args: list, slopes, size: int) -> None:
+        """`slopes`: a closure giving the list of partials, of `size` entries in all."""
         if size > self.MAX_ENTRIES:
             return
         key = (f, params, tuple(map(id, args)))
@@ -225,11 +228,12 @@ class Rationals:
         value, _ = _compiled(f, filled)
         whole, _, jointly = _compiled_arrays(f, filled)
         if whole is None and jointly is not None:
-            results = _jointly(jointly, args)
-            if results is not None and results[0] is not None:
-                if any(r is not None for r in results[1:]):
-                    _SLOPES.keep(f, filled, list(args), results[1:])
-                return results[0]
+            found = _jointly(jointly, args, value_first=True)
+            if found is not None:
+                slopes = sum(jointly.followed[1:])
+                if slopes:
+                    _SLOPES.keep(f, filled, list(args), found[1], slopes * np.size(found[0]))
+                return found[0]
         return _map(value, args, whole)
 
     def partials(self, f, args: list, params: tuple) -> list:
@@ -240,8 +244,9 @@ class Rationals:
         _, wholes, jointly = _compiled_arrays(f, filled)
         slopes = [None] * len(partials)
         if jointly is not None and any(callable(p) and not whole for p, whole in zip(partials, wholes)):
-            results = _SLOPES.take(f, filled, args) or (_jointly(jointly, args) or [None] * (1 + len(partials)))[1:]
-            slopes = results
+            later = _SLOPES.take(f, filled, args)
+            slopes = (later() if later is not None else None) or \
+                (_jointly(jointly, args) or [None] * (1 + len(partials)))[1:]
         return [p if not callable(p) else slope if slope is not None else _map(p, args, whole)
                 for p, whole, slope in zip(partials, wholes, slopes)]
 
