@@ -10,7 +10,7 @@ quantity of the next equation. Nothing is expanded, `\\input` or evaluated:
 which quantity a left side names, and whether a member is right, is decided
 later through the whitelisted formula grammar (FORMAT.md section 8).
 
-Sizes are bounded (file bytes, equations, members) and a binary file is refused
+Sizes are bounded (file bytes, characters of display math, equations, members) and a binary file is refused
 with a reason, never a crash: `WriteupError` carries the message.
 """
 
@@ -26,6 +26,10 @@ from .class_files import writeup_kind
 MAX_BYTES = 2_000_000
 MAX_EQUATIONS = 2000
 MAX_MEMBERS = 64  # members of one chain: A = B = … (a page of them is already absurd)
+# Display math in all, in characters. Reading it costs about 0.4 µs a character (brackets and
+# relations are found in Python), so 2 MB of it took 0.7 s; a homework's write-up has a few
+# thousand (the seeds: 2,000-5,000). Prose, code and images outside the math cost next to nothing.
+MAX_MATH_CHARS = 200_000
 
 # Environments whose body is display math; `aligned`/`split` nest inside the others.
 _ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline",
@@ -113,7 +117,12 @@ def equations(text: str, kind: str) -> list[Equation]:
                if m.group("name").strip()]
     found: list[Equation] = []
     line_of = _line_finder(text)
+    math = 0
     for start, body_at, body in _blocks(masked, kind):
+        math += len(body)
+        if math > MAX_MATH_CHARS:
+            raise WriteupError(f"line {line_of(body_at)}: more than {MAX_MATH_CHARS:,} characters of display "
+                               "math in one write-up; a write-up may have at most that")
         marker = _take_marker(markers, start)
         if not balanced(body):
             found.append(Equation(line_of(body_at), (_clean(body)[:200],), marker=marker,

@@ -19,8 +19,9 @@ the spec of tests/test_formula_cost.py), prints:
    costliest term the per-check limit allows (all the file's formula work
    capped by its budget), the issue's file, the review's subnormal answer
    to every quantity, every quantity answered wrong with the largest
-   subnormal term of each kind the limit allows, and write-ups of 300
-   equations of 30 costly or subnormal members each (goal: any answers file
+   subnormal term of each kind the limit allows, the most numbers a file
+   may hold (one wrong-shaped answer), and write-ups holding
+   all the display math allowed, in equations of 30 costly or subnormal members (goal: any answers file
    within the limits < 1 s CPU beyond the baseline);
 4. the formula check median over the shipped problems, plain and LaTeX
    (bench/formula_speed.py's checks; goal: < 2 ms).
@@ -30,6 +31,7 @@ Run: python bench/worst_formula.py   (bpcheck sets one BLAS thread itself)
 
 from __future__ import annotations
 
+import random
 import statistics
 import sys
 import tempfile
@@ -43,7 +45,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import formula_speed  # noqa: E402
 import test_formula_cost as T  # noqa: E402
 import timing  # noqa: E402
-from backprop_check import equivalence, formula_cost, subnormals  # noqa: E402
+from backprop_check import answers as answers_module  # noqa: E402
+from backprop_check import equivalence, formula_cost, subnormals, writeup  # noqa: E402
 from backprop_check import formulas as F  # noqa: E402
 from backprop_check.formula_products import Rules  # noqa: E402
 from backprop_check.formula_syntax import parse  # noqa: E402
@@ -134,12 +137,16 @@ def heaviest(solution, term: str, beside: tuple = ("0",)) -> str:
 
 
 def worst_writeup(heavy_latex: str) -> str:
-    """A write-up at the limits' scale: 300 equations, 30 members each, every member costly."""
+    """A write-up at the limits: as many equations of 30 costly members as its display math may hold."""
     chains = [("z_1", r"W_1 x + b_1"), ("z_2", r"\tanh(z_1)"), (r"\hat{y}", r"W_2 z_2 + b_2")]
-    equations = []
-    for i in range(300):
-        name, value = chains[i % len(chains)]
-        equations.append(f"$$ {name} = " + " = ".join([f"{value} + {heavy_latex}"] * 30) + " $$\n")
+    equations, math = [], 0
+    while len(equations) < writeup.MAX_EQUATIONS:
+        name, value = chains[len(equations) % len(chains)]
+        body = f" {name} = " + " = ".join([f"{value} + {heavy_latex}"] * 30) + " "
+        if math + len(body) > writeup.MAX_MATH_CHARS:
+            break
+        equations.append(f"$${body}$$\n")
+        math += len(body)
     return "# Homework 1\n\n" + "\n".join(equations)
 
 
@@ -173,14 +180,21 @@ def end_to_end(spec: Path, solution) -> None:
         body = "".join(f"\n  {q}: \"{text}\"" for q, text in given.items()) or " {}"
         path.write_text(f"bpcheck: 1\nproblem: {spec}\nstudent: s\nanswers:{body}\n")
         commands[name] = [*timing.BPCHECK, "grade", str(path), "--problem", str(spec), "--format", "json"]
+    numbers = spec.parent / "numbers.answers.yaml"  # the most numbers a file may hold, in a wrong shape
+    side = int(answers_module.MAX_FILE_ENTRIES ** 0.5)
+    rng = random.Random(14)
+    rows = ", ".join("[" + ", ".join(f"{rng.uniform(-1, 1):.12f}" for _ in range(side)) + "]" for _ in range(side))
+    numbers.write_text(f"bpcheck: 1\nproblem: {spec}\nstudent: s\nanswers:\n  dz2/dz1: [{rows}]\n")
+    commands[f"{side} x {side} numbers of 12 decimals"] = [
+        *timing.BPCHECK, "grade", str(numbers), "--problem", str(spec), "--format", "json"]
     writeup = spec.parent / "writeup.md"
     writeup.write_text(worst_writeup(r"\sum \tanh(W_1 W_1^T)"))
-    commands["a write-up: 300 equations × 30 costly members"] = [
+    commands["a write-up: the most math allowed, costly members"] = [
         *timing.BPCHECK, "grade", str(writeup), "--problem", str(spec), "--format", "json"]
     subnormal = spec.parent / "subnormal-writeup.md"
     k = heaviest(solution, SUBNORMAL_TERMS["exp's slow band"]).split("ones(")[1].split(")")[0]
     subnormal.write_text(worst_writeup(rf"\sum \exp(-710 - z_1 \mathbb{{1}}_{{{k}}}^T)"))
-    commands["a write-up: 300 equations × 30 subnormal members"] = [
+    commands["a write-up: the most math allowed, subnormal members"] = [
         *timing.BPCHECK, "grade", str(subnormal), "--problem", str(spec), "--format", "json"]
     commands["probe"] = timing.PROBE  # the host's speed, in each round (see timing.probe)
     samples = timing.alternate(commands, runs=3)

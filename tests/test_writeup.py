@@ -116,6 +116,15 @@ def test_a_chain_longer_than_the_limit_is_refused():
         W.equations("$$" + " = ".join("a" * (W.MAX_MEMBERS + 2)) + "$$", "md")
 
 
+def test_display_math_is_bounded_in_all_but_prose_is_not():
+    block = "$$a = " + "b" * 994 + "$$\n"  # 1,000 characters of math
+    prose = "words " * 100_000 + "\n"  # 600,000 characters outside the math: free
+    allowed = prose + block * (W.MAX_MATH_CHARS // 1000)
+    assert len(W.equations(allowed, "md")) == W.MAX_MATH_CHARS // 1000
+    with pytest.raises(W.WriteupError, match=r"line 202: more than 200,000 characters of display math"):
+        W.equations(allowed + block, "md")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="$\\[]{}&=%<!->-abc \n\\begin{aligned}bmatrix", max_size=300),
        st.sampled_from(["md", "tex"]))

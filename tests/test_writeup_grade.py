@@ -120,6 +120,7 @@ def test_github_annotations_point_at_the_write_up(tmp_path):
     (b"$$a = b$$\0\x01", "binary"),
     (b"\xff\xfe$$a = 1$$", "UTF-8"),
     (b"$$a = 1$$" + b" " * 2_000_000, "bytes"),
+    (b"Intro\n\n" + b"$$z_1 = " + b" + ".join([b"x"] * 70_000) + b"$$\n", "line 3: more than 200,000 characters of display math"),
 ])
 def test_a_broken_write_up_is_refused_with_its_reason(tmp_path, content, reason):
     path = tmp_path / "hw1.md"
