@@ -12,9 +12,11 @@ their results back in one: a message per file each way cost as much as
 grading a simple file. So that each file still has its own time limit, the
 worker writes which of its files it is on, and that file's deadline, into
 one shared word before grading it; the parent reads the word to know when
-to stop the worker and which file to blame. The files given with it whose
-results never came back are given to the worker that replaces it (a worker
-sends what it has every SEND_AFTER seconds, so that little is graded twice).
+to stop the worker and which file to blame (read once per decision, and
+never while results it sent wait to be received). The files given with it
+whose results never came back are graded again by whichever worker is free
+first (a worker sends what it has every SEND_AFTER seconds, so that little is
+graded twice).
 
 Workers never outlive the run: SIGTERM or SIGINT (a cancelled CI job) makes
 `run` kill them and raise `Interrupted` (exit 128 + the signal), and a worker
@@ -182,7 +184,8 @@ def _graded(grade: Callable, item, limits: Limits) -> tuple:
     """(kind, value): ("ok", grade(item)), or why there is no result ("limit", "crash")."""
     if resource is not None:
         soft = math.ceil(_cpu_used() + limits.cpu)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]  # a limit set outside (ulimit -t) cannot be raised
+        resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     try:
         return ("ok", grade(item))
     except MemoryError:
@@ -199,6 +202,7 @@ class _Slot:
     def __init__(self, ctx, grade, limits):
         self.conn, child = ctx.Pipe()
         self.now_on = ctx.RawValue("q", 0)  # _word: the file the worker is grading, its deadline
+        self.limits = limits
         self.process = ctx.Process(target=_worker, args=(child, grade, limits, self.now_on), daemon=True)
         self.process.start()
         child.close()
@@ -238,6 +242,10 @@ def run(items: list, grade: Callable, on_failure: Callable, limits: Limits = Lim
     worker hit a limit or died (internal=False), or raised an exception, which
     is a bug in the grader (internal=True). SIGTERM and SIGINT raise
     `Interrupted` once every worker is dead.
+
+    `grade` must be deterministic and free of side effects: the items given to
+    a worker with one that killed it are graded again by another worker, even
+    those it had finished but not yet sent.
     """
     if not items:
         return []
@@ -269,37 +277,70 @@ def _loop(slots: list, items: list, new_slot: Callable, on_failure: Callable, li
             progress()
 
     while pending or any(s.busy for s in slots):
-        for slot in slots:
+        for i, slot in enumerate(slots):
             if not slot.busy and pending:
-                # smaller shares as the queue empties, so that the workers finish together
+                # smaller shares as the queue empties (8 shares a worker left), so that the workers finish together
                 share = max(1, min(MAX_TASKS_AT_ONCE, len(pending) // (8 * len(slots))))
-                slot.give([pending.popleft() for _ in range(share)], limits.timeout)
+                slots[i] = _give(slot, [pending.popleft() for _ in range(share)], limits.timeout, new_slot)
         busy = [s for s in slots if s.busy]
-        ready = wait([s.conn for s in busy], timeout=max(0.0, min(s.on()[1] for s in busy) - time.monotonic()))
+        # (at least 5 ms: a worker between sending results and starting its next file is not late yet)
+        ready = wait([s.conn for s in busy], timeout=max(0.005, min(s.on()[1] for s in busy) - time.monotonic()))
         for i, slot in enumerate(slots):
             if not slot.busy:
                 continue
             if slot.conn in ready:
-                try:
-                    for index, (kind, value) in slot.conn.recv():
-                        slot.received += 1
-                        finish(index, value if kind == "ok" else on_failure(items[index], value, kind == "crash"))
+                reason = _receive(slot, items, finish, on_failure)
+                if reason is None:
                     continue
-                except (EOFError, OSError):
-                    reason = _death(slot.process, limits)
-            elif time.monotonic() >= slot.on()[1]:
-                reason = f"exceeded the time limit of {limits.timeout:g} s"
+                # (a worker that dies after sending a file's result, before the next file: the next one)
+                position = max(slot.on()[0], slot.received)
             else:
-                continue
-            # (a worker that dies after sending a file's result, before the next file: the next one)
-            position = max(slot.on()[0], slot.received)
+                position = _overran(slot)
+                if position is None:
+                    continue
+                reason = f"exceeded the time limit of {limits.timeout:g} s"
             slot.stop(kill=True)
-            # the others given with it, done or not, are graded again by its replacement
+            # the others given with it, done or not, are graded again, by whichever worker is free first
             again = slot.tasks[slot.received:position] + slot.tasks[position + 1:]
             pending.extendleft((j, items[j]) for j in reversed(again))
             finish(slot.tasks[position], on_failure(items[slot.tasks[position]], reason, False))
             slots[i] = new_slot()
     return results
+
+
+def _give(slot: _Slot, tasks: list, timeout: float, new_slot: Callable) -> _Slot:
+    """`slot` given `tasks`; a worker that died while it had none (nothing to blame) is replaced first."""
+    try:
+        slot.give(tasks, timeout)
+        return slot
+    except OSError:  # its end of the pipe is closed
+        slot.stop(kill=True)
+        slot = new_slot()
+        slot.give(tasks, timeout)
+        return slot
+
+
+def _receive(slot: _Slot, items: list, finish: Callable, on_failure: Callable) -> str | None:
+    """Take the results `slot`'s worker sent; why it died if it did (the pipe closed)."""
+    try:
+        for index, (kind, value) in slot.conn.recv():
+            slot.received += 1
+            finish(index, value if kind == "ok" else on_failure(items[index], value, kind == "crash"))
+        return None
+    except (EOFError, OSError):
+        return _death(slot.process, slot.limits)
+
+
+def _overran(slot: _Slot) -> int | None:
+    """The position of the file past its deadline, or None while none is.
+
+    The word is read once, so the deadline and the file are the same file's. A worker is not
+    late if results arrived after `wait` returned (the parent was slow, not the file), or if
+    its word still names a file it has already sent (it is about to write the next one's)."""
+    position, deadline = slot.on()
+    if time.monotonic() < deadline or slot.conn.poll() or position < slot.received:
+        return None
+    return position
 
 
 def _death(process, limits: Limits) -> str:

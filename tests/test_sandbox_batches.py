@@ -8,7 +8,13 @@ time limit runs from its own start, not from the batch's.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
@@ -107,3 +113,76 @@ def test_the_shared_word_keeps_the_position_and_never_shortens_the_deadline(posi
     got_position, got_deadline = sandbox._unword(sandbox._word(position, deadline))
     assert got_position == position
     assert deadline <= got_deadline <= deadline + 0.0011
+
+
+# ------------------------------------------------------------- the parent's own races (review of the batches)
+
+def test_a_file_is_blamed_by_one_reading_of_the_word(monkeypatch):
+    """The parent is descheduled right after it reads an expired deadline, while the late file
+    finishes and the next one starts: the file blamed is the one whose deadline it read."""
+    real, delayed = sandbox._Slot.on, []
+
+    def on(self):
+        position, deadline = real(self)
+        if not delayed and time.monotonic() >= deadline and self.busy:
+            delayed.append(position)
+            time.sleep(0.5)  # the parent preempted after its load of the word
+        return position, deadline
+    monkeypatch.setattr(sandbox._Slot, "on", on)
+    items = [("nap", 1.05), ("nap", 0.8)] + [("ok", i) for i in range(40)]
+    results = sandbox.run(items, grade, failed, Limits(timeout=1), jobs=1)
+    assert delayed == [0]
+    # the late file's result came in while the parent slept: taken (a wall-clock limit is only as
+    # exact as the parent's attention), or the file is blamed; never the next one, which had its own second
+    assert results[0][:2] == ("ok", 1.05) or "time limit" in results[0][2]
+    assert results[1][:2] == ("ok", 0.8)
+    assert [r[0] for r in results[2:]] == ["ok"] * 40
+
+
+def test_results_sent_in_time_are_taken_when_the_parent_was_slow_to_read_them():
+    """A slow progress callback keeps the parent away while a file finishes in time and sends:
+    its deadline has passed by the time the parent looks, but its result is waiting."""
+    slow = []
+
+    def progress():
+        if not slow:
+            slow.append(1)
+            time.sleep(1.3)
+    items = [("ok", 0), ("nap", 0.6)] + [("ok", i) for i in range(2, 20)]
+    results = sandbox.run(items, grade, failed, Limits(timeout=1), jobs=2, progress=progress)
+    assert [r[:2] for r in results] == [("ok", arg) for _, arg in items]
+
+
+def _dies_later(item):
+    """A file whose worker dies 0.2 s after its result is sent, while it waits for more."""
+    if item[0] == "die-later":
+        threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+        return ("ok", item[1], os.getpid())
+    return grade(item)
+
+
+def test_a_worker_that_dies_while_it_has_no_files_is_replaced(monkeypatch):
+    monkeypatch.setattr(sandbox, "MAX_TASKS_AT_ONCE", 1)  # its next file comes in a message of its own
+    slow = []
+
+    def progress():
+        if not slow:
+            slow.append(1)
+            time.sleep(0.5)  # the worker is dead by the time it is given its next file
+    items = [("die-later", 0)] + [("ok", i) for i in range(1, 10)]
+    results = sandbox.run(items, _dies_later, failed, Limits(timeout=5), jobs=1, progress=progress)
+    assert [r[:2] for r in results] == [("ok", i) for i in range(10)]
+
+
+def test_a_hard_cpu_limit_set_outside_is_kept_not_raised():
+    """`ulimit -t` in a CI job: a worker may not raise the hard limit; every file still grades."""
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_CPU, (600, 600))\n"
+            "sys.path.insert(0, 'tests')\n"
+            "from test_sandbox import grade, failed\n"
+            "from backprop_check import sandbox\n"
+            "results = sandbox.run([('ok', i) for i in range(20)], grade, failed, sandbox.Limits(timeout=5), jobs=1)\n"
+            "print(sorted({r[0] for r in results}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "['ok']", done.stdout + done.stderr
