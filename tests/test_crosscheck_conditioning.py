@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backprop_check import ops
+from backprop_check import crosscheck, ops
 from backprop_check.cli import main
 from backprop_check.crosscheck import Report, close, compare_engines
 from backprop_check.engines import numeric, symbolic
@@ -98,6 +98,15 @@ def test_the_deep_net_solves_and_passes_its_checks(tmp_path):
     path.write_text(DEEP)
     result = CliRunner().invoke(main, ["solve", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output + result.stderr
+
+
+def test_finite_differences_share_their_total_among_many_parameters():
+    """32 parameters (W of 1,024 entries, b of 32): 1,024 // 32 = 32 entries each, so every b whole
+    and 32 of each W; a hand-sized net is checked entirely."""
+    report = solve(parse_problem(DEEP, "p.yaml")).report
+    assert report.fd_checked + report.fd_skipped == 32 * 32 == crosscheck.FD_MAX_TOTAL
+    report = solve(parse_problem(SHALLOW, "p.yaml")).report
+    assert report.fd_checked + report.fd_skipped == 2 * (4 * 4 + 4)
 
 
 def test_the_deep_nets_training_steps_and_sample_quantities_pass():
