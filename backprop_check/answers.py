@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import InputError
 from .exact import NumberError
-from .numbers_read import entry, plain, written
+from .numbers_read import entry, plain, plain_row, written
 from .quantities import UnknownQuantity
 from .yamlsource import Document, parse, read_text
 
@@ -305,6 +305,9 @@ def _array(value: list):
 def _flat(row: list, where: str):
     if not row:
         raise ValueError(f"{where} is empty")
+    plain = plain_row(row)
+    if plain is not None:  # every entry a plain number: read at once
+        return plain[0], list(row), plain[1]
     floats, texts, units = [], [], []
     for j, v in enumerate(row):
         if isinstance(v, (list, dict)):

@@ -20,6 +20,7 @@ that are plain decimals keep theirs.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from functools import lru_cache
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from . import formulas as F
 from .errors import shortened
-from .exact import NumberError, parse_number, plain_decimal
+from .exact import MAX_NUMBER_CHARS, NumberError, parse_number, plain_decimal
 from .formula_syntax import FormulaSyntaxError, parse
 from .tolerance import unit_of, written_unit
 
@@ -56,6 +57,23 @@ def plain(text: object) -> tuple[float, float]:
     if value == 0.0 and exact != 0:
         raise NumberError(f"{str(text)[:40]} is too small for float64 (write 0 for zero)")
     return value, written_unit(str(text), value)
+
+
+# A row of plain decimals, one a line (`plain_decimal`'s syntax), checked in one match
+_PLAIN_ROW = re.compile(r"(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)\n)*", re.ASCII)
+
+
+def plain_row(texts: list) -> tuple[list, list] | None:
+    """(values, units) of a row whose every entry is a plain decimal string, as `plain` gives them
+    entry by entry; None for any other row. An answer of 100,000 numbers is mostly such rows:
+    one regex match and C maps instead of three Python calls an entry (0.5 s -> 0.15 s)."""
+    if set(map(type, texts)) != {str} or max(map(len, texts)) > MAX_NUMBER_CHARS:
+        return None
+    lines = "\n".join(texts) + "\n"
+    if lines.count("\n") != len(texts) or not _PLAIN_ROW.fullmatch(lines):  # (an entry may hold a newline)
+        return None
+    values = [float(t) or 0.0 for t in texts]  # (-0 is 0, as plain gives it)
+    return values, [unit_of(len(t) - 1 - t.find("."), v) if "." in t else 0.0 for t, v in zip(texts, values)]
 
 
 def scalar(text: object) -> tuple[float, float]:
