@@ -22,6 +22,7 @@ from sympy import QQ
 from ..kept import ByIdentity
 from ..graph import Tape
 from .mpfr_arrays import compile_mpfr
+from .precision import bounded
 from .symbolic import DPS, MAX_VALUE_BITS, MPQ, _short, _to_mpf, compile_array, compile_expr, to_rational
 
 ZERO, ONE = QQ(0), QQ(1)
@@ -193,7 +194,17 @@ def _read_only_array(value: np.ndarray) -> np.ndarray:
 
 
 class Rationals:
-    exact = True
+    exact = True  # the kind of arithmetic: exact rationals (`Floats`: float64)
+
+    def __init__(self, exact_problem: bool = True):
+        """`exact_problem`: False for a problem that is not exact (`Case.exact`), whose long fractions
+        the backward pass rounds (`rounded`); an exact problem's values stay exact fractions."""
+        self.exact_problem = exact_problem
+
+    def rounded(self, value):
+        """A product's value as the problem keeps it: exactly, or rounded past MANTISSA_BITS
+        (`precision.bounded`: a value computed from 153-bit inputs means no more than they do)."""
+        return value if self.exact_problem else bounded(value)
 
     def input(self, value):
         """`array(value)`; a read-only array that owns its numbers (`network.exact_array`'s, which

@@ -297,7 +297,7 @@ def run(case: Case, jacobians: bool = False) -> dict:
     from .. import network
     from .rationals import Rationals
 
-    return {name: domain(v) for name, v in network.run(case, Rationals(), jacobians).items()}
+    return {name: domain(v) for name, v in network.run(case, Rationals(case.exact), jacobians).items()}
 
 
 MAX_EXACT_BITS = 256  # beyond this, exact training steps round to DPS digits
@@ -316,7 +316,7 @@ def train(case: Case, lr: Fraction, steps: int, first: dict | None = None, optim
     from .. import network, optimizers
     from .rationals import Rationals
 
-    arithmetic = Rationals()
+    arithmetic = Rationals(case.exact)
     # the case's parameters as `run` took them: converted once, and read-only (the steps make new arrays)
     params = {name: arithmetic.input(network.exact_array(value)) for name, value in case.params.items()}
     if first is None:
