@@ -16,7 +16,9 @@ to stop the worker and which file to blame (read once per decision, and
 never while results it sent wait to be received). The files given with it
 whose results never came back are graded again by whichever worker is free
 first (a worker sends what it has every SEND_AFTER seconds, so that little is
-graded twice).
+graded twice). A worker also retires on its own, sending RETIRE: after a
+MemoryError (its heap need not shrink back), and before a CPU limit set
+outside bpcheck (`ulimit -t`, counted over all its files) would stop a file.
 
 Workers never outlive the run: SIGTERM or SIGINT (a cancelled CI job) makes
 `run` kill them and raise `Interrupted` (exit 128 + the signal), and a worker
@@ -158,8 +160,25 @@ def _worker(conn, grade: Callable, limits: Limits, now_on) -> None:
                 _send(conn, done, first, now_on)
                 done, first, sent = [], position, start
             now_on.value = _word(position, start + limits.timeout)
-            done.append((index, _graded(grade, item, limits)))
+            result = _graded(grade, item, limits)
+            done.append((index, result))
+            if result[0] == "memory" or _spent(limits):
+                _send(conn, done, first, now_on)
+                conn.send(RETIRE)  # the parent gives the rest to a fresh worker
+                return
         _send(conn, done, first, now_on)
+
+
+RETIRE = "retire"
+
+
+def _spent(limits: Limits) -> bool:
+    """Whether a CPU limit set outside bpcheck (ulimit -t: a hard limit, counted over every file the
+    worker grades) would stop the next file before its own limit: a fresh worker starts from 0."""
+    if resource is None:
+        return False
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    return hard != resource.RLIM_INFINITY and _cpu_used() + limits.cpu > hard - 1
 
 
 def _send(conn, done: list, first: int, now_on) -> None:
@@ -181,15 +200,19 @@ def _send(conn, done: list, first: int, now_on) -> None:
 
 
 def _graded(grade: Callable, item, limits: Limits) -> tuple:
-    """(kind, value): ("ok", grade(item)), or why there is no result ("limit", "crash")."""
+    """(kind, value): ("ok", grade(item)), or why there is no result ("limit", "memory", "crash").
+
+    After a MemoryError the worker retires: its heap need not shrink back to what it was."""
     if resource is not None:
         soft = math.ceil(_cpu_used() + limits.cpu)
         hard = resource.getrlimit(resource.RLIMIT_CPU)[1]  # a limit set outside (ulimit -t) cannot be raised
-        resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+        if hard != resource.RLIM_INFINITY:
+            soft = max(1, min(soft, hard - 1))  # SIGXCPU (a file over its limit) before the hard limit's SIGKILL
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     try:
         return ("ok", grade(item))
     except MemoryError:
-        return ("limit", f"exceeded the memory limit of {limits.memory_mb} MB")
+        return ("memory", f"exceeded the memory limit of {limits.memory_mb} MB")
     except RecursionError:
         return ("limit", "nested too deeply")
     except Exception as exc:  # noqa: BLE001 - reported per file, never fatal
@@ -292,6 +315,12 @@ def _loop(slots: list, items: list, new_slot: Callable, on_failure: Callable, li
                 reason = _receive(slot, items, finish, on_failure)
                 if reason is None:
                     continue
+                if reason == RETIRE:  # it stopped on its own: its other files go to a fresh worker, no one blamed
+                    pending.extendleft((j, items[j]) for j in reversed(slot.tasks[slot.received:]))
+                    slot.tasks = []
+                    slot.stop()
+                    slots[i] = new_slot()
+                    continue
                 # (a worker that dies after sending a file's result, before the next file: the next one)
                 position = max(slot.on()[0], slot.received)
             else:
@@ -321,9 +350,12 @@ def _give(slot: _Slot, tasks: list, timeout: float, new_slot: Callable) -> _Slot
 
 
 def _receive(slot: _Slot, items: list, finish: Callable, on_failure: Callable) -> str | None:
-    """Take the results `slot`'s worker sent; why it died if it did (the pipe closed)."""
+    """Take the results `slot`'s worker sent; why it died if it did (the pipe closed); RETIRE."""
     try:
-        for index, (kind, value) in slot.conn.recv():
+        message = slot.conn.recv()
+        if message == RETIRE:
+            return RETIRE
+        for index, (kind, value) in message:
             slot.received += 1
             finish(index, value if kind == "ok" else on_failure(items[index], value, kind == "crash"))
         return None

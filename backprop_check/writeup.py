@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,8 +29,11 @@ MAX_EQUATIONS = 2000
 MAX_MEMBERS = 64  # members of one chain: A = B = … (a page of them is already absurd)
 # Display math in all, in characters. Reading it costs about 0.4 µs a character (brackets and
 # relations are found in Python), so 2 MB of it took 0.7 s; a homework's write-up has a few
-# thousand (the seeds: 2,000-5,000). Prose, code and images outside the math cost next to nothing.
+# thousand (the seeds: 2,000-7,500). Prose, code and images outside the math cost next to nothing.
+# A block also costs about 10 µs to find and split, whatever it holds: each counts BLOCK_CHARS
+# more (half a million empty `$$$$` took 5 s), so at most 2,000 blocks fit.
 MAX_MATH_CHARS = 200_000
+BLOCK_CHARS = 100
 
 # Environments whose body is display math; `aligned`/`split` nest inside the others.
 _ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline",
@@ -113,16 +117,17 @@ def decode(data: bytes, path: str) -> str:
 def equations(text: str, kind: str) -> list[Equation]:
     """Every display equation of `text` in document order, markers attached."""
     masked = _mask(text, kind)
-    markers = [(m.start(), m.group("name").strip()) for m in _MARKER[kind].finditer(masked if kind == "md" else text)
-               if m.group("name").strip()]
+    named = ((m.start(), m.group("name").strip()) for m in _MARKER[kind].finditer(masked if kind == "md" else text))
+    markers = deque(marker for marker in named if marker[1])
     found: list[Equation] = []
     line_of = _line_finder(text)
     math = 0
     for start, body_at, body in _blocks(masked, kind):
-        math += len(body)
+        math += BLOCK_CHARS + len(body)
         if math > MAX_MATH_CHARS:
             raise WriteupError(f"line {line_of(body_at)}: more than {MAX_MATH_CHARS:,} characters of display "
-                               "math in one write-up; a write-up may have at most that")
+                               f"math in one write-up (each block counting {BLOCK_CHARS} more); a write-up may "
+                               "have at most that")
         marker = _take_marker(markers, start)
         if not balanced(body):
             found.append(Equation(line_of(body_at), (_clean(body)[:200],), marker=marker,
@@ -156,15 +161,19 @@ def _blocks(masked: str, kind: str):
 
 def _mask(text: str, kind: str) -> str:
     """`text` with code fences (Markdown) or comments (LaTeX) blanked, offsets kept."""
-    pattern = _FENCE if kind == "md" else _COMMENT
-    return pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    if kind == "md":
+        return _FENCE.sub(lambda m: _NOT_NEWLINE.sub(" ", m.group()), text)
+    return _COMMENT.sub(lambda m: " " * (m.end() - m.start()), text)  # a comment ends at its line's end
 
 
-def _take_marker(markers: list, start: int) -> str | None:
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _take_marker(markers: deque, start: int) -> str | None:
     """The last marker before `start` not yet used (markers are consumed in order)."""
     name = None
     while markers and markers[0][0] < start:
-        name = markers.pop(0)[1]
+        name = markers.popleft()[1]  # (a list's pop(0) made 160,000 markers quadratic: 5 s)
     return name
 
 

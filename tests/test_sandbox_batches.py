@@ -174,6 +174,29 @@ def test_a_worker_that_dies_while_it_has_no_files_is_replaced(monkeypatch):
     assert [r[:2] for r in results] == [("ok", i) for i in range(10)]
 
 
+def test_a_worker_retires_after_a_memory_error_and_a_fresh_one_grades_the_rest():
+    items = [("ok", 0), ("ok", 1), ("alloc", 4096)] + [("ok", i) for i in range(3, 40)]
+    results = sandbox.run(items, grade, failed, Limits(timeout=60, memory_mb=200), jobs=1)
+    assert results[2][:2] == ("failed", "alloc") and "memory limit of 200 MB" in results[2][2]
+    assert [r[:2] for r in results[3:]] == [("ok", i) for i in range(3, 40)]
+    assert pid_of(results[0]) == pid_of(results[1]) != pid_of(results[3])  # not the worker that ran out
+
+
+def test_a_hard_cpu_limit_over_the_whole_worker_fails_no_file():
+    """`ulimit -t 3` counts a worker's CPU over every file it grades: the worker retires before the
+    limit would stop a file, and a fresh one (counting from 0) goes on; twelve files of 0.4 s CPU."""
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_CPU, (3, 3))\n"
+            "sys.path.insert(0, 'tests')\n"
+            "from test_sandbox import grade, failed\n"
+            "from backprop_check import sandbox\n"
+            "results = sandbox.run([('burn', 0.4)] * 12, grade, failed, sandbox.Limits(timeout=60, cpu=1), jobs=2)\n"
+            "print(sorted({r[0] for r in results}), len({r[2] for r in results}) > 2)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "['burnt'] True", done.stdout + done.stderr
+
+
 def test_a_hard_cpu_limit_set_outside_is_kept_not_raised():
     """`ulimit -t` in a CI job: a worker may not raise the hard limit; every file still grades."""
     code = ("import resource, sys\n"

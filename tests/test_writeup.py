@@ -117,12 +117,23 @@ def test_a_chain_longer_than_the_limit_is_refused():
 
 
 def test_display_math_is_bounded_in_all_but_prose_is_not():
-    block = "$$a = " + "b" * 994 + "$$\n"  # 1,000 characters of math
+    block = "$$a = " + "b" * 896 + "$$\n"  # 900 characters of math, 1,000 counted (BLOCK_CHARS)
     prose = "words " * 100_000 + "\n"  # 600,000 characters outside the math: free
     allowed = prose + block * (W.MAX_MATH_CHARS // 1000)
     assert len(W.equations(allowed, "md")) == W.MAX_MATH_CHARS // 1000
     with pytest.raises(W.WriteupError, match=r"line 202: more than 200,000 characters of display math"):
         W.equations(allowed + block, "md")
+
+
+@pytest.mark.parametrize("text, kind", [("$$$$" * 3000, "md"), ("\\[\\]" * 3000, "tex")])
+def test_empty_blocks_count_too(text, kind):
+    with pytest.raises(W.WriteupError, match="each block counting 100 more"):
+        W.equations(text, kind)
+
+
+def test_every_marker_names_at_most_the_next_equation_however_many():
+    text = "% bpcheck: z1\n" * 50_000 + "% bpcheck: dl/dW2\n$$a = 1$$\n% bpcheck: z2\n$$b = 2$$\n"
+    assert [e.marker for e in W.equations(text, "tex")] == ["dl/dW2", "z2"]
 
 
 @settings(max_examples=300, deadline=None)
