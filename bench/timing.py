@@ -79,7 +79,7 @@ def probe() -> float:
     others (a neighbour on the physical core), with the same page faults and context switches;
     a run's CPU time times (the probe's best / the probe beside it) is that run at the host's
     full speed."""
-    return run(PROBE)[0]
+    return run(PROBE)[1]
 
 
 def machine() -> str:

@@ -83,7 +83,7 @@ def _table(rows: list, grids: list, width: int) -> list[Text] | None:
 
 def _stacked(rows: list, grids: list, width: int) -> list[Text | Plain]:
     """Each entry as its name and shape, then its formula, then its value, indented under it."""
-    out: list[Text] = []
+    out: list[Text | Plain] = []
     room = width - STACK_INDENT
     for (name, shape, formula, value), grid in zip(rows, grids):
         head = Text.assemble((name, "cyan"), f"  ({shape})")
