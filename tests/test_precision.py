@@ -1,8 +1,8 @@
 """What the exact engine keeps of a value (engines/precision.py).
 
-- `precision.bounded`: a long fraction becomes the nearest binary fraction of MANTISSA_BITS bits
-  (checked against exact rational arithmetic), a short one or a short binary fraction is left as it
-  is, zero stays zero and the sign is kept;
+- `precision.bounded`: a fraction longer than ROUND_PAST_BITS becomes the nearest binary fraction
+  of MANTISSA_BITS bits (checked against exact rational arithmetic), a short one or a short binary
+  fraction is left as it is, zero stays zero and the sign is kept;
 - a deep tanh net (not exact): the engine's values, whose gradients it rounds, agree with the same
   pass computed without rounding to 45 digits and more in every entry, and rounding did happen;
 - an exact net (leaky ReLU and identity) whose fractions grow far past MANTISSA_BITS: every value is
@@ -22,7 +22,7 @@ from sympy import QQ
 from backprop_check import activations as A
 from backprop_check import network
 from backprop_check.engines import Case, symbolic
-from backprop_check.engines.precision import MANTISSA_BITS, bounded
+from backprop_check.engines.precision import MANTISSA_BITS, ROUND_PAST_BITS, bounded
 from backprop_check.engines.rationals import Rationals
 from backprop_check.losses import KINDS as LOSSES, Loss
 from backprop_check.spec import Layer
@@ -47,8 +47,12 @@ def test_a_long_fraction_becomes_the_nearest_short_binary_fraction(p, q):
     r = bounded(v)
     assert type(r) is MPQ
     exact = Fraction(p, q)
-    if int(v.numerator).bit_length() <= MANTISSA_BITS and int(v.denominator).bit_length() <= MANTISSA_BITS:
+    num, den = int(v.numerator), int(v.denominator)
+    if num.bit_length() <= ROUND_PAST_BITS and den.bit_length() <= ROUND_PAST_BITS:
         assert r is v  # short: left as it is
+        return
+    if abs(num).bit_length() <= MANTISSA_BITS and den & (den - 1) == 0:
+        assert r is v  # a short binary fraction: what a rounding would give
         return
     if exact == 0:
         assert r == 0

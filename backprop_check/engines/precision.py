@@ -11,13 +11,16 @@ whose products cost most of a deep solve.
 
 Those digits mean nothing: the inputs they are computed from are known to
 153 bits only, so every digit past about the 46th already differs from the
-true value's. `bounded` therefore rounds a fraction that needs more than
-MANTISSA_BITS (2 × 153 = 306 bits, 92 digits) to the nearest binary fraction
-of MANTISSA_BITS: a numerator or denominator longer than that, unless it is a
-binary fraction (a power of two below) of at most MANTISSA_BITS significant
-bits, which a rounding leaves as it is. Binary fractions are also the
-cheapest to carry on: a product's fractions over powers of two are reduced
-by shifts, not by gcds of long integers. A relative error of at
+true value's. `bounded` therefore rounds a fraction whose numerator or
+denominator passes ROUND_PAST_BITS (3 × 153 = 459 bits) to the nearest
+binary fraction of MANTISSA_BITS (2 × 153 = 306 bits, 92 digits); a binary
+fraction (a power of two below) of at most MANTISSA_BITS significant bits,
+which a rounding would give back as it is, is left alone. A rounding costs
+some 3 µs an entry, so it is kept for the fractions that grow: a gradient
+times a tanh slope (153 + 306 bits and more) is rounded at every layer, a
+gradient of two layers (width16-tanh's 343 bits) is not. Binary fractions
+are also the cheapest to carry on: a product's fractions over powers of two
+are reduced by shifts, not by gcds of long integers. A relative error of at
 most 2^-306 per rounding, which after the few hundred roundings and sums of
 a deep net's backward pass still leaves far more than the 45 digits the
 working precision promises and the 30 that solutions print (the test
@@ -35,14 +38,15 @@ from .symbolic import MPQ, _ROUNDING
 
 WORKING_BITS = _ROUNDING.precision  # 153: mpmath's binary precision at DPS digits
 MANTISSA_BITS = 2 * WORKING_BITS  # what a rounded value keeps
+ROUND_PAST_BITS = 3 * WORKING_BITS  # a numerator or denominator longer than this is rounded
 
 
 def _bounded(v):
-    """One value: an exact rational as it is, or rounded to MANTISSA_BITS once it needs more."""
+    """One value: an exact rational as it is, or rounded to MANTISSA_BITS once it is long."""
     if type(v) is not MPQ:
         return v  # (an int zero, a float of the other engine: nothing to round)
-    q = v.denominator
-    if v.numerator.bit_length() <= MANTISSA_BITS and (q.bit_length() <= MANTISSA_BITS or not q & (q - 1)):
+    p, q = v.numerator.bit_length(), v.denominator
+    if p <= ROUND_PAST_BITS and q.bit_length() <= ROUND_PAST_BITS or p <= MANTISSA_BITS and not q & (q - 1):
         return v  # short, or a binary fraction a rounding would give back as it is
     # mpfr_set_q: one correct rounding to nearest (ties to even) of the exact fraction
     return MPQ(*gmpy2.mpfr(v, MANTISSA_BITS).as_integer_ratio())

@@ -202,7 +202,7 @@ class Rationals:
         self.exact_problem = exact_problem
 
     def rounded(self, value):
-        """A product's value as the problem keeps it: exactly, or rounded past MANTISSA_BITS
+        """A product's value as the problem keeps it: exactly, or rounded past ROUND_PAST_BITS
         (`precision.bounded`: a value computed from 153-bit inputs means no more than they do)."""
         return value if self.exact_problem else bounded(value)
 
