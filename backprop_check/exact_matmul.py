@@ -27,7 +27,6 @@ from __future__ import annotations
 import operator
 from itertools import chain
 
-import gmpy2
 import numpy as np
 
 from .kept import ByIdentity
@@ -79,12 +78,20 @@ def _rational_product(a: np.ndarray, b: np.ndarray):
     n, m = len(a_int), len(b_int)
     out = np.empty((n, m), dtype=object)
     same = all(d == b_den[0] for d in b_den)  # (columns of data over one denominator: 100, say)
-    if make is not type(gmpy2.mpq()):  # (Fractions hold Python's integers)
+    if make is not _mpq():  # (Fractions hold Python's integers)
         integers, a_den, b_den = [int(v) for v in integers], [int(d) for d in a_den], [int(d) for d in b_den]
     for i in range(n):
         di, row = a_den[i], integers[i * m:(i + 1) * m]
         out[i] = list(map(make, row, [di * b_den[0]] * m if same else [di * d for d in b_den]))
     return out
+
+
+def _mpq() -> type:
+    """gmpy2's rational type. gmpy2 is imported where it is used: grading (the numpy engine) imports
+    this module but never multiplies exactly, and importing gmpy2 costs it 30 ms."""
+    import gmpy2
+
+    return gmpy2.mpq
 
 
 def _fraction_type(a: np.ndarray, b: np.ndarray):
@@ -113,6 +120,8 @@ def _kept_over_common(m: np.ndarray):
 def _over_common(rows: list):
     """Each row as integers over its least common denominator: ([[int]], [denominator]), or None.
     (gmpy2's integers, as mpq holds them: no conversion to Python's, and GMP's lcm and products.)"""
+    import gmpy2  # (see _mpq)
+
     numerators, denominators = [], []
     try:
         for row in rows:
