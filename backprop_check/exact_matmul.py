@@ -144,7 +144,7 @@ def _integer_product(a: list, b_t: list) -> list:
     if _by_gmp(len(a), k, len(b_t), bits_a, bits_b):
         return [sum(map(operator.mul, row, col)) for row in a for col in b_t]
     lb = _limbs(b_t)  # (limbs, m, k) float64
-    chunk = max(1, CHUNK_ENTRIES // (len(b_t) * lb.shape[0] * max(1, _bits(a) // LIMB_BITS + 1)))
+    chunk = max(1, CHUNK_ENTRIES // (len(b_t) * lb.shape[0] * (bits_a // LIMB_BITS + 1)))
     out: list = []
     for start in range(0, len(a), chunk):  # rows of a at a time: the limb products stay within memory
         out += _limb_product(_limbs(a[start:start + chunk]), lb)
