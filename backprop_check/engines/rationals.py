@@ -5,7 +5,9 @@ QQ): +, −, ×, ÷, integer powers and matrix products stay exact. Every other
 function is evaluated from its sympy definition (`ops`), compiled once per
 parameter set, and differentiated with `sympy.diff`; a transcendental value
 is computed by mpmath at `DPS` digits and stored as the exact rational of
-that binary float, so later products lose nothing more.
+that binary float. In a problem that is not exact, the backward pass's
+products are rounded once their fractions pass 459 bits (`Rationals.rounded`,
+`precision`); an exact problem's never are.
 """
 
 from __future__ import annotations

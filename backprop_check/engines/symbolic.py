@@ -7,7 +7,10 @@ and losses are evaluated elementwise from their sympy definitions
 value at a rational point is rational (ReLU, leaky ReLU, identity, squared
 error) keeps the result exact; a transcendental one (tanh, exp, log, erf) is
 evaluated with mpmath at `DPS` digits and the result is stored as the exact
-rational of that binary float, so later products lose nothing more.
+rational of that binary float. In such a problem (not `Case.exact`) the
+backward pass rounds the products whose fractions grow past 459 bits to
+306-bit binary fractions (`precision`: the values are known to 153 bits);
+an exact problem's values stay exact fractions.
 """
 
 from __future__ import annotations
