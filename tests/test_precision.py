@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
+import gmpy2
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,6 +82,8 @@ def test_short_binary_fractions_zero_and_arrays():
     assert out[1, 0] is values[1, 0] and out[1, 1] == 0
     assert out[0, 1] < 0 and _bits(out[0, 1]) <= MANTISSA_BITS + 1100
     assert abs(_fraction(out[0, 0]) / _fraction(values[0, 0]) - 1) <= Fraction(1, 2 ** MANTISSA_BITS)
+    with gmpy2.context(round=gmpy2.RoundUp, precision=53):  # gmpy2's global context plays no part
+        assert bounded(values)[0, 0] == out[0, 0]
     floats = np.array([1.5, 2.5])
     assert bounded(floats) is floats  # the other engine's values: nothing to round
 

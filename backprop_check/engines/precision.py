@@ -39,6 +39,7 @@ from .symbolic import MPQ, _ROUNDING
 WORKING_BITS = _ROUNDING.precision  # 153: mpmath's binary precision at DPS digits
 MANTISSA_BITS = 2 * WORKING_BITS  # what a rounded value keeps
 ROUND_PAST_BITS = 3 * WORKING_BITS  # a numerator or denominator longer than this is rounded
+_NEAREST = gmpy2.context(precision=MANTISSA_BITS)  # to nearest, ties to even, whatever the global context says
 
 
 def _bounded(v):
@@ -49,7 +50,7 @@ def _bounded(v):
     if p <= ROUND_PAST_BITS and q.bit_length() <= ROUND_PAST_BITS or p <= MANTISSA_BITS and not q & (q - 1):
         return v  # short, or a binary fraction a rounding would give back as it is
     # mpfr_set_q: one correct rounding to nearest (ties to even) of the exact fraction
-    return MPQ(*gmpy2.mpfr(v, MANTISSA_BITS).as_integer_ratio())
+    return MPQ(*gmpy2.mpfr(v, MANTISSA_BITS, _NEAREST).as_integer_ratio())
 
 
 _BOUNDED = np.frompyfunc(_bounded, 1, 1)
