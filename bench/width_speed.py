@@ -130,17 +130,15 @@ def specs() -> dict[str, str]:
 
 # ------------------------------------------------------------------ measuring
 
-def command() -> list[str]:
-    return [sys.executable, "-m", "backprop_check"]
-
-
 def measure(spec: Path, fmt: str) -> dict:
     """One fresh `bpcheck solve`: CPU seconds, max RSS (MB), output bytes, exit code, first error line,
     and the host's speed probed right before it (`timing.probe`)."""
     probe = timing.probe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command() + ["solve", str(spec), "--format", fmt], stdout=out, stderr=err)
+        # (timing.ENV: PYTHONSAFEPATH, so that PYTHONPATH names the checkout measured, whatever the directory)
+        proc = subprocess.Popen(timing.BPCHECK + ["solve", str(spec), "--format", fmt], stdout=out, stderr=err,
+                                env=timing.ENV)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         size = out.seek(0, 2)
