@@ -148,6 +148,17 @@ def _jointly(compiled, args: list, value_first: bool = False):
     return compiled.first(arrays) if value_first else compiled(arrays)
 
 
+def _slopes(f, filled: tuple, args: list, jointly) -> list | None:
+    """f's partials at `args` by `mpfr_arrays`: from the value `function` computed, if it kept them
+    for later, else worked out now; None for each it leaves to `_map`, or None for all."""
+    later = _SLOPES.take(f, filled, args)
+    kept = later() if later is not None else None
+    if kept:
+        return kept
+    found = _jointly(jointly, args)  # (also when the kept closure could not follow every entry)
+    return found[1:] if found is not None else None
+
+
 class _Slopes:
     """Partial derivatives to be worked out from a function's value (a closure: `mpfr_arrays`'
     `first`), kept for the backward pass that asks for them at the same argument arrays (the very
@@ -255,11 +266,10 @@ class Rationals:
         filled = f.fill(params)
         _, partials = _compiled(f, filled)
         _, wholes, jointly = _compiled_arrays(f, filled)
-        slopes = [None] * len(partials)
+        slopes = None
         if jointly is not None and any(callable(p) and not whole for p, whole in zip(partials, wholes)):
-            later = _SLOPES.take(f, filled, args)
-            slopes = (later() if later is not None else None) or \
-                (_jointly(jointly, args) or [None] * (1 + len(partials)))[1:]
+            slopes = _slopes(f, filled, args, jointly)
+        slopes = slopes or [None] * len(partials)
         return [p if not callable(p) else slope if slope is not None else _map(p, args, whole)
                 for p, whole, slope in zip(partials, wholes, slopes)]
 
