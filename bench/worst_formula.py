@@ -143,10 +143,10 @@ def worst_writeup(heavy_latex: str) -> str:
     while len(equations) < writeup.MAX_EQUATIONS:
         name, value = chains[len(equations) % len(chains)]
         body = f" {name} = " + " = ".join([f"{value} + {heavy_latex}"] * 30) + " "
-        if math + len(body) > writeup.MAX_MATH_CHARS:
+        if math + writeup.BLOCK_CHARS + len(body) > writeup.MAX_MATH_CHARS:
             break
         equations.append(f"$${body}$$\n")
-        math += len(body)
+        math += writeup.BLOCK_CHARS + len(body)
     return "# Homework 1\n\n" + "\n".join(equations)
 
 
@@ -187,10 +187,10 @@ def end_to_end(spec: Path, solution) -> None:
     numbers.write_text(f"bpcheck: 1\nproblem: {spec}\nstudent: s\nanswers:\n  dz2/dz1: [{rows}]\n")
     commands[f"{side} x {side} numbers of 12 decimals"] = [
         *timing.BPCHECK, "grade", str(numbers), "--problem", str(spec), "--format", "json"]
-    writeup = spec.parent / "writeup.md"
-    writeup.write_text(worst_writeup(r"\sum \tanh(W_1 W_1^T)"))
+    costly = spec.parent / "writeup.md"
+    costly.write_text(worst_writeup(r"\sum \tanh(W_1 W_1^T)"))
     commands["a write-up: the most math allowed, costly members"] = [
-        *timing.BPCHECK, "grade", str(writeup), "--problem", str(spec), "--format", "json"]
+        *timing.BPCHECK, "grade", str(costly), "--problem", str(spec), "--format", "json"]
     markers = spec.parent / "markers.tex"  # 2 MB of markers and one equation: none of it is math
     markers.write_text("% bpcheck: z1\n" * (writeup.MAX_BYTES // 15) + "\\[ z_1 = 1 \\]\n")
     commands["a write-up: 2 MB of markers"] = [*timing.BPCHECK, "grade", str(markers), "--problem", str(spec),
