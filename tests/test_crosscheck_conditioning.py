@@ -109,6 +109,49 @@ def test_finite_differences_share_their_total_among_many_parameters():
     assert report.fd_checked + report.fd_skipped == 2 * (4 * 4 + 4)
 
 
+CANCELLING = """bpcheck: 1
+id: cancelling
+network:
+  layers:
+    - {weight: W1, bias: b1, activation: ACT}
+    - {weight: W2, bias: b2, activation: tanh}
+    - {weight: W3, bias: b3, activation: tanh}
+    - {weight: W4, bias: b4, activation: identity}
+params:
+  W1: [[W1_]]
+  b1: [B1_]
+  W2: [[0.3], [0.3], [0.3]]
+  b2: [0.2, 0.2, 0.2]
+  W3: [[1, 2, -3]]
+  b3: [0.4]
+  W4: [[0.9]]
+  b4: [0.1]
+data: {layout: columns, x: [0.5], y: [0.3]}
+loss: {type: mse}
+"""
+
+
+def _cancelling(act: str, w1: str, b1: str, extra: str = "") -> str:
+    return CANCELLING.replace("ACT", act).replace("W1_", w1).replace("B1_", b1) + extra
+
+
+def test_a_gradient_that_cancels_exactly_is_exactly_zero():
+    """Three identical tanh units weighted 1, 2, -3: the gradient below them is 0 exactly, in the
+    exact engine too, although every term is a 45-digit transcendental value (the terms' rounding
+    errors are the same, so they cancel; rounding each product on its own left 1.7e-93)."""
+    solution = solve(parse_problem(_cancelling("tanh", "0.7", "0.1"), "p.yaml"))
+    for name in ("dl/dz1", "dl/dW1", "dl/db1"):
+        assert not np.any(np.asarray(solution.entries[name].value, dtype=float)), name
+
+
+def test_a_cancelled_gradient_leaves_a_parameter_on_its_kink():
+    """Leaky ReLU at exactly 0: a zero gradient keeps it there for the next step (a 1e-93 step moved it
+    off, the two engines then took different slopes, and solve exited 3)."""
+    solution = solve(parse_problem(_cancelling("leaky_relu", "0", "0", "train: {lr: 0.5, steps: 2}\n"), "p.yaml"))
+    step = np.asarray(solution.entries["step2.W1"].value, dtype=float)
+    assert step.ravel()[0] == pytest.approx(0.00029260135604139057)
+
+
 def test_the_deep_nets_training_steps_and_sample_quantities_pass():
     """Training steps from the ill-conditioned gradient (plain test: step1.W1 is off by 1.5e-9) and a
     single sample's pass, Jacobians included, are covered by the spread too."""

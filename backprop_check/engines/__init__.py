@@ -31,12 +31,6 @@ class Case:
     def n_outputs(self) -> int:
         return len(self.y)
 
-    @property
-    def exact(self) -> bool:
-        """Every value is rational (no tanh, exp, log …): the exact engine's values are exact fractions,
-        never rounded (`precision`); as `spec.Problem.exact`."""
-        return all(l.activation.exact for l in self.layers) and self.loss.kind.exact
-
     def sample(self, n: int) -> "Case":
         """The same case restricted to sample n (0-based), as if N = 1."""
         col = lambda m: tuple((row[n],) for row in m)  # noqa: E731

@@ -133,12 +133,11 @@ class _Walk:
                                              if many else args, step.params)
             if memo is not None:
                 memo[i] = local
-        rounded = self.arithmetic.rounded
         if carried is None:
-            return [unbroadcast(_times(g, p, rounded), getattr(a, "shape", ())) if self.flows[t] else None
+            return [unbroadcast(_times(g, p), getattr(a, "shape", ())) if self.flows[t] else None
                     for p, a, t in zip(local, args, step.args)]
         n = len(g)
-        return [batch.unbroadcast(_times(g, p, rounded), getattr(a, "shape", ()) if carried[t] else
+        return [batch.unbroadcast(_times(g, p), getattr(a, "shape", ()) if carried[t] else
                                   (n,) + getattr(a, "shape", ())) if self.flows[t] else None
                 for p, a, t in zip(local, args, step.args)]
 
@@ -176,15 +175,13 @@ class _Walk:
         adjoint[a][where] = adjoint[a][where] + (g.item() if g.ndim == 0 else g)
 
 
-def _times(g, p, rounded):
-    """g times one local partial derivative, `rounded` as the arithmetic keeps a product: where a
-    problem that is not exact grows its fractions (each layer's tanh slope adds 153 bits to the
-    gradient's), `Rationals.rounded` bounds them. A partial that is the number 1 or -1 itself, not an
+def _times(g, p):
+    """g times one local partial derivative. A partial that is the number 1 or -1 itself, not an
     array (the exact engine's partials of +, - and a copy), leaves g as it is or negates it: the
     same exact numbers, without a multiplication of large rationals per entry."""
     if not isinstance(p, np.ndarray) and (p == 1 or p == -1):
         return g if p == 1 else -g
-    return rounded(g * p)
+    return g * p
 
 
 def gradient(tape: Tape, values: list, arithmetic, of: str) -> dict:

@@ -41,10 +41,6 @@ class Floats:
         return np.asarray(np.vectorize(float, otypes=[float])(value) if np.ndim(value) else float(value),
                           dtype=float)
 
-    def rounded(self, value):
-        """float64 values are rounded already (`Rationals.rounded`)."""
-        return value
-
     def constant(self, op: str, params: tuple):
         if op == "const":
             return np.float64(params[0])

@@ -5,9 +5,7 @@ QQ): +, −, ×, ÷, integer powers and matrix products stay exact. Every other
 function is evaluated from its sympy definition (`ops`), compiled once per
 parameter set, and differentiated with `sympy.diff`; a transcendental value
 is computed by mpmath at `DPS` digits and stored as the exact rational of
-that binary float. In a problem that is not exact, the backward pass's
-products are rounded once their fractions pass 459 bits (`Rationals.rounded`,
-`precision`); an exact problem's never are.
+that binary float, so later products lose nothing more.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from sympy import QQ
 from ..kept import ByIdentity
 from ..graph import Tape
 from .mpfr_arrays import compile_mpfr
-from .precision import bounded
 from .symbolic import DPS, MAX_VALUE_BITS, MPQ, _short, _to_mpf, compile_array, compile_expr, to_rational
 
 ZERO, ONE = QQ(0), QQ(1)
@@ -207,17 +204,7 @@ def _read_only_array(value: np.ndarray) -> np.ndarray:
 
 
 class Rationals:
-    exact = True  # the kind of arithmetic: exact rationals (`Floats`: float64)
-
-    def __init__(self, exact_problem: bool = True):
-        """`exact_problem`: False for a problem that is not exact (`Case.exact`), whose long fractions
-        the backward pass rounds (`rounded`); an exact problem's values stay exact fractions."""
-        self.exact_problem = exact_problem
-
-    def rounded(self, value):
-        """A product's value as the problem keeps it: exactly, or rounded past ROUND_PAST_BITS
-        (`precision.bounded`: a value computed from 153-bit inputs means no more than they do)."""
-        return value if self.exact_problem else bounded(value)
+    exact = True
 
     def input(self, value):
         """`array(value)`; a read-only array that owns its numbers (`network.exact_array`'s, which

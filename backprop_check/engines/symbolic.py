@@ -7,10 +7,7 @@ and losses are evaluated elementwise from their sympy definitions
 value at a rational point is rational (ReLU, leaky ReLU, identity, squared
 error) keeps the result exact; a transcendental one (tanh, exp, log, erf) is
 evaluated with mpmath at `DPS` digits and the result is stored as the exact
-rational of that binary float. In such a problem (not `Case.exact`) the
-backward pass rounds the products whose fractions grow past 459 bits to
-306-bit binary fractions (`precision`: the values are known to 153 bits);
-an exact problem's values stay exact fractions.
+rational of that binary float, so later products lose nothing more.
 """
 
 from __future__ import annotations
@@ -300,7 +297,7 @@ def run(case: Case, jacobians: bool = False) -> dict:
     from .. import network
     from .rationals import Rationals
 
-    return {name: domain(v) for name, v in network.run(case, Rationals(case.exact), jacobians).items()}
+    return {name: domain(v) for name, v in network.run(case, Rationals(), jacobians).items()}
 
 
 MAX_EXACT_BITS = 256  # beyond this, exact training steps round to DPS digits
@@ -319,7 +316,7 @@ def train(case: Case, lr: Fraction, steps: int, first: dict | None = None, optim
     from .. import network, optimizers
     from .rationals import Rationals
 
-    arithmetic = Rationals(case.exact)
+    arithmetic = Rationals()
     # the case's parameters as `run` took them: converted once, and read-only (the steps make new arrays)
     params = {name: arithmetic.input(network.exact_array(value)) for name, value in case.params.items()}
     if first is None:
