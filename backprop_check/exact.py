@@ -17,8 +17,10 @@ from .errors import shortened
 MAX_NUMBER_CHARS = 200
 MAX_EXPONENT = 400  # 1e400 is still a fine exact rational; 1e99999999 is an attack
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_FRACTION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*/\s*(\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_UNSIGNED = r"(?:\d+(?:\.\d*)?|\.\d+)"
+PLAIN_DECIMAL = r"[+-]?" + _UNSIGNED  # the syntax `plain_decimal` reads (a regex for whole rows: numbers_read)
+_DECIMAL = re.compile(PLAIN_DECIMAL + r"(?:[eE][+-]?\d+)?", re.ASCII)
+_FRACTION = re.compile(f"({PLAIN_DECIMAL})\\s*/\\s*({_UNSIGNED})", re.ASCII)
 
 
 class NumberError(ValueError):

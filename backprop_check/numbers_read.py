@@ -28,7 +28,7 @@ import numpy as np
 
 from . import formulas as F
 from .errors import shortened
-from .exact import MAX_NUMBER_CHARS, NumberError, parse_number, plain_decimal
+from .exact import MAX_NUMBER_CHARS, PLAIN_DECIMAL, NumberError, parse_number, plain_decimal
 from .formula_syntax import FormulaSyntaxError, parse
 from .tolerance import unit_of, written_unit
 
@@ -60,7 +60,7 @@ def plain(text: object) -> tuple[float, float]:
 
 
 # A row of plain decimals, one a line (`plain_decimal`'s syntax), checked in one match
-_PLAIN_ROW = re.compile(r"(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)\n)*", re.ASCII)
+_PLAIN_ROW = re.compile(f"(?:{PLAIN_DECIMAL}\n)*", re.ASCII)
 
 
 def plain_row(texts: list) -> tuple[list, list] | None:

@@ -149,6 +149,7 @@ def _worker(conn, grade: Callable, limits: Limits, now_on) -> None:
         if base:
             cap = base + limits.memory_mb * 2 ** 20
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    outside = _outside_cpu_limit()
     while True:
         tasks = _next_task(conn, parent)
         if tasks is None:
@@ -160,9 +161,9 @@ def _worker(conn, grade: Callable, limits: Limits, now_on) -> None:
                 _send(conn, done, first, now_on)
                 done, first, sent = [], position, start
             now_on.value = _word(position, start + limits.timeout)
-            result = _graded(grade, item, limits)
+            result = _graded(grade, item, limits, outside)
             done.append((index, result))
-            if result[0] == "memory" or _spent(limits):
+            if result[0] == "memory" or _spent(limits, outside):
                 _send(conn, done, first, now_on)
                 conn.send(RETIRE)  # the parent gives the rest to a fresh worker
                 return
@@ -172,13 +173,18 @@ def _worker(conn, grade: Callable, limits: Limits, now_on) -> None:
 RETIRE = "retire"
 
 
-def _spent(limits: Limits) -> bool:
-    """Whether a CPU limit set outside bpcheck (ulimit -t: a hard limit, counted over every file the
-    worker grades) would stop the next file before its own limit: a fresh worker starts from 0."""
+def _outside_cpu_limit() -> int | None:
+    """The hard CPU limit set outside bpcheck (ulimit -t), counted over every file a worker grades;
+    None if there is none. A worker reads it once: it cannot raise it, and nothing in it lowers it."""
     if resource is None:
-        return False
+        return None
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-    return hard != resource.RLIM_INFINITY and _cpu_used() + limits.cpu > hard - 1
+    return None if hard == resource.RLIM_INFINITY else hard
+
+
+def _spent(limits: Limits, outside: int | None) -> bool:
+    """Whether the `outside` limit would stop the next file before its own: a fresh worker starts from 0."""
+    return outside is not None and _cpu_used() + limits.cpu > outside - 1
 
 
 def _send(conn, done: list, first: int, now_on) -> None:
@@ -199,16 +205,15 @@ def _send(conn, done: list, first: int, now_on) -> None:
             os._exit(1)
 
 
-def _graded(grade: Callable, item, limits: Limits) -> tuple:
+def _graded(grade: Callable, item, limits: Limits, outside: int | None) -> tuple:
     """(kind, value): ("ok", grade(item)), or why there is no result ("limit", "memory", "crash").
 
     After a MemoryError the worker retires: its heap need not shrink back to what it was."""
     if resource is not None:
         soft = math.ceil(_cpu_used() + limits.cpu)
-        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]  # a limit set outside (ulimit -t) cannot be raised
-        if hard != resource.RLIM_INFINITY:
-            soft = max(1, min(soft, hard - 1))  # SIGXCPU (a file over its limit) before the hard limit's SIGKILL
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        if outside is not None:  # (kept: it cannot be raised)
+            soft = max(1, min(soft, outside - 1))  # SIGXCPU (a file over its limit) before the hard limit's SIGKILL
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY if outside is None else outside))
     try:
         return ("ok", grade(item))
     except MemoryError:
@@ -316,8 +321,7 @@ def _loop(slots: list, items: list, new_slot: Callable, on_failure: Callable, li
                 if reason is None:
                     continue
                 if reason == RETIRE:  # it stopped on its own: its other files go to a fresh worker, no one blamed
-                    pending.extendleft((j, items[j]) for j in reversed(slot.tasks[slot.received:]))
-                    slot.tasks = []
+                    _again(pending, items, slot.tasks[slot.received:])
                     slot.stop()
                     slots[i] = new_slot()
                     continue
@@ -330,11 +334,15 @@ def _loop(slots: list, items: list, new_slot: Callable, on_failure: Callable, li
                 reason = f"exceeded the time limit of {limits.timeout:g} s"
             slot.stop(kill=True)
             # the others given with it, done or not, are graded again, by whichever worker is free first
-            again = slot.tasks[slot.received:position] + slot.tasks[position + 1:]
-            pending.extendleft((j, items[j]) for j in reversed(again))
+            _again(pending, items, slot.tasks[slot.received:position] + slot.tasks[position + 1:])
             finish(slot.tasks[position], on_failure(items[slot.tasks[position]], reason, False))
             slots[i] = new_slot()
     return results
+
+
+def _again(pending: deque, items: list, indices: list) -> None:
+    """The items at `indices` to be graded next, in their order."""
+    pending.extendleft((j, items[j]) for j in reversed(indices))
 
 
 def _give(slot: _Slot, tasks: list, timeout: float, new_slot: Callable) -> _Slot:
