@@ -148,7 +148,7 @@ def large_graph(folder: Path, runs: int) -> None:
     for fmt, samples in results.items():
         cpu, wall = zip(*samples)
         best, median = min(cpu), statistics.median(cpu)
-        scaled = statistics.median(c * fastest / p for c, p in zip(cpu, probes[fmt]))
+        scaled = timing.at_full_speed(cpu, probes[fmt], fastest)
         print(f"{fmt:<6} {best:>7.2f} s {median:>6.2f} s {min(wall):>8.2f} s {statistics.median(wall):>6.2f} s  "
               f"{'met' if median < GRAPH_GOAL else 'NOT met'}; median at the host's full speed {scaled:.2f} s")
     every = [p for ps in probes.values() for p in ps]

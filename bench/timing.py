@@ -82,6 +82,12 @@ def probe() -> float:
     return run(PROBE)[1]
 
 
+def at_full_speed(cpus, probes, fastest: float) -> float:
+    """The median of runs' CPU seconds, each scaled to the host's full speed: times (`fastest`
+    probe seen / the probe beside that run)."""
+    return statistics.median(cpu * fastest / p for cpu, p in zip(cpus, probes))
+
+
 def machine() -> str:
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

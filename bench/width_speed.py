@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,7 +150,7 @@ def measure(spec: Path, fmt: str) -> dict:
 
 def report(name: str, fmt: str, runs: list[dict], spec: Path, full_speed: float) -> bool:
     best = min(runs, key=lambda r: r["cpu"])
-    scaled = statistics.median(r["cpu"] * full_speed / r["probe"] for r in runs)
+    scaled = timing.at_full_speed([r["cpu"] for r in runs], [r["probe"] for r in runs], full_speed)
     ok = best["code"] == 0 and best["cpu"] < GOAL_CPU and best["rss"] < GOAL_RSS
     if fmt == "json":
         ok &= best["bytes"] < GOAL_JSON * 1e6

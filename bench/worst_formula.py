@@ -216,8 +216,7 @@ def end_to_end(spec: Path, solution) -> None:
     print(f"  worst file beyond the baseline: {worst:.3f} s CPU (goal < 1 s); the baseline itself (starting, "
           f"reading and solving the key with --problem) {base:.3f} s")
     # The host's speed varies by up to 1.5x: each run scaled by (fastest probe / its round's probe)
-    full = {name: statistics.median(cpu * min(probes) / p for (_, cpu), p in zip(runs, probes))
-            for name, runs in samples.items()}
+    full = {name: timing.at_full_speed([cpu for _, cpu in runs], probes, min(probes)) for name, runs in samples.items()}
     name = max(full, key=full.get)
     print(f"  at the host's full speed (median): the costliest file, {name}, {full[name]:.3f} s CPU in all "
           f"(the goal read as the whole run: < 1 s); the baseline {full['no answers (baseline)']:.3f} s")
